@@ -1,0 +1,58 @@
+"""The errors srbench raises for bad input.
+
+Every error a user can cause is a :class:`SrbenchError`; the CLI prints its message (which says
+what was wrong and how to fix it) and exits with status 2, in one place (``srbench.cli``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "ImageReadError",
+    "PairingError",
+    "SizeMismatchError",
+    "SpecError",
+    "SrbenchError",
+    "UnknownNameError",
+    "UnsupportedImageError",
+]
+
+
+class SrbenchError(Exception):
+    """Base class of every user-facing srbench error."""
+
+
+class ImageReadError(SrbenchError):
+    """A file could not be decoded as an image (missing, corrupt or truncated)."""
+
+
+class UnsupportedImageError(SrbenchError):
+    """An image decodes but its format is one srbench refuses (16-bit, transparency, CMYK...)."""
+
+
+class PairingError(SrbenchError):
+    """SR and HR folders do not pair up file by file."""
+
+
+class SizeMismatchError(SrbenchError):
+    """An SR image's size is not the HR size after modcrop."""
+
+
+class SpecError(SrbenchError):
+    """A spec string (such as a degradation spec) could not be parsed."""
+
+
+class UnknownNameError(SrbenchError, KeyError):
+    """A name (degradation, metric, protocol, method) is not registered."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
+        known = sorted(known)
+        close = difflib.get_close_matches(name.lower(), known, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        super().__init__(f"Unknown {kind} {name!r}.{hint} Known: {', '.join(known)}.")
+        self.kind, self.name, self.known = kind, name, known
+
+    def __str__(self) -> str:  # KeyError would quote the message otherwise
+        return str(self.args[0])
