@@ -145,9 +145,9 @@ def _resize_axis0(
     return np.asarray(matrix @ flat).reshape((out_len, *img.shape[1:]))
 
 
-def _to_uint8_values(values: np.ndarray) -> np.ndarray:
-    """MATLAB's double -> uint8 cast (round half away from zero, saturate), kept as float64."""
-    return np.clip(np.floor(values + 0.5), 0, 255)
+def _round_saturate(values: np.ndarray) -> np.ndarray:
+    """MATLAB's double -> uint8 cast (as :func:`srbench.imageio.quantize`), kept in float64."""
+    return np.clip(np.floor(values + 0.5, out=values), 0, 255, out=values)
 
 
 def imresize(
@@ -200,7 +200,7 @@ def imresize(
         resized = _resize_axis0(moved, out_hw[axis], scales[axis], method, antialias, boundary)
         out = np.moveaxis(resized, 0, axis)
         if is_uint8:
-            out = _to_uint8_values(out)
+            out = _round_saturate(out)
     if is_uint8:
         return np.ascontiguousarray(out.astype(np.uint8))
     return np.ascontiguousarray(out.astype(img.dtype, copy=False))
