@@ -1,0 +1,49 @@
+"""Metrics, their metadata registry and the evaluation protocols.
+
+``METRICS`` maps a name to a :class:`MetricInfo` (direction, level, version, compute function);
+``PROTOCOLS`` maps ``y`` / ``rgb`` to a :class:`Protocol`. :func:`score_pair` is the one function
+that scores an SR/HR pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from srbench.metrics import fidelity as _fidelity  # noqa: F401  (registers psnr, ssim)
+from srbench.metrics.base import METRICS, MetricInfo, register_metric
+from srbench.metrics.protocols import PROTOCOLS, Protocol, get_protocol
+
+__all__ = [
+    "METRICS",
+    "PROTOCOLS",
+    "MetricInfo",
+    "Protocol",
+    "get_protocol",
+    "register_metric",
+    "score_pair",
+]
+
+DEFAULT_METRICS = ("psnr", "ssim")
+
+
+def score_pair(
+    sr: np.ndarray,
+    hr: np.ndarray,
+    scale: int,
+    protocol: Protocol | None = None,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+) -> dict[str, float]:
+    """Score one ``uint8`` SR image against its (un-cropped) HR image.
+
+    Example:
+        >>> hr = np.random.default_rng(0).integers(0, 256, (40, 40, 3), dtype=np.uint8)
+        >>> score_pair(hr, hr, 4)["psnr"]
+        inf
+    """
+    if sr.dtype != np.uint8:
+        raise TypeError(f"score_pair expects a uint8 SR image, got {sr.dtype}; quantize() it first.")
+    infos = [METRICS.get(m) for m in metrics]
+    a, b = (protocol or get_protocol()).prepare(sr, hr, scale)
+    return {info.name: info.compute(a, b) for info in infos if info.compute is not None}

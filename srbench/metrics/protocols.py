@@ -1,0 +1,97 @@
+"""Evaluation protocols: which pixels of an SR/HR pair a metric sees.
+
+``y`` (the default) is the MATLAB pipeline of the EDSR/RCAN papers (PROTOCOL.md): SR quantised
+to uint8, Y of ``rgb2ycbcr`` in float32 unrounded for RGB images, gray images scored on their
+gray values (an RGB SR of a gray HR reduced with ``rgb2gray``), ``scale`` pixels shaved from
+every border. ``rgb`` is the BasicSR/mmagic model-zoo convention: all three channels (a gray image
+replicated), same shave; SSIM is the mean over channels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from srbench.errors import SizeMismatchError, SrbenchError, UnsupportedImageError
+from srbench.imageio import modcrop, rgb2gray, rgb2y, to_rgb
+from srbench.registry import Registry
+
+__all__ = ["PROTOCOLS", "Protocol", "get_protocol"]
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A named way of turning an (SR, HR) ``uint8`` pair into the arrays metrics compare.
+
+    Attributes:
+        name: ``"y"`` or ``"rgb"``.
+        channels: ``"y"`` (luma / gray) or ``"rgb"``.
+        shave: Pixels removed from every border; ``None`` means ``scale``.
+        version: Bumped whenever prepared arrays change for the same input.
+    """
+
+    name: str
+    channels: Literal["y", "rgb"]
+    shave: int | None = None
+    version: str = "1"
+
+    def with_shave(self, shave: int | None) -> Protocol:
+        """The same protocol with another shave (``None`` restores ``shave = scale``)."""
+        if shave is not None and shave < 0:
+            raise SrbenchError(f"--shave must be >= 0, got {shave}.")
+        return dataclasses.replace(self, shave=shave)
+
+    def shave_for(self, scale: int) -> int:
+        """Pixels shaved at this scale."""
+        return scale if self.shave is None else self.shave
+
+    def key(self, scale: int) -> str:
+        """The protocol as recorded with results, for example ``y-shave4``."""
+        return f"{self.name}-shave{self.shave_for(scale)}"
+
+    def prepare(self, sr: np.ndarray, hr: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
+        """Float64 ``(H, W, C)`` arrays of the SR and modcropped HR pixels that are scored."""
+        hr = modcrop(hr, scale)
+        check_sizes(sr, hr, scale)
+        a, b = _luma_pair(sr, hr) if self.channels == "y" else (to_rgb(sr), to_rgb(hr))
+        s = self.shave_for(scale)
+        crop = (slice(s, a.shape[0] - s), slice(s, a.shape[1] - s))
+        a, b = (np.atleast_3d(np.asarray(x, np.float64)[crop]) for x in (a, b))
+        if a.shape[0] < 1 or a.shape[1] < 1:
+            raise SizeMismatchError(f"Nothing is left of a {sr.shape[1]}x{sr.shape[0]} image after shaving {s} px.")
+        return a, b
+
+
+def _luma_pair(sr: np.ndarray, hr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Y of both for an RGB HR; gray values (SR reduced by ``rgb2gray``) for a gray HR."""
+    if hr.ndim == 2:
+        return (rgb2gray(sr) if sr.ndim == 3 else sr), hr
+    if sr.ndim == 2:
+        raise UnsupportedImageError(
+            "The SR image is gray but its HR image is RGB; the method must return RGB."
+        )
+    return rgb2y(sr), rgb2y(hr)
+
+
+def check_sizes(sr: np.ndarray, hr_cropped: np.ndarray, scale: int) -> None:
+    """Raise :class:`SizeMismatchError` unless SR has the size of the modcropped HR."""
+    if sr.shape[:2] != hr_cropped.shape[:2]:
+        h, w = hr_cropped.shape[:2]
+        raise SizeMismatchError(
+            f"SR is {sr.shape[1]}x{sr.shape[0]} but HR modcropped to x{scale} is {w}x{h}. "
+            f"The SR image must be exactly {w}x{h} (HR cropped from the top-left to multiples of "
+            f"{scale}); check --scale and that the method does not pad or crop."
+        )
+
+
+PROTOCOLS: Registry[Protocol] = Registry("protocol")
+PROTOCOLS.add("y", Protocol("y", "y"))
+PROTOCOLS.add("rgb", Protocol("rgb", "rgb"))
+
+
+def get_protocol(name: str = "y", shave: int | None = None) -> Protocol:
+    """The registered protocol ``name`` with an optional shave override."""
+    return PROTOCOLS.get(name).with_shave(shave)
