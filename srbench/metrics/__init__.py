@@ -16,6 +16,7 @@ from srbench.metrics.base import METRICS, MetricInfo, register_metric
 from srbench.metrics.protocols import PROTOCOLS, Protocol, get_protocol
 
 __all__ = [
+    "DEFAULT_METRICS",
     "METRICS",
     "PROTOCOLS",
     "MetricInfo",

@@ -1,0 +1,5 @@
+"""``python -m srbench``."""
+
+from srbench.cli import main
+
+main()

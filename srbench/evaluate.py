@@ -1,0 +1,125 @@
+"""Scoring a folder of SR images against a folder of HR images."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from srbench.errors import PairingError, SrbenchError
+from srbench.imageio import list_images, read_image
+from srbench.metrics import DEFAULT_METRICS, METRICS, Protocol, get_protocol, score_pair
+
+__all__ = ["EvalResult", "evaluate_folders", "pair_folders"]
+
+
+def _stems(files: Sequence[Path], folder: Path, suffix: str = "") -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for path in files:
+        stem = path.stem
+        if suffix and stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+        if stem in out:
+            raise PairingError(
+                f"{folder}: {out[stem].name} and {path.name} both pair with image {stem!r}; "
+                "keep one of them."
+            )
+        out[stem] = path
+    return out
+
+
+def pair_folders(
+    sr_dir: str | os.PathLike[str], hr_dir: str | os.PathLike[str], strip_suffix: str = ""
+) -> list[tuple[str, Path, Path]]:
+    """Pair SR and HR images by file stem, after removing ``strip_suffix`` from SR stems.
+
+    Returns:
+        ``(image_id, sr_path, hr_path)`` sorted by image id.
+
+    Raises:
+        PairingError: An SR image has no HR image or the other way round (all are listed).
+    """
+    sr_dir, hr_dir = Path(sr_dir), Path(hr_dir)
+    sr = _stems(list_images(sr_dir), sr_dir, strip_suffix)
+    hr = _stems(list_images(hr_dir), hr_dir)
+    only_sr, only_hr = sorted(sr.keys() - hr.keys()), sorted(hr.keys() - sr.keys())
+    if only_sr or only_hr:
+        raise PairingError(_unpaired_message(sr_dir, hr_dir, only_sr, only_hr, sr))
+    return [(stem, sr[stem], hr[stem]) for stem in sorted(sr)]
+
+
+def _unpaired_message(
+    sr_dir: Path, hr_dir: Path, only_sr: list[str], only_hr: list[str], sr: dict[str, Path]
+) -> str:
+    lines = ["SR and HR images do not pair up by name."]
+    if only_sr:
+        names = ", ".join(sr[s].name for s in only_sr[:10])
+        lines.append(f"  in {sr_dir} with no HR image: {names}" + (" ..." if len(only_sr) > 10 else ""))
+    if only_hr:
+        names = ", ".join(only_hr[:10])
+        lines.append(f"  in {hr_dir} with no SR image: {names}" + (" ..." if len(only_hr) > 10 else ""))
+    hint = _suffix_hint(only_sr, only_hr)
+    lines.append(
+        f"Fix: pass --strip-suffix {hint!r} (SR names carry it)." if hint
+        else "Fix: give SR files the HR file names (any image suffix), or use --strip-suffix."
+    )
+    return "\n".join(lines)
+
+
+def _suffix_hint(only_sr: list[str], only_hr: list[str]) -> str:
+    """A suffix that every unpaired SR stem adds to an unpaired HR stem, if there is one."""
+    hints = {s[len(h):] for s in only_sr for h in only_hr if s.startswith(h) and s != h}
+    matched = {s for s in only_sr for h in only_hr if s.startswith(h)}
+    return hints.pop() if len(hints) == 1 and matched == set(only_sr) else ""
+
+
+@dataclass
+class EvalResult:
+    """Per-image scores of an evaluation, and the images that could not be scored.
+
+    Attributes:
+        scores: One row per scored image: ``image`` and one column per metric.
+        failures: ``(image_id, message)`` for each image that could not be scored.
+        scale, protocol: What the scores were computed under (``protocol`` is the key,
+            such as ``y-shave4``).
+        n_images: Number of pairs evaluated (scored + failed).
+    """
+
+    scores: pd.DataFrame
+    scale: int
+    protocol: str
+    n_images: int
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def mean(self) -> pd.Series:
+        """The set score: arithmetic mean of the per-image values."""
+        return self.scores.drop(columns="image").mean()
+
+
+def evaluate_folders(
+    sr_dir: str | os.PathLike[str],
+    hr_dir: str | os.PathLike[str],
+    scale: int,
+    protocol: Protocol | None = None,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    strip_suffix: str = "",
+    progress: bool = False,
+) -> EvalResult:
+    """Score every SR image against its HR image; an image that fails does not stop the rest."""
+    protocol = protocol or get_protocol()
+    metrics = [METRICS.canonical(m) for m in metrics]
+    pairs = pair_folders(sr_dir, hr_dir, strip_suffix)
+    rows, failures = [], []
+    for image_id, sr_path, hr_path in tqdm(pairs, desc="eval", unit="img", disable=not progress):
+        try:
+            values = score_pair(read_image(sr_path), read_image(hr_path), scale, protocol, metrics)
+        except SrbenchError as exc:
+            failures.append((image_id, str(exc)))
+            continue
+        rows.append({"image": image_id, **values})
+    scores = pd.DataFrame(rows, columns=["image", *metrics])
+    return EvalResult(scores, scale, protocol.key(scale), len(pairs), failures)
