@@ -6,12 +6,13 @@ sizes), after writing or printing everything that could be computed.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
-import sys
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -23,6 +24,8 @@ from srbench.evaluate import EvalResult, evaluate_folders
 from srbench.methods import METHODS
 from srbench.metrics import METRICS, PROTOCOLS, get_protocol
 from srbench.sample import write_sample
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 app = typer.Typer(
     help="Benchmark and evaluate single-image super-resolution, with the papers' protocol.",
@@ -41,6 +44,23 @@ class OutputFormat(str, Enum):
     table = "table"
     csv = "csv"
     json = "json"
+
+
+def command(name: str | None = None) -> Callable[[F], F]:
+    """``app.command`` whose srbench errors print ``error: ...`` and exit 2 (the one place)."""
+
+    def decorator(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except SrbenchError as exc:
+                _fail(str(exc))
+
+        app.command(name)(wrapper)
+        return fn
+
+    return decorator
 
 
 def _fail(message: str) -> NoReturn:
@@ -71,14 +91,14 @@ def _root(
     """srbench: super-resolution benchmark."""
 
 
-@app.command()
+@command()
 def sample(out: Annotated[Path, typer.Option(help="Folder to write the sample HR PNGs to.")]) -> None:
     """Write the built-in offline sample (5 HR images bundled with scikit-image)."""
     paths = write_sample(out)
     typer.echo(f"wrote {len(paths)} sample HR images to {out}", err=True)
 
 
-@app.command()
+@command()
 def degrade(
     hr: Annotated[Path, typer.Option(help="Folder of HR images.")],
     scale: Scale,
@@ -103,7 +123,7 @@ def degrade(
     _report_folder(result, "LR images", out)
 
 
-@app.command()
+@command()
 def upscale(
     lr: Annotated[Path, typer.Option(help="Folder of LR images.")],
     scale: Scale,
@@ -118,7 +138,7 @@ def upscale(
     _report_folder(result, "SR images", out)
 
 
-@app.command("eval")
+@command("eval")
 def eval_(
     sr: Annotated[Path, typer.Option(help="Folder of SR images.")],
     hr: Annotated[Path, typer.Option(help="Folder of HR images (full size; modcropped here).")],
@@ -175,7 +195,7 @@ def _finite_or_none(value: object) -> object:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
-@app.command("ls")
+@command("ls")
 def ls(
     what: Annotated[str, typer.Argument(help="degradations, metrics, protocols or methods.")],
 ) -> None:
@@ -197,9 +217,5 @@ def ls(
 
 
 def main() -> None:
-    """Entry point of the ``srbench`` console script; maps srbench errors to exit status 2."""
-    try:
-        app()
-    except SrbenchError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    """Entry point of the ``srbench`` console script."""
+    app()

@@ -181,8 +181,8 @@ def imresize(
     Example:
         >>> img = np.arange(16, dtype=np.uint8).reshape(4, 4) * 16
         >>> imresize(img, 1 / 2)
-        array([[ 38,  67],
-               [154, 184]], dtype=uint8)
+        array([[ 41,  73],
+               [167, 199]], dtype=uint8)
     """
     _check_args(img, scale, shape, method, boundary)
     in_hw = img.shape[:2]

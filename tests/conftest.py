@@ -1,0 +1,40 @@
+"""Shared fixtures: the shared data folder (skipped when absent) and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from srbench.cli import app
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path:
+    """``$SRBENCH_SHARED_DATA``, else ``../shared/data`` beside the repository."""
+    return Path(os.environ.get("SRBENCH_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """The shared data folder; tests using it skip with the reason when it is absent."""
+    path = shared_data_dir()
+    if not (path / "rcan_set5").is_dir():
+        pytest.skip(f"shared data not found at {path} (set SRBENCH_SHARED_DATA to its path)")
+    return path
+
+
+def run_cli(*args: object, expect: int = 0):  # noqa: ANN201
+    """Run ``srbench ARGS`` in-process and check its exit status."""
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == expect, (result.exit_code, result.stdout, result.stderr)
+    return result
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)

@@ -1,0 +1,102 @@
+"""imresize against MATLAB's own LR images and against resize-right (an independent port)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from srbench.errors import SrbenchError
+from srbench.imageio import read_image
+from srbench.resize import KERNELS, imresize, output_shape
+from tests.conftest import run_cli
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # "No PyTorch found": resize-right works on numpy here
+    import resize_right
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_degrade_cli_reproduces_matlab_lr_bit_for_bit(shared, tmp_path, scale):
+    rcan = shared / "rcan_set5"
+    run_cli("degrade", "--hr", rcan / f"HR/X{scale}", "-s", scale, "--out", tmp_path, "--no-progress")
+    expected = sorted((rcan / f"LR_bicubic/X{scale}").glob("*.png"))
+    assert len(expected) == 5
+    for path in expected:
+        ours, matlab = read_image(tmp_path / path.name), read_image(path)
+        assert ours.shape == matlab.shape, path.name
+        assert np.array_equal(ours, matlab), f"{path.name}: {(ours != matlab).sum()} pixels differ"
+
+
+# Sizes that are exact multiples, so MATLAB's scale and resize-right's out/in scale agree.
+@pytest.mark.parametrize("scale", [1 / 4, 1 / 3, 3 / 8, 1 / 2, 5 / 8, 4 / 5, 5 / 4, 3 / 2, 5 / 2, 3, 4])
+def test_float_mode_matches_resize_right_in_the_interior(rng, scale):
+    img = rng.random((240, 120, 3))
+    ours = imresize(img, scale)
+    ref = resize_right.resize(img, scale_factors=[scale, scale, 1])
+    assert ours.shape == ref.shape
+    margin = 12  # resize-right mirrors at the border where MATLAB clamps
+    np.testing.assert_allclose(ours[margin:-margin, margin:-margin], ref[margin:-margin, margin:-margin], atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(73, 61), (300, 211), (100, 290), (50, 50)])
+def test_output_shape_argument_matches_resize_right(rng, shape):
+    img = rng.random((157, 143))
+    ours = imresize(img, shape=shape)
+    ref = resize_right.resize(img, out_shape=shape)
+    m = 12
+    np.testing.assert_allclose(ours[m:-m, m:-m], ref[m:-m, m:-m], atol=1e-12)
+
+
+def test_uint8_rounds_after_each_pass(rng):
+    img = rng.integers(0, 256, (66, 48, 3), dtype=np.uint8)
+    once = imresize(img, 1 / 3)
+    # Emulate MATLAB: height pass, round to uint8, width pass, round.
+    rows = imresize(img.astype(np.float64), shape=(22, 48))
+    rows = np.clip(np.floor(rows + 0.5), 0, 255)
+    both = imresize(rows, shape=(22, 16))
+    assert np.array_equal(once, np.clip(np.floor(both + 0.5), 0, 255).astype(np.uint8))
+    float_path = np.clip(np.floor(imresize(img.astype(np.float64), 1 / 3) + 0.5), 0, 255)
+    assert not np.array_equal(once, float_path)  # the intermediate rounding matters
+
+
+def test_output_size_is_matlab_ceil():
+    assert output_shape((255, 256), 1 / 3) == (85, 86)
+    assert imresize(np.zeros((7, 10), np.uint8), 0.5).shape == (4, 5)
+    assert imresize(np.zeros((7, 10), np.float32), 2.5).dtype == np.float32
+
+
+@pytest.mark.parametrize("method", list(KERNELS))
+@pytest.mark.parametrize("scale", [1 / 4, 0.7, 1.3, 3])
+def test_constant_image_stays_constant(method, scale):
+    img = np.full((30, 20, 3), 137, np.uint8)
+    assert (imresize(img, scale, method=method) == 137).all()
+
+
+def test_saturates_overshoot():
+    img = np.zeros((16, 16), np.uint8)
+    img[:, 8:] = 255  # bicubic overshoots on both sides of the edge
+    out = imresize(img, 3)
+    float_out = imresize(img.astype(np.float64), 3)
+    assert float_out.max() > 255 and float_out.min() < 0
+    assert out.max() == 255 and out.min() == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"scale": 0.5, "method": "cubic"}, "Unknown resize method 'cubic'"),
+        ({"scale": -2}, "positive finite"),
+        ({"scale": None}, "exactly one of scale= or shape="),
+        ({"scale": 0.5, "boundary": "wrap"}, "Unknown boundary"),
+    ],
+)
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(SrbenchError, match=message):
+        imresize(np.zeros((8, 8), np.uint8), **kwargs)
+
+
+def test_rejects_integer_dtypes_other_than_uint8():
+    with pytest.raises(SrbenchError, match="uint8 and float"):
+        imresize(np.zeros((8, 8), np.uint16), 0.5)
