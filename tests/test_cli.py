@@ -1,0 +1,120 @@
+"""The command line end to end: the sample quick start, formats, and every documented error."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from srbench.imageio import read_image, write_png
+from srbench.sample import SAMPLE_IMAGES
+from tests.conftest import run_cli
+
+
+@pytest.fixture
+def folders(tmp_path, rng):
+    """HR images a (24x30, RGB) and b (25x27, gray) and exact SR images named a_x4, b_x4."""
+    hr_dir, sr_dir = tmp_path / "hr", tmp_path / "sr"
+    a = rng.integers(0, 256, (24, 30, 3), dtype=np.uint8)
+    b = rng.integers(0, 256, (25, 27), dtype=np.uint8)
+    write_png(hr_dir / "a.png", a)
+    write_png(hr_dir / "b.png", b)
+    write_png(sr_dir / "a_x4.png", a[:24, :28])
+    write_png(sr_dir / "b_x4.png", b[:24, :24])
+    return sr_dir, hr_dir
+
+
+def test_quick_start_on_the_builtin_sample(tmp_path):
+    run_cli("sample", "--out", tmp_path / "hr")
+    assert sorted(p.stem for p in (tmp_path / "hr").iterdir()) == sorted(SAMPLE_IMAGES)
+    assert read_image(tmp_path / "hr" / "camera.png").ndim == 2
+    run_cli("degrade", "--hr", tmp_path / "hr", "-s", 4, "-d", "BD", "--out", tmp_path / "lr")
+    manifest = json.loads((tmp_path / "lr" / "srbench.json").read_text())
+    assert manifest["degradation"] == "blur:ksize=12,sigma=1.6" and manifest["degradation_version"] == "1"
+    assert read_image(tmp_path / "lr" / "chelsea.png").shape == (300 // 4, 451 // 4, 3)
+    for method in ("nearest", "bilinear", "bicubic", "lanczos"):
+        run_cli("upscale", "--lr", tmp_path / "lr", "-s", 4, "-m", method, "--out", tmp_path / method)
+    out = run_cli("eval", "--sr", tmp_path / "bicubic", "--hr", tmp_path / "hr", "-s", 4).stdout
+    assert "x4, protocol y-shave4, 5 images" in out
+    mean = float(out.splitlines()[-1].split()[1])
+    assert 20 < mean < 40
+
+
+def test_eval_strips_suffix_and_prints_table_csv(folders):
+    sr_dir, hr_dir = folders
+    table = run_cli("eval", "--sr", sr_dir, "--hr", hr_dir, "-s", 4, "--strip-suffix", "_x4").stdout
+    assert "inf" in table and table.splitlines()[-1].startswith("mean")
+    csv = run_cli("eval", "--sr", sr_dir, "--hr", hr_dir, "-s", 4, "--strip-suffix", "_x4", "-f", "csv")
+    frame = pd.read_csv(pd.io.common.StringIO(csv.stdout))
+    assert list(frame.columns) == ["image", "psnr", "ssim", "scale", "protocol"]
+    assert frame.image.tolist() == ["a", "b"] and (frame.ssim == 1).all()
+
+
+def test_unpaired_files_exit_2_and_suggest_the_suffix(folders):
+    sr_dir, hr_dir = folders
+    err = run_cli("eval", "--sr", sr_dir, "--hr", hr_dir, "-s", 4, expect=2).stderr
+    assert "do not pair up by name" in err
+    assert "with no HR image: a_x4.png, b_x4.png" in err
+    assert "with no SR image: a, b" in err
+    assert "--strip-suffix '_x4'" in err
+
+
+def test_missing_sr_image_is_unpaired(folders):
+    sr_dir, hr_dir = folders
+    (sr_dir / "b_x4.png").unlink()
+    err = run_cli("eval", "--sr", sr_dir, "--hr", hr_dir, "-s", 4, "--strip-suffix", "_x4", expect=2).stderr
+    assert "with no SR image: b" in err
+
+
+def test_wrong_size_exits_2_after_scoring_the_others(folders):
+    sr_dir, hr_dir = folders
+    write_png(sr_dir / "b_x4.png", np.zeros((25, 27), np.uint8))  # not modcropped
+    result = run_cli("eval", "--sr", sr_dir, "--hr", hr_dir, "-s", 4, "--strip-suffix", "_x4", expect=2)
+    assert "SR is 27x25 but HR modcropped to x4 is 24x24" in result.stderr
+    assert "1 of 2 image(s) could not be scored" in result.stderr
+    assert "mean (1 of 2)" in result.stdout and "\na " in result.stdout
+
+
+def test_corrupt_hr_is_reported_and_the_rest_is_written(folders, tmp_path):
+    _, hr_dir = folders
+    (hr_dir / "c.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    result = run_cli("degrade", "--hr", hr_dir, "-s", 2, "--out", tmp_path / "lr", expect=2)
+    assert "c.png: cannot decode the image" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "lr").glob("*.png")) == ["a.png", "b.png"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["degrade", "-d", "bicubik"], "Unknown degradation 'bicubik'. Did you mean 'bicubic'?"),
+        (["degrade", "-d", "blur:sigma=x"], "sigma='x' is not a valid float"),
+        (["upscale", "-m", "bicubc"], "Unknown method 'bicubc'. Did you mean 'bicubic'?"),
+        (["eval", "-p", "ycbcr"], "Unknown protocol 'ycbcr'"),
+        (["eval", "--metrics", "psnr,lpips"], "Unknown metric 'lpips'"),
+        (["eval", "--shave", "-1"], "--shave must be >= 0"),
+    ],
+)
+def test_unknown_names_exit_2_with_message(folders, tmp_path, args, message):
+    sr_dir, hr_dir = folders
+    paths = {
+        "degrade": ["--hr", hr_dir, "--out", tmp_path / "o"],
+        "upscale": ["--lr", hr_dir, "--out", tmp_path / "o"],
+        "eval": ["--sr", sr_dir, "--hr", hr_dir, "--strip-suffix", "_x4"],
+    }[args[0]]
+    err = run_cli(*args, *paths, "-s", 4, expect=2).stderr
+    assert message in err
+
+
+def test_scale_must_be_positive(folders, tmp_path):
+    _, hr_dir = folders
+    assert run_cli("degrade", "--hr", hr_dir, "-s", 0, "--out", tmp_path, expect=2).exit_code == 2
+
+
+def test_version_and_listings():
+    assert run_cli("--version").stdout.startswith("srbench ")
+    assert "noise" in run_cli("ls", "degradations").stdout
+    assert "higher is better, image-level" in run_cli("ls", "metrics").stdout
+    assert "lanczos" in run_cli("ls", "methods").stdout
+    assert "choose one of" in run_cli("ls", "things", expect=2).stderr
