@@ -86,10 +86,17 @@ def degrade_folder(
         return parsed(hr, scale, DegradationContext(dataset, image_id, seed))
 
     result = _map_folder(hr_dir, out_dir, degrade, f"degrade x{scale}", progress)
-    _write_manifest(out_dir, {
-        "operation": "degrade", "scale": scale, "degradation": canonical,
-        "degradation_version": parsed.degradation.version, "dataset": dataset, "seed": seed,
-    })
+    _write_manifest(
+        out_dir,
+        {
+            "operation": "degrade",
+            "scale": scale,
+            "degradation": canonical,
+            "degradation_version": parsed.degradation.version,
+            "dataset": dataset,
+            "seed": seed,
+        },
+    )
     return result
 
 
@@ -104,12 +111,21 @@ def upscale_folder(
     _check_scale(scale)
     interpolator = METHODS.get(method)
     result = _map_folder(
-        lr_dir, out_dir, lambda _, lr: interpolator.upscale(lr, scale), f"{interpolator.name} x{scale}", progress
+        lr_dir,
+        out_dir,
+        lambda _, lr: interpolator.upscale(lr, scale),
+        f"{interpolator.name} x{scale}",
+        progress,
     )
-    _write_manifest(out_dir, {
-        "operation": "upscale", "scale": scale, "method": interpolator.name,
-        "method_version": interpolator.version,
-    })
+    _write_manifest(
+        out_dir,
+        {
+            "operation": "upscale",
+            "scale": scale,
+            "method": interpolator.name,
+            "method_version": interpolator.version,
+        },
+    )
     return result
 
 

@@ -92,7 +92,9 @@ def _root(
 
 
 @command()
-def sample(out: Annotated[Path, typer.Option(help="Folder to write the sample HR PNGs to.")]) -> None:
+def sample(
+    out: Annotated[Path, typer.Option(help="Folder to write the sample HR PNGs to.")],
+) -> None:
     """Write the built-in offline sample (5 HR images bundled with scikit-image)."""
     paths = write_sample(out)
     typer.echo(f"wrote {len(paths)} sample HR images to {out}", err=True)
@@ -174,15 +176,26 @@ def eval_(
 def _render(result: EvalResult, fmt: OutputFormat) -> str:
     frame = result.scores
     if fmt is OutputFormat.csv:
-        return frame.assign(scale=result.scale, protocol=result.protocol).to_csv(index=False).rstrip()
+        return (
+            frame.assign(scale=result.scale, protocol=result.protocol).to_csv(index=False).rstrip()
+        )
     mean = {k: _finite_or_none(v) for k, v in result.mean().items()}
     if fmt is OutputFormat.json:
-        return json.dumps({
-            "scale": result.scale, "protocol": result.protocol, "n_images": result.n_images,
-            "n_scored": len(frame), "mean": mean,
-            "images": [{k: _finite_or_none(v) for k, v in row.items()} for row in frame.to_dict("records")],
-            "failures": [{"image": i, "error": m} for i, m in result.failures],
-        }, indent=2)
+        return json.dumps(
+            {
+                "scale": result.scale,
+                "protocol": result.protocol,
+                "n_images": result.n_images,
+                "n_scored": len(frame),
+                "mean": mean,
+                "images": [
+                    {k: _finite_or_none(v) for k, v in row.items()}
+                    for row in frame.to_dict("records")
+                ],
+                "failures": [{"image": i, "error": m} for i, m in result.failures],
+            },
+            indent=2,
+        )
     label = "mean" if not result.failures else f"mean ({len(frame)} of {result.n_images})"
     table = frame.set_index("image")
     table.loc[label] = result.mean()
@@ -202,13 +215,17 @@ def ls(
     """List what srbench knows."""
     listings = {
         "degradations": lambda: [
-            f"{n:10} v{d.version}  {d.description}" for n, d in ((n, DEGRADATIONS.get(n)) for n in DEGRADATIONS)
+            f"{n:10} v{d.version}  {d.description}"
+            for n, d in ((n, DEGRADATIONS.get(n)) for n in DEGRADATIONS)
         ],
         "metrics": lambda: [
             f"{n:6} v{m.version}  {'higher' if m.higher_is_better else 'lower'} is better, "
-            f"{m.level}-level  {m.description}" for n, m in ((n, METRICS.get(n)) for n in METRICS)
+            f"{m.level}-level  {m.description}"
+            for n, m in ((n, METRICS.get(n)) for n in METRICS)
         ],
-        "protocols": lambda: [f"{n:4} channels={PROTOCOLS.get(n).channels}, shave=scale" for n in PROTOCOLS],
+        "protocols": lambda: [
+            f"{n:4} channels={PROTOCOLS.get(n).channels}, shave=scale" for n in PROTOCOLS
+        ],
         "methods": lambda: [f"{n:9} {METHODS.get(n).description}" for n in METHODS],
     }
     if what not in listings:

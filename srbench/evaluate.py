@@ -58,13 +58,18 @@ def _unpaired_message(
     lines = ["SR and HR images do not pair up by name."]
     if only_sr:
         names = ", ".join(sr[s].name for s in only_sr[:10])
-        lines.append(f"  in {sr_dir} with no HR image: {names}" + (" ..." if len(only_sr) > 10 else ""))
+        lines.append(
+            f"  in {sr_dir} with no HR image: {names}" + (" ..." if len(only_sr) > 10 else "")
+        )
     if only_hr:
         names = ", ".join(only_hr[:10])
-        lines.append(f"  in {hr_dir} with no SR image: {names}" + (" ..." if len(only_hr) > 10 else ""))
+        lines.append(
+            f"  in {hr_dir} with no SR image: {names}" + (" ..." if len(only_hr) > 10 else "")
+        )
     hint = _suffix_hint(only_sr, only_hr)
     lines.append(
-        f"Fix: pass --strip-suffix {hint!r} (SR names carry it)." if hint
+        f"Fix: pass --strip-suffix {hint!r} (SR names carry it)."
+        if hint
         else "Fix: give SR files the HR file names (any image suffix), or use --strip-suffix."
     )
     return "\n".join(lines)
@@ -72,7 +77,7 @@ def _unpaired_message(
 
 def _suffix_hint(only_sr: list[str], only_hr: list[str]) -> str:
     """A suffix that every unpaired SR stem adds to an unpaired HR stem, if there is one."""
-    hints = {s[len(h):] for s in only_sr for h in only_hr if s.startswith(h) and s != h}
+    hints = {s[len(h) :] for s in only_sr for h in only_hr if s.startswith(h) and s != h}
     matched = {s for s in only_sr for h in only_hr if s.startswith(h)}
     return hints.pop() if len(hints) == 1 and matched == set(only_sr) else ""
 

@@ -39,7 +39,10 @@ __all__ = [
 ]
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
-_FIX = "Convert it to an 8-bit RGB or gray PNG first (for example with ImageMagick: `magick in.png -depth 8 -alpha off out.png`)."
+_FIX = (
+    "Convert it to an 8-bit RGB or gray PNG first "
+    "(for example with ImageMagick: `magick in.png -depth 8 -alpha off out.png`)."
+)
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -135,9 +138,7 @@ def list_images(folder: str | os.PathLike[str]) -> list[Path]:
         p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
     )
     if not files:
-        raise ImageReadError(
-            f"{folder}: no images found (looked for {', '.join(IMAGE_SUFFIXES)})."
-        )
+        raise ImageReadError(f"{folder}: no images found (looked for {', '.join(IMAGE_SUFFIXES)}).")
     return files
 
 

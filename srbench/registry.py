@@ -67,7 +67,9 @@ class Registry(Generic[T]):
         return list(self._items)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self._aliases.get(name.lower(), name.lower()) in self._items
+        return (
+            isinstance(name, str) and self._aliases.get(name.lower(), name.lower()) in self._items
+        )
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)

@@ -43,11 +43,11 @@ def _cubic(x: np.ndarray) -> np.ndarray:
 
 
 def _triangle(x: np.ndarray) -> np.ndarray:
-    return (x + 1) * ((-1 <= x) & (x < 0)) + (1 - x) * ((0 <= x) & (x <= 1))
+    return (x + 1) * ((x >= -1) & (x < 0)) + (1 - x) * ((x >= 0) & (x <= 1))
 
 
 def _box(x: np.ndarray) -> np.ndarray:
-    return ((-0.5 <= x) & (x < 0.5)).astype(np.float64)
+    return ((x >= -0.5) & (x < 0.5)).astype(np.float64)
 
 
 def _lanczos(a: int) -> Callable[[np.ndarray], np.ndarray]:

@@ -22,7 +22,9 @@ SAMPLE_IMAGES = ("astronaut", "camera", "chelsea", "coffee", "rocket")
 
 def sample_images() -> dict[str, np.ndarray]:
     """The sample's HR images by id, as ``uint8`` arrays."""
-    return {name: np.asarray(getattr(skimage.data, name)(), dtype=np.uint8) for name in SAMPLE_IMAGES}
+    return {
+        name: np.asarray(getattr(skimage.data, name)(), dtype=np.uint8) for name in SAMPLE_IMAGES
+    }
 
 
 def write_sample(out: str | os.PathLike[str]) -> list[Path]:

@@ -32,10 +32,15 @@ def test_quick_start_on_the_builtin_sample(tmp_path):
     assert read_image(tmp_path / "hr" / "camera.png").ndim == 2
     run_cli("degrade", "--hr", tmp_path / "hr", "-s", 4, "-d", "BD", "--out", tmp_path / "lr")
     manifest = json.loads((tmp_path / "lr" / "srbench.json").read_text())
-    assert manifest["degradation"] == "blur:ksize=12,sigma=1.6" and manifest["degradation_version"] == "1"
+    assert (
+        manifest["degradation"] == "blur:ksize=12,sigma=1.6"
+        and manifest["degradation_version"] == "1"
+    )
     assert read_image(tmp_path / "lr" / "chelsea.png").shape == (300 // 4, 451 // 4, 3)
     for method in ("nearest", "bilinear", "bicubic", "lanczos"):
-        run_cli("upscale", "--lr", tmp_path / "lr", "-s", 4, "-m", method, "--out", tmp_path / method)
+        run_cli(
+            "upscale", "--lr", tmp_path / "lr", "-s", 4, "-m", method, "--out", tmp_path / method
+        )
     out = run_cli("eval", "--sr", tmp_path / "bicubic", "--hr", tmp_path / "hr", "-s", 4).stdout
     assert "x4, protocol y-shave4, 5 images" in out
     mean = float(out.splitlines()[-1].split()[1])
@@ -46,7 +51,9 @@ def test_eval_strips_suffix_and_prints_table_csv(folders):
     sr_dir, hr_dir = folders
     table = run_cli("eval", "--sr", sr_dir, "--hr", hr_dir, "-s", 4, "--strip-suffix", "_x4").stdout
     assert "inf" in table and table.splitlines()[-1].startswith("mean")
-    csv = run_cli("eval", "--sr", sr_dir, "--hr", hr_dir, "-s", 4, "--strip-suffix", "_x4", "-f", "csv")
+    csv = run_cli(
+        "eval", "--sr", sr_dir, "--hr", hr_dir, "-s", 4, "--strip-suffix", "_x4", "-f", "csv"
+    )
     frame = pd.read_csv(pd.io.common.StringIO(csv.stdout))
     assert list(frame.columns) == ["image", "psnr", "ssim", "scale", "protocol"]
     assert frame.image.tolist() == ["a", "b"] and (frame.ssim == 1).all()
@@ -64,14 +71,18 @@ def test_unpaired_files_exit_2_and_suggest_the_suffix(folders):
 def test_missing_sr_image_is_unpaired(folders):
     sr_dir, hr_dir = folders
     (sr_dir / "b_x4.png").unlink()
-    err = run_cli("eval", "--sr", sr_dir, "--hr", hr_dir, "-s", 4, "--strip-suffix", "_x4", expect=2).stderr
+    err = run_cli(
+        "eval", "--sr", sr_dir, "--hr", hr_dir, "-s", 4, "--strip-suffix", "_x4", expect=2
+    ).stderr
     assert "with no SR image: b" in err
 
 
 def test_wrong_size_exits_2_after_scoring_the_others(folders):
     sr_dir, hr_dir = folders
     write_png(sr_dir / "b_x4.png", np.zeros((25, 27), np.uint8))  # not modcropped
-    result = run_cli("eval", "--sr", sr_dir, "--hr", hr_dir, "-s", 4, "--strip-suffix", "_x4", expect=2)
+    result = run_cli(
+        "eval", "--sr", sr_dir, "--hr", hr_dir, "-s", 4, "--strip-suffix", "_x4", expect=2
+    )
     assert "SR is 27x25 but HR modcropped to x4 is 24x24" in result.stderr
     assert "1 of 2 image(s) could not be scored" in result.stderr
     assert "mean (1 of 2)" in result.stdout and "\na " in result.stdout

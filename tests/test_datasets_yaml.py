@@ -19,7 +19,9 @@ def _registry() -> dict[str, dict]:
 
 def test_registry_declares_the_standard_sets_with_licences():
     sets = _registry()
-    assert {"Set5", "Set14", "BSD100", "Urban100", "Manga109", "DIV2K-valid", "DIV2K-train"} <= set(sets)
+    assert {"Set5", "Set14", "BSD100", "Urban100", "Manga109", "DIV2K-valid", "DIV2K-train"} <= set(
+        sets
+    )
     for d in sets.values():
         assert d["images"] > 0 and d["licence"] and d["citation"] and d["homepage"]
     assert sets["Manga109"]["agreement_required"] and sets["DIV2K-valid"]["agreement_required"]
@@ -28,7 +30,9 @@ def test_registry_declares_the_standard_sets_with_licences():
 def test_image_counts_match_the_pixel_digests(shared):
     digests = pd.read_csv(shared / "benchmark" / "pixel_digests.csv")
     counts = digests.groupby("dataset").size().to_dict()
-    by_alias = {a.lower(): d for d in _registry().values() for a in [d["id"], *d.get("aliases", [])]}
+    by_alias = {
+        a.lower(): d for d in _registry().values() for a in [d["id"], *d.get("aliases", [])]
+    }
     for name, count in counts.items():
         assert by_alias[name.lower()]["images"] == count, name
 

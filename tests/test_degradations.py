@@ -34,7 +34,11 @@ def test_specs_parse_to_canonical_form(spec, scale, canonical):
     ("spec", "error", "message"),
     [
         ("bicubc", UnknownNameError, "Did you mean 'bicubic'"),
-        ("blur:radius=2", SpecError, "'blur' has no parameter 'radius' \\(parameters: sigma, ksize\\)"),
+        (
+            "blur:radius=2",
+            SpecError,
+            "'blur' has no parameter 'radius' \\(parameters: sigma, ksize\\)",
+        ),
         ("blur:sigma=abc", SpecError, "sigma='abc' is not a valid float"),
         ("blur:ksize=7.5", SpecError, "ksize='7.5' is not a valid int"),
         ("noise:sigma", SpecError, "not of the form key=value"),
@@ -68,11 +72,15 @@ def test_blur_matches_2d_fspecial_imfilter_replicate(rng, scale):
     # MATLAB's centre is floor((k+1)/2) (1-based); scipy's origin counts from k // 2.
     origin = (k + 1) // 2 - 1 - k // 2
     blurred = np.stack(
-        [correlate(hr[..., c].astype(float), kernel, mode="nearest", origin=origin) for c in range(3)], -1
+        [
+            correlate(hr[..., c].astype(float), kernel, mode="nearest", origin=origin)
+            for c in range(3)
+        ],
+        -1,
     )
     blurred = np.clip(np.floor(blurred + 0.5), 0, 255).astype(np.uint8)
     first = scale - 1 if scale % 2 else scale // 2  # 1-based, from PROTOCOL.md
-    expected = blurred[first - 1 :: scale, first - 1 :: scale][: 12, : 10]
+    expected = blurred[first - 1 :: scale, first - 1 :: scale][:12, :10]
     assert np.array_equal(parse_spec("BD")(hr, scale, CTX), expected)
 
 

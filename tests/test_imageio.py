@@ -16,13 +16,17 @@ from srbench.imageio import list_images, modcrop, quantize, read_image, rgb2gray
 
 def _png_16bit_rgb(path: Path, h: int = 4, w: int = 5) -> None:
     """A 48-bit RGB PNG written by hand (Pillow cannot write one, and reads it as 8-bit)."""
+
     def chunk(tag: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
     rows = b"".join(b"\x00" + np.arange(w * 3, dtype=">u2").tobytes() * 1 for _ in range(h))
     ihdr = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)
     path.write_bytes(
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
     )
 
 
@@ -67,7 +71,9 @@ def test_transparent_rgba_is_refused(tmp_path, rng):
     rgba[..., 3] = 255
     rgba[0, 0, 3] = 10
     Image.fromarray(rgba).save(tmp_path / "a.png")
-    with pytest.raises(UnsupportedImageError, match=r"a.png: image has transparent pixels .* 1 pixels"):
+    with pytest.raises(
+        UnsupportedImageError, match=r"a.png: image has transparent pixels .* 1 pixels"
+    ):
         read_image(tmp_path / "a.png")
 
 
@@ -81,7 +87,9 @@ def test_palette_with_transparency_is_refused(tmp_path, rng):
 
 def test_16bit_gray_is_refused(tmp_path):
     Image.fromarray(np.full((4, 4), 40000, np.uint16)).save(tmp_path / "g16.png")
-    with pytest.raises(UnsupportedImageError, match="16-bit PNG images are not supported.*-depth 8"):
+    with pytest.raises(
+        UnsupportedImageError, match="16-bit PNG images are not supported.*-depth 8"
+    ):
         read_image(tmp_path / "g16.png")
 
 

@@ -1,4 +1,4 @@
-"""PSNR/SSIM against MATLAB's own scores and scikit-image; the protocols' colour and border rules."""
+"""PSNR/SSIM against MATLAB's scores and scikit-image; the protocols' colour and border rules."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from srbench.errors import UnknownNameError, UnsupportedImageError
+from srbench.errors import SizeMismatchError, UnknownNameError, UnsupportedImageError
 from srbench.imageio import rgb2y
 from srbench.metrics import METRICS, get_protocol, score_pair
 from srbench.metrics.fidelity import psnr, ssim
@@ -20,7 +20,15 @@ from tests.conftest import run_cli
 def test_eval_cli_reproduces_matlab_scores(shared, scale):
     rcan = shared / "rcan_set5"
     result = run_cli(
-        "eval", "--sr", rcan / f"SR_RCAN/X{scale}", "--hr", rcan / f"HR/X{scale}", "-s", scale, "-f", "csv"
+        "eval",
+        "--sr",
+        rcan / f"SR_RCAN/X{scale}",
+        "--hr",
+        rcan / f"HR/X{scale}",
+        "-s",
+        scale,
+        "-f",
+        "csv",
     )
     ours = pd.read_csv(pd.io.common.StringIO(result.stdout)).set_index("image")
     ref = pd.read_csv(rcan / "matlab_results.csv")
@@ -49,14 +57,19 @@ def test_ssim_matches_scikit_image(rng, shape):
 def test_ssim_of_color_image_is_mean_over_channels(rng):
     sr, hr = _pair(rng, (40, 50, 3))
     ref = structural_similarity(
-        sr, hr, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255,
+        sr,
+        hr,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        data_range=255,
         channel_axis=2,
     )
     assert ssim(sr, hr) == pytest.approx(ref, abs=1e-12)
 
 
 def test_ssim_refuses_images_smaller_than_its_window():
-    with pytest.raises(ValueError, match="at least 11x11"):
+    with pytest.raises(SizeMismatchError, match="at least 11x11"):
         ssim(np.zeros((10, 30)), np.zeros((10, 30)))
 
 
@@ -126,7 +139,12 @@ def test_hr_is_modcropped_before_scoring(rng):
 
 def test_metric_metadata_lives_in_the_registry():
     info = METRICS.get("PSNR")
-    assert (info.higher_is_better, info.level, info.version, info.unit) == (True, "image", "1", "dB")
+    assert (info.higher_is_better, info.level, info.version, info.unit) == (
+        True,
+        "image",
+        "1",
+        "dB",
+    )
     assert METRICS.get("ssim").higher_is_better
 
 
@@ -143,6 +161,10 @@ def test_json_output_has_means_and_images(tmp_path, rng):
     hr = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
     write_png(tmp_path / "hr" / "a.png", hr)
     write_png(tmp_path / "sr" / "a.png", hr)
-    out = json.loads(run_cli("eval", "--sr", tmp_path / "sr", "--hr", tmp_path / "hr", "-s", 2, "-f", "json").stdout)
+    out = json.loads(
+        run_cli(
+            "eval", "--sr", tmp_path / "sr", "--hr", tmp_path / "hr", "-s", 2, "-f", "json"
+        ).stdout
+    )
     assert out["protocol"] == "y-shave2" and out["n_images"] == 1
     assert out["mean"]["psnr"] is None and out["mean"]["ssim"] == 1.0  # inf is written as null

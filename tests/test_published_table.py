@@ -9,9 +9,15 @@ from tests.conftest import run_cli
 
 # VDSR/EDSR/RCAN papers: (dataset, scale) -> (PSNR, SSIM), Y channel, shave = scale.
 PUBLISHED = {
-    ("Set5", 2): (33.66, 0.9299), ("Set14", 2): (30.24, 0.8688), ("B100", 2): (29.56, 0.8431),
-    ("Set5", 3): (30.39, 0.8682), ("Set14", 3): (27.55, 0.7742), ("B100", 3): (27.21, 0.7385),
-    ("Set5", 4): (28.42, 0.8104), ("Set14", 4): (26.00, 0.7027), ("B100", 4): (25.96, 0.6675),
+    ("Set5", 2): (33.66, 0.9299),
+    ("Set14", 2): (30.24, 0.8688),
+    ("B100", 2): (29.56, 0.8431),
+    ("Set5", 3): (30.39, 0.8682),
+    ("Set14", 3): (27.55, 0.7742),
+    ("B100", 3): (27.21, 0.7385),
+    ("Set5", 4): (28.42, 0.8104),
+    ("Set14", 4): (26.00, 0.7027),
+    ("B100", 4): (25.96, 0.6675),
 }
 # B100 here is the 480x320 crop of the 481x321 originals; at x3 its modcrop loses one more row.
 TOLERANCE = {("B100", 3): (0.05, 0.003)}
@@ -21,7 +27,9 @@ TOLERANCE = {("B100", 3): (0.05, 0.003)}
 def test_bicubic_baseline_matches_published_table(shared, tmp_path, dataset, scale):
     hr = shared / "benchmark" / dataset
     run_cli("degrade", "--hr", hr, "-s", scale, "--out", tmp_path / "lr", "--no-progress")
-    run_cli("upscale", "--lr", tmp_path / "lr", "-s", scale, "--out", tmp_path / "sr", "--no-progress")
+    run_cli(
+        "upscale", "--lr", tmp_path / "lr", "-s", scale, "--out", tmp_path / "sr", "--no-progress"
+    )
     result = run_cli("eval", "--sr", tmp_path / "sr", "--hr", hr, "-s", scale, "-f", "csv")
     scores = pd.read_csv(pd.io.common.StringIO(result.stdout))
     assert len(scores) == len(list(hr.glob("*.png")))

@@ -20,7 +20,9 @@ with warnings.catch_warnings():
 @pytest.mark.parametrize("scale", [2, 3, 4])
 def test_degrade_cli_reproduces_matlab_lr_bit_for_bit(shared, tmp_path, scale):
     rcan = shared / "rcan_set5"
-    run_cli("degrade", "--hr", rcan / f"HR/X{scale}", "-s", scale, "--out", tmp_path, "--no-progress")
+    run_cli(
+        "degrade", "--hr", rcan / f"HR/X{scale}", "-s", scale, "--out", tmp_path, "--no-progress"
+    )
     expected = sorted((rcan / f"LR_bicubic/X{scale}").glob("*.png"))
     assert len(expected) == 5
     for path in expected:
@@ -30,14 +32,18 @@ def test_degrade_cli_reproduces_matlab_lr_bit_for_bit(shared, tmp_path, scale):
 
 
 # Sizes that are exact multiples, so MATLAB's scale and resize-right's out/in scale agree.
-@pytest.mark.parametrize("scale", [1 / 4, 1 / 3, 3 / 8, 1 / 2, 5 / 8, 4 / 5, 5 / 4, 3 / 2, 5 / 2, 3, 4])
+@pytest.mark.parametrize(
+    "scale", [1 / 4, 1 / 3, 3 / 8, 1 / 2, 5 / 8, 4 / 5, 5 / 4, 3 / 2, 5 / 2, 3, 4]
+)
 def test_float_mode_matches_resize_right_in_the_interior(rng, scale):
     img = rng.random((240, 120, 3))
     ours = imresize(img, scale)
     ref = resize_right.resize(img, scale_factors=[scale, scale, 1])
     assert ours.shape == ref.shape
     margin = 12  # resize-right mirrors at the border where MATLAB clamps
-    np.testing.assert_allclose(ours[margin:-margin, margin:-margin], ref[margin:-margin, margin:-margin], atol=1e-12)
+    np.testing.assert_allclose(
+        ours[margin:-margin, margin:-margin], ref[margin:-margin, margin:-margin], atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("shape", [(73, 61), (300, 211), (100, 290), (50, 50)])

@@ -18,6 +18,7 @@ run order or parallelism.
 New degradations plug in with :func:`register`; see ``srbench/degradations/classic.py``.
 """
 
+from srbench.degradations import classic as _classic  # noqa: F401  (registers BI, BD, DN)
 from srbench.degradations.base import (
     DEGRADATIONS,
     Degradation,
@@ -26,7 +27,6 @@ from srbench.degradations.base import (
     parse_spec,
     register,
 )
-from srbench.degradations import classic as _classic  # noqa: F401  (registers BI, BD, DN)
 
 __all__ = [
     "DEGRADATIONS",

@@ -12,7 +12,14 @@ import numpy as np
 from srbench.errors import SpecError
 from srbench.registry import Registry
 
-__all__ = ["DEGRADATIONS", "Degradation", "DegradationContext", "ParsedSpec", "parse_spec", "register"]
+__all__ = [
+    "DEGRADATIONS",
+    "Degradation",
+    "DegradationContext",
+    "ParsedSpec",
+    "parse_spec",
+    "register",
+]
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,13 @@ class ParsedSpec:
     def seed(self, context: DegradationContext, scale: int) -> int:
         """The per-image seed: a stable hash, independent of run order and Python's hash salt."""
         key = "\x1f".join(
-            [context.dataset, context.image_id, str(scale), self.canonical(scale), str(context.seed)]
+            [
+                context.dataset,
+                context.image_id,
+                str(scale),
+                self.canonical(scale),
+                str(context.seed),
+            ]
         )
         return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")
 

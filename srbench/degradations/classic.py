@@ -14,7 +14,9 @@ from srbench.imageio import quantize
 from srbench.resize import imresize
 
 
-def bicubic(hr: np.ndarray, scale: int, params: Mapping[str, Any], rng: np.random.Generator) -> np.ndarray:
+def bicubic(
+    hr: np.ndarray, scale: int, params: Mapping[str, Any], rng: np.random.Generator
+) -> np.ndarray:
     """BI: MATLAB ``imresize(HR, 1/scale, 'bicubic')`` on uint8."""
     return imresize(hr, 1 / scale, method="bicubic")
 
@@ -59,20 +61,26 @@ def _resolve_blur(params: dict[str, Any], scale: int) -> dict[str, Any]:
     return params
 
 
-def blur(hr: np.ndarray, scale: int, params: Mapping[str, Any], rng: np.random.Generator) -> np.ndarray:
+def blur(
+    hr: np.ndarray, scale: int, params: Mapping[str, Any], rng: np.random.Generator
+) -> np.ndarray:
     """BD: Gaussian blur (replicate padding, one rounding to uint8), then decimation.
 
     Keeps pixels ``scale-1 : scale : end-1`` (odd scales) or ``scale/2 : scale : end-scale/2``
     (even scales), 1-based, as the RDN/SRMD test-set scripts do.
     """
     g = gaussian_kernel_1d(int(params["ksize"]), float(params["sigma"]))
-    blurred = quantize(_correlate_replicate(_correlate_replicate(hr.astype(np.float64), g, 0), g, 1))
+    blurred = quantize(
+        _correlate_replicate(_correlate_replicate(hr.astype(np.float64), g, 0), g, 1)
+    )
     start = scale - 2 if scale % 2 else scale // 2 - 1  # 0-based
     h, w = hr.shape[0] // scale, hr.shape[1] // scale
     return np.ascontiguousarray(blurred[start::scale, start::scale][:h, :w])
 
 
-def noise(hr: np.ndarray, scale: int, params: Mapping[str, Any], rng: np.random.Generator) -> np.ndarray:
+def noise(
+    hr: np.ndarray, scale: int, params: Mapping[str, Any], rng: np.random.Generator
+) -> np.ndarray:
     """DN: BI, then ``uint8(single(LR) + single(sigma * randn))``."""
     lr = bicubic(hr, scale, params, rng)
     sigma = np.float32(params["sigma"])

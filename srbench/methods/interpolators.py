@@ -36,9 +36,7 @@ class Interpolator:
 METHODS: Registry[Interpolator] = Registry("method")
 METHODS.add("nearest", Interpolator("nearest", "nearest", description="Nearest neighbour."))
 METHODS.add("bilinear", Interpolator("bilinear", "bilinear", description="MATLAB bilinear."))
-METHODS.add(
-    "bicubic", Interpolator("bicubic", "bicubic", description="MATLAB bicubic (a = -0.5).")
-)
+METHODS.add("bicubic", Interpolator("bicubic", "bicubic", description="MATLAB bicubic (a = -0.5)."))
 METHODS.add(
     "lanczos",
     Interpolator("lanczos", "lanczos3", description="MATLAB Lanczos-3."),

@@ -44,7 +44,9 @@ def score_pair(
         inf
     """
     if sr.dtype != np.uint8:
-        raise TypeError(f"score_pair expects a uint8 SR image, got {sr.dtype}; quantize() it first.")
+        raise TypeError(
+            f"score_pair expects a uint8 SR image, got {sr.dtype}; quantize() it first."
+        )
     infos = [METRICS.get(m) for m in metrics]
     a, b = (protocol or get_protocol()).prepare(sr, hr, scale)
     return {info.name: info.compute(a, b) for info in infos if info.compute is not None}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import correlate1d
 
+from srbench.errors import SizeMismatchError
 from srbench.metrics.base import MetricInfo, register_metric
 
 __all__ = ["psnr", "ssim"]
@@ -71,9 +72,9 @@ def ssim(sr: np.ndarray, hr: np.ndarray, data_range: float = DATA_RANGE) -> floa
     """
     a, b = np.asarray(sr, np.float64), np.asarray(hr, np.float64)
     if min(a.shape[:2]) < _SSIM_SIZE:
-        raise ValueError(
+        raise SizeMismatchError(
             f"SSIM needs images of at least {_SSIM_SIZE}x{_SSIM_SIZE} after shaving, got "
-            f"{a.shape[1]}x{a.shape[0]}."
+            f"{a.shape[1]}x{a.shape[0]}; use a smaller --shave or larger images."
         )
     if a.ndim == 2:
         return _ssim_2d(a, b, data_range)

@@ -61,7 +61,9 @@ class Protocol:
         crop = (slice(s, a.shape[0] - s), slice(s, a.shape[1] - s))
         a, b = (np.atleast_3d(np.asarray(x, np.float64)[crop]) for x in (a, b))
         if a.shape[0] < 1 or a.shape[1] < 1:
-            raise SizeMismatchError(f"Nothing is left of a {sr.shape[1]}x{sr.shape[0]} image after shaving {s} px.")
+            raise SizeMismatchError(
+                f"Nothing is left of a {sr.shape[1]}x{sr.shape[0]} image after shaving {s} px."
+            )
         return a, b
 
 
