@@ -215,18 +215,17 @@ def ls(
     """List what srbench knows."""
     listings = {
         "degradations": lambda: [
-            f"{n:10} v{d.version}  {d.description}"
-            for n, d in ((n, DEGRADATIONS.get(n)) for n in DEGRADATIONS)
+            f"{n:10} v{d.version}  {d.description}" for n, d in DEGRADATIONS.items()
         ],
         "metrics": lambda: [
             f"{n:6} v{m.version}  {'higher' if m.higher_is_better else 'lower'} is better, "
             f"{m.level}-level  {m.description}"
-            for n, m in ((n, METRICS.get(n)) for n in METRICS)
+            for n, m in METRICS.items()
         ],
         "protocols": lambda: [
-            f"{n:4} channels={PROTOCOLS.get(n).channels}, shave=scale" for n in PROTOCOLS
+            f"{n:4} channels={p.channels}, shave=scale" for n, p in PROTOCOLS.items()
         ],
-        "methods": lambda: [f"{n:9} {METHODS.get(n).description}" for n in METHODS],
+        "methods": lambda: [f"{n:9} {m.description}" for n, m in METHODS.items()],
     }
     if what not in listings:
         _fail(f"cannot list {what!r}; choose one of {', '.join(listings)}.")

@@ -62,6 +62,10 @@ class Registry(Generic[T]):
         """The object registered as ``name``; raises :class:`UnknownNameError` with suggestions."""
         return self._items[self.canonical(name)]
 
+    def items(self) -> list[tuple[str, T]]:
+        """``(name, object)`` pairs (without aliases), in registration order."""
+        return list(self._items.items())
+
     def names(self) -> list[str]:
         """Registered names (without aliases), in registration order."""
         return list(self._items)

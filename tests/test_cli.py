@@ -88,6 +88,13 @@ def test_wrong_size_exits_2_after_scoring_the_others(folders):
     assert "mean (1 of 2)" in result.stdout and "\na " in result.stdout
 
 
+def test_lr_passed_as_sr_is_recognised(folders, tmp_path):
+    _, hr_dir = folders
+    run_cli("degrade", "--hr", hr_dir, "-s", 2, "--out", tmp_path / "lr")
+    err = run_cli("eval", "--sr", tmp_path / "lr", "--hr", hr_dir, "-s", 2, expect=2).stderr
+    assert "was the LR folder passed as SR?" in err
+
+
 def test_corrupt_hr_is_reported_and_the_rest_is_written(folders, tmp_path):
     _, hr_dir = folders
     (hr_dir / "c.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")

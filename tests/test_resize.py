@@ -106,3 +106,14 @@ def test_bad_arguments(kwargs, message):
 def test_rejects_integer_dtypes_other_than_uint8():
     with pytest.raises(SrbenchError, match="uint8 and float"):
         imresize(np.zeros((8, 8), np.uint16), 0.5)
+
+
+@pytest.mark.parametrize(("scale", "pad"), [(1 / 4, 16), (1 / 2, 8), (3, 4), (2, 4)])
+def test_symmetric_boundary_equals_resizing_a_mirrored_image(rng, scale, pad):
+    """Mirror-padding by hand, resizing, and cropping the padding back off gives the same image."""
+    img = rng.random((32, 24))
+    padded = np.pad(img, pad, mode="symmetric")  # MATLAB's [1:n, n:-1:1] mirror
+    crop = int(pad * scale)
+    expected = imresize(padded, scale)[crop:-crop, crop:-crop]
+    np.testing.assert_allclose(imresize(img, scale, boundary="symmetric"), expected, atol=1e-12)
+    assert not np.allclose(imresize(img, scale), expected)  # clamping differs at the border

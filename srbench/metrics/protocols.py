@@ -82,8 +82,10 @@ def check_sizes(sr: np.ndarray, hr_cropped: np.ndarray, scale: int) -> None:
     """Raise :class:`SizeMismatchError` unless SR has the size of the modcropped HR."""
     if sr.shape[:2] != hr_cropped.shape[:2]:
         h, w = hr_cropped.shape[:2]
+        looks_lr = (sr.shape[0] * scale, sr.shape[1] * scale) == (h, w)
+        hint = " It has the LR size: was the LR folder passed as SR?" if looks_lr else ""
         raise SizeMismatchError(
-            f"SR is {sr.shape[1]}x{sr.shape[0]} but HR modcropped to x{scale} is {w}x{h}. "
+            f"SR is {sr.shape[1]}x{sr.shape[0]} but HR modcropped to x{scale} is {w}x{h}.{hint} "
             f"The SR image must be exactly {w}x{h} (HR cropped from the top-left to multiples of "
             f"{scale}); check --scale and that the method does not pad or crop."
         )
