@@ -53,7 +53,8 @@ def _box(x: np.ndarray) -> np.ndarray:
 def _lanczos(a: int) -> Callable[[np.ndarray], np.ndarray]:
     def kernel(x: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
-            f = (a * np.sin(np.pi * x) * np.sin(np.pi * x / a) + np.spacing(1)) / (
+            # MATLAB's lanczos2/lanczos3, eps terms included (they define the value at 0).
+            f = (np.sin(np.pi * x) * np.sin(np.pi * x / a) + np.spacing(1)) / (
                 (np.pi**2 * x**2 / a) + np.spacing(1)
             )
         return f * (np.abs(x) < a)
@@ -156,7 +157,7 @@ def imresize(
     *,
     shape: tuple[int, int] | None = None,
     method: str = "bicubic",
-    antialias: bool = True,
+    antialias: bool | None = None,
     boundary: Boundary = "clamp",
 ) -> np.ndarray:
     """Resize an image exactly as MATLAB's ``imresize``.
@@ -168,7 +169,8 @@ def imresize(
         scale: Scale factor (``1/4`` shrinks by four). Output size is ``ceil(scale * size)``.
         shape: Output ``(H, W)`` instead of ``scale``; per-axis scales are then ``out / in``.
         method: One of ``KERNELS``.
-        antialias: Widen the kernel when shrinking (MATLAB's default).
+        antialias: Widen the kernel when shrinking. ``None`` is MATLAB's default: on, except for
+            ``nearest``.
         boundary: ``"clamp"`` (edge pixel) or ``"symmetric"`` (mirror) for out-of-range taps.
 
     Returns:
@@ -193,6 +195,8 @@ def imresize(
     else:
         out_hw = (int(shape[0]), int(shape[1]))
         scales = (out_hw[0] / in_hw[0], out_hw[1] / in_hw[1])
+    if antialias is None:
+        antialias = method != "nearest"
     is_uint8 = img.dtype == np.uint8
     out = img.astype(np.float64)
     for axis in sorted((0, 1), key=lambda a: scales[a]):  # stable: height first on ties

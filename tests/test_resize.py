@@ -46,6 +46,37 @@ def test_float_mode_matches_resize_right_in_the_interior(rng, scale):
     )
 
 
+RESIZE_RIGHT_KERNELS = {
+    "bicubic": resize_right.interp_methods.cubic,
+    "bilinear": resize_right.interp_methods.linear,
+    "lanczos2": resize_right.interp_methods.lanczos2,
+    "lanczos3": resize_right.interp_methods.lanczos3,
+}
+
+
+@pytest.mark.parametrize("method", list(RESIZE_RIGHT_KERNELS))
+@pytest.mark.parametrize("scale", [1 / 4, 1 / 3, 5 / 8, 3 / 2, 2, 3])
+def test_every_kernel_matches_resize_right(rng, method, scale):
+    """At 1/3 a tap falls at distance 0, where the kernels' eps terms decide the weight."""
+    img = rng.random((240, 120))
+    ours = imresize(img, scale, method=method)
+    ref = resize_right.resize(
+        img, scale_factors=[scale, scale], interp_method=RESIZE_RIGHT_KERNELS[method]
+    )
+    m = 12
+    # resize-right's Lanczos adds float32's eps where MATLAB adds float64's: ~1e-7 apart.
+    atol = 1e-6 if method.startswith("lanczos") else 1e-12
+    np.testing.assert_allclose(ours[m:-m, m:-m], ref[m:-m, m:-m], atol=atol)
+
+
+def test_nearest_picks_pixels_and_does_not_antialias(rng):
+    img = rng.integers(0, 256, (12, 8), dtype=np.uint8)
+    # Ties go to the later pixel: MATLAB's imresize(1:8, 0.5, 'nearest') is [2 4 6 8].
+    assert np.array_equal(imresize(img, 1 / 2, method="nearest"), img[1::2, 1::2])
+    assert np.array_equal(imresize(img, 1 / 4, method="nearest"), img[2::4, 2::4])
+    assert np.array_equal(imresize(img, 3, method="nearest"), img.repeat(3, 0).repeat(3, 1))
+
+
 @pytest.mark.parametrize("shape", [(73, 61), (300, 211), (100, 290), (50, 50)])
 def test_output_shape_argument_matches_resize_right(rng, shape):
     img = rng.random((157, 143))
