@@ -44,6 +44,8 @@ def _map_folder(
     result = FolderResult()
     files = list_images(in_dir)
     out = Path(out_dir)
+    if out.resolve() == Path(in_dir).resolve():
+        raise SrbenchError(f"--out {out} is the input folder; choose another so inputs survive.")
     for path in tqdm(files, desc=desc, unit="img", disable=not progress):
         try:
             img = fn(path.stem, read_image(path))

@@ -125,6 +125,14 @@ def test_unknown_names_exit_2_with_message(folders, tmp_path, args, message):
     assert message in err
 
 
+def test_output_folder_must_not_be_the_input(folders):
+    _, hr_dir = folders
+    before = (hr_dir / "a.png").read_bytes()
+    err = run_cli("degrade", "--hr", hr_dir, "-s", 2, "--out", hr_dir, expect=2).stderr
+    assert "is the input folder" in err
+    assert (hr_dir / "a.png").read_bytes() == before
+
+
 def test_scale_must_be_positive(folders, tmp_path):
     _, hr_dir = folders
     assert run_cli("degrade", "--hr", hr_dir, "-s", 0, "--out", tmp_path, expect=2).exit_code == 2
