@@ -6,7 +6,6 @@ entry-point discovery here rather than in each family.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 from srbench.errors import UnknownNameError
@@ -41,15 +40,6 @@ class Registry(Generic[T]):
         for alias in aliases:
             self._aliases[alias.lower()] = key
 
-    def register(self, name: str, aliases: tuple[str, ...] = ()) -> Callable[[T], T]:
-        """Decorator form of :meth:`add`."""
-
-        def decorator(item: T) -> T:
-            self.add(name, item, aliases)
-            return item
-
-        return decorator
-
     def canonical(self, name: str) -> str:
         """The registered name for ``name`` or one of its aliases."""
         key = name.strip().lower()
@@ -65,15 +55,3 @@ class Registry(Generic[T]):
     def items(self) -> list[tuple[str, T]]:
         """``(name, object)`` pairs (without aliases), in registration order."""
         return list(self._items.items())
-
-    def names(self) -> list[str]:
-        """Registered names (without aliases), in registration order."""
-        return list(self._items)
-
-    def __contains__(self, name: object) -> bool:
-        return (
-            isinstance(name, str) and self._aliases.get(name.lower(), name.lower()) in self._items
-        )
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._items)

@@ -56,8 +56,7 @@ def test_blur_sigma_zero_is_refused_before_any_work():
 
 
 def test_every_degradation_has_a_version_and_description():
-    for name in DEGRADATIONS:
-        d = DEGRADATIONS.get(name)
+    for _, d in DEGRADATIONS.items():
         assert d.version and d.description
 
 

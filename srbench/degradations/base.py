@@ -50,8 +50,8 @@ class Degradation:
         defaults: Parameter names and defaults; a default of ``None`` is resolved per scale by
             ``resolve``. Parameter types are those of the defaults (``int`` or ``float``).
         apply: ``apply(hr, scale, params, rng) -> lr`` on an RGB ``uint8`` HR image whose sides are
-            multiples of ``scale``; returns ``uint8`` of size ``HR / scale``.
-        random: Whether ``apply`` draws from ``rng``.
+            multiples of ``scale``; returns ``uint8`` of size ``HR / scale``. Randomness must come
+            only from ``rng`` (seeded per image).
         resolve: Fills scale-dependent parameters (``None`` defaults).
         types: Parameter types where a default is ``None``.
         description: One line for ``--help`` and the README.
@@ -61,7 +61,6 @@ class Degradation:
     version: str
     defaults: Mapping[str, Any]
     apply: DegradeFn
-    random: bool = False
     resolve: Callable[[dict[str, Any], int], dict[str, Any]] = lambda p, s: p
     types: Mapping[str, type] = field(default_factory=dict)
     description: str = ""

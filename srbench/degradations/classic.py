@@ -110,7 +110,6 @@ register(
         "1",
         {"sigma": 30.0},
         noise,
-        random=True,
         description="BI + Gaussian noise of std sigma on 0..255, seeded per image (DN).",
     ),
     aliases=("dn",),
