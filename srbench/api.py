@@ -19,7 +19,7 @@ from srbench import __version__
 from srbench.degradations import DegradationContext, parse_spec
 from srbench.errors import SrbenchError
 from srbench.imageio import list_images, modcrop, read_image, to_rgb, write_png
-from srbench.methods import METHODS
+from srbench.methods import ImageContext, Tiling, create_method
 
 __all__ = ["FolderResult", "degrade_folder", "upscale_folder"]
 
@@ -109,23 +109,26 @@ def upscale_folder(
     method: str = "bicubic",
     progress: bool = False,
 ) -> FolderResult:
-    """Upscale every image in ``lr_dir`` by ``scale`` with an interpolator."""
+    """Upscale every image in ``lr_dir`` by ``scale`` with a method spec (such as ``bicubic``).
+
+    Gray LR images are replicated to RGB first (methods take RGB).
+    """
     _check_scale(scale)
-    interpolator = METHODS.get(method)
-    result = _map_folder(
-        lr_dir,
-        out_dir,
-        lambda _, lr: interpolator.upscale(lr, scale),
-        f"{interpolator.name} x{scale}",
-        progress,
-    )
+    label, sr_method = create_method(method)
+    folder = Path(lr_dir).resolve().name
+
+    def upscale(image_id: str, lr: np.ndarray) -> np.ndarray:
+        context = ImageContext(folder, image_id, scale, "unknown")
+        return sr_method.super_resolve(to_rgb(lr), context, Tiling())
+
+    result = _map_folder(lr_dir, out_dir, upscale, f"{label} x{scale}", progress)
     _write_manifest(
         out_dir,
         {
             "operation": "upscale",
             "scale": scale,
-            "method": interpolator.name,
-            "method_version": interpolator.version,
+            "method": label,
+            "method_version": sr_method.card.version,
         },
     )
     return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -18,12 +19,20 @@ import typer
 
 from srbench import __version__
 from srbench.api import FolderResult, degrade_folder, upscale_folder
+from srbench.catalog import ensure_dataset, load_catalog
+from srbench.catalog import state as dataset_state
+from srbench.datasets import expand_datasets
 from srbench.degradations import DEGRADATIONS
-from srbench.errors import SrbenchError
+from srbench.errors import LicenceError, SrbenchError
 from srbench.evaluate import EvalResult, evaluate_folders
+from srbench.hub import cache_root
+from srbench.leaderboard import summary
 from srbench.methods import METHODS
 from srbench.metrics import METRICS, PROTOCOLS, get_protocol
-from srbench.sample import write_sample
+from srbench.runner import RunConfig, run
+from srbench.runner import resume as resume_run
+from srbench.sample import SAMPLE_IMAGES, write_sample
+from srbench.store import read_manifest, read_run
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,6 +45,13 @@ app = typer.Typer(
 
 Scale = Annotated[int, typer.Option("--scale", "-s", min=1, help="Integer scale factor.")]
 Progress = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")]
+ResultsDir = Annotated[Path, typer.Option(help="Results store folder.")]
+AcceptLicence = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="Dataset id whose licence you accept (repeatable; or SRBENCH_ACCEPT_LICENCE)."
+    ),
+]
 
 
 class OutputFormat(str, Enum):
@@ -131,11 +147,11 @@ def upscale(
     scale: Scale,
     out: Annotated[Path, typer.Option(help="Folder for the upscaled PNGs.")],
     method: Annotated[
-        str, typer.Option("--method", "-m", help="nearest, bilinear, bicubic or lanczos.")
+        str, typer.Option("--method", "-m", help="A method spec (see srbench ls methods).")
     ] = "bicubic",
     progress: Progress = True,
 ) -> None:
-    """Upscale LR images with a MATLAB-exact interpolator."""
+    """Upscale LR images with a method (default: MATLAB-exact bicubic)."""
     result = upscale_folder(lr, out, scale, method, progress)
     _report_folder(result, "SR images", out)
 
@@ -210,26 +226,210 @@ def _finite_or_none(value: object) -> object:
 
 @command("ls")
 def ls(
-    what: Annotated[str, typer.Argument(help="degradations, metrics, protocols or methods.")],
+    what: Annotated[
+        str,
+        typer.Argument(help="datasets, methods, runs, degradations, metrics or protocols."),
+    ],
+    results: ResultsDir = Path("results"),
 ) -> None:
-    """List what srbench knows."""
-    listings = {
+    """List what srbench knows (datasets with their cache state; runs in --results)."""
+    listings: dict[str, Callable[[], list[str]]] = {
+        "datasets": _list_datasets,
+        "methods": _list_methods,
+        "runs": lambda: _list_runs(results),
         "degradations": lambda: [
             f"{n:10} v{d.version}  {d.description}" for n, d in DEGRADATIONS.items()
         ],
         "metrics": lambda: [
-            f"{n:6} v{m.version}  {'higher' if m.higher_is_better else 'lower'} is better, "
+            f"{n:8} v{m.version}  {'higher' if m.higher_is_better else 'lower'} is better, "
             f"{m.level}-level  {m.description}"
             for n, m in METRICS.items()
         ],
         "protocols": lambda: [
             f"{n:4} channels={p.channels}, shave=scale" for n, p in PROTOCOLS.items()
         ],
-        "methods": lambda: [f"{n:9} {m.description}" for n, m in METHODS.items()],
     }
     if what not in listings:
         _fail(f"cannot list {what!r}; choose one of {', '.join(listings)}.")
     typer.echo("\n".join(listings[what]()))
+
+
+def _list_datasets() -> list[str]:
+    lines = [f"{'id':12} {'split':10} {'images':>6}  {'state':8}  licence"]
+    for name, spec in load_catalog().items():
+        agreement = " (needs --accept-licence)" if spec.agreement_required else ""
+        lines.append(
+            f"{name:12} {spec.split:10} {spec.images:6}  {dataset_state(spec):8}  "
+            f"{spec.licence}{agreement}"
+        )
+    lines.append(
+        f"{'sample':12} {'test':10} {len(SAMPLE_IMAGES):6}  {'builtin':8}  "
+        "scikit-image data (offline)"
+    )
+    lines.append(f"cache: {cache_root()}  (set SRBENCH_CACHE to move it)")
+    return lines
+
+
+def _list_methods() -> list[str]:
+    lines = [f"{'name':12} {'scales':8} {'params':>10}  summary"]
+    for name, cls in METHODS.items():
+        card = cls.card
+        scales = ",".join(map(str, card.scales)) if card.scales else "any"
+        params = "-" if card.params is None else f"{card.params:,}"
+        paper = f" [{card.paper}]" if card.paper else ""
+        lines.append(f"{name:12} {scales:8} {params:>10}  {card.summary}{paper}")
+    return lines
+
+
+def _list_runs(results: Path) -> list[str]:
+    lines = []
+    for run_dir in sorted((results / "runs").glob("*")):
+        if (run_dir / "manifest.json").is_file():
+            m = read_manifest(run_dir)
+            lines.append(
+                f"{m['run_id']}  {m.get('status', '?'):9} {m.get('started') or '':26}"
+                f"{len(read_run(run_dir)):7} rows  {m.get('failures', 0)} failed cells"
+            )
+    return lines or [f"no runs in {results / 'runs'}"]
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _scales(value: str) -> tuple[int, ...]:
+    out = []
+    for item in _csv(value):
+        if item.lower() == "all":
+            out += [2, 3, 4]
+            continue
+        try:
+            out.append(int(item))
+        except ValueError:
+            _fail(f"--scale {value!r}: {item!r} is not an integer (use e.g. 2,3,4 or all).")
+    return tuple(dict.fromkeys(out))
+
+
+@command()
+def download(
+    datasets: Annotated[
+        str, typer.Option("--datasets", "-D", help="Comma-separated catalog names, or all.")
+    ] = "all",
+    accept_licence: AcceptLicence = None,
+    progress: Progress = True,
+) -> None:
+    """Fetch and verify catalog datasets into the cache (SRBENCH_CACHE)."""
+    catalog = load_catalog()
+    tokens = _csv(datasets)
+    implicit = set(expand_datasets(["all"])) if "all" in (t.lower() for t in tokens) else set()
+    accepted = {a.lower() for a in accept_licence or []}
+    for name in expand_datasets(tokens):
+        spec = catalog.get(name)
+        try:
+            folder = ensure_dataset(
+                spec, accept_licence=spec.id.lower() in accepted, progress=progress
+            )
+        except LicenceError:
+            if name not in implicit:
+                raise
+            typer.echo(f"skipped {spec.id}: its licence needs --accept-licence {spec.id}", err=True)
+            continue
+        typer.echo(f"{spec.id}: {spec.images} images verified in {folder}", err=True)
+
+
+@command("run")
+def run_(
+    datasets: Annotated[
+        str,
+        typer.Option(
+            "--datasets", "-D", help="Comma-separated: catalog names, folders, sample, or all."
+        ),
+    ] = "all",
+    scale: Annotated[str, typer.Option("--scale", "-s", help="Comma-separated, or all.")] = "4",
+    degradations: Annotated[
+        str,
+        typer.Option(
+            "--degradations",
+            "-d",
+            help="Comma-separated degradation specs; ';' "
+            "separates specs that have parameters (blur:sigma=2;noise:sigma=10).",
+        ),
+    ] = "bicubic",
+    methods: Annotated[
+        str, typer.Option("--methods", "-m", help="Comma-separated method specs, or all.")
+    ] = "all",
+    metrics: Annotated[str, typer.Option(help="Comma-separated metrics.")] = "psnr,ssim",
+    protocol: Annotated[str, typer.Option("--protocol", "-p", help="y or rgb.")] = "y",
+    shave: Annotated[int | None, typer.Option(help="Border to ignore (default: scale).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of random degradations.")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    tile: Annotated[int, typer.Option(help="LR tile side for large images (0: whole).")] = 0,
+    tile_overlap: Annotated[int, typer.Option(help="LR pixels tiles overlap by.")] = 16,
+    batch_size: Annotated[int, typer.Option(min=1, help="Tiles per forward pass.")] = 4,
+    timeout: Annotated[
+        float | None, typer.Option(help="Seconds a method may spend on one image.")
+    ] = None,
+    save_images: Annotated[bool, typer.Option(help="Write the SR PNGs into the run.")] = False,
+    method_file: Annotated[
+        list[str] | None,
+        typer.Option(help="path/to/file.py:Class of a method of your own (repeatable)."),
+    ] = None,
+    accept_licence: AcceptLicence = None,
+    results: ResultsDir = Path("results"),
+    run_id: Annotated[str | None, typer.Option(help="Name the run (default: time+random).")] = None,
+    resume: Annotated[
+        str | None, typer.Option(help="Continue the run RUN_ID (its stored settings).")
+    ] = None,
+    offline: Annotated[bool, typer.Option(help="Never download (as SRBENCH_OFFLINE=1).")] = False,
+    progress: Progress = True,
+) -> None:
+    """Run methods on datasets, score every image, store every row; exit 1 if a cell failed."""
+    if offline:
+        os.environ["SRBENCH_OFFLINE"] = "1"
+    log = functools.partial(typer.echo, err=True)
+    if resume:
+        result = resume_run(resume, results, progress=progress, log=log)
+    else:
+        config = RunConfig(
+            datasets=_csv(datasets),
+            scales=_scales(scale),
+            degradations=_degradation_specs(degradations),
+            methods=_csv(methods),
+            metrics=_csv(metrics),
+            protocol=protocol,
+            shave=shave,
+            seed=seed,
+            device=device,
+            tile=tile,
+            tile_overlap=tile_overlap,
+            batch_size=batch_size,
+            timeout=timeout,
+            save_images=save_images,
+            method_files=tuple(method_file or ()),
+            accept_licence=tuple(accept_licence or ()),
+        )
+        result = run(config, results, run_id=run_id, progress=progress, log=log)
+    table = summary(result.scores)
+    typer.echo(table.to_string(float_format=lambda v: f"{v:.4f}") if len(table) else "no rows")
+    typer.echo(f"run {result.run_id}: {result.path}", err=True)
+    failures = result.failures
+    for row in failures.head(20).itertuples():
+        typer.echo(
+            f"failed: {row.dataset} x{row.scale} {row.degradation} {row.method} "
+            f"{row.image}: {row.error}",
+            err=True,
+        )
+    if len(failures):
+        typer.echo(f"{len(failures)} cell(s) failed; the rest were scored.", err=True)
+        raise typer.Exit(1)
+
+
+def _degradation_specs(value: str) -> tuple[str, ...]:
+    # Degradation specs contain commas themselves (blur:sigma=2,ksize=9), so ';' separates specs
+    # whenever one has parameters; plain names may still be comma-separated.
+    if ";" in value or ":" in value:
+        return tuple(s.strip() for s in value.split(";") if s.strip())
+    return _csv(value)
 
 
 def main() -> None:

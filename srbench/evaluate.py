@@ -117,6 +117,11 @@ def evaluate_folders(
     """Score every SR image against its HR image; an image that fails does not stop the rest."""
     protocol = protocol or get_protocol()
     metrics = [METRICS.canonical(m) for m in metrics]
+    unscorable = [m for m in metrics if METRICS.get(m).compute is None]
+    if unscorable:
+        raise SrbenchError(
+            f"{', '.join(unscorable)} cannot be computed from image files; srbench run measures it."
+        )
     pairs = pair_folders(sr_dir, hr_dir, strip_suffix)
     rows, failures = [], []
     for image_id, sr_path, hr_path in tqdm(pairs, desc="eval", unit="img", disable=not progress):

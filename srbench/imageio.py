@@ -18,13 +18,13 @@ Conversion rules applied by :func:`read_image`:
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from srbench.errors import ImageReadError, UnsupportedImageError
+from srbench.fsutil import atomic_path
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -111,18 +111,10 @@ def _is_gray(rgb: np.ndarray) -> bool:
 
 def write_png(path: str | os.PathLike[str], img: np.ndarray) -> None:
     """Write a ``uint8`` image as PNG atomically (a crash never leaves a partial file)."""
-    path = Path(path)
     if img.dtype != np.uint8:
         raise TypeError(f"write_png expects uint8, got {img.dtype}; quantize() it first.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            Image.fromarray(img).save(fh, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        Image.fromarray(img).save(tmp, format="PNG")
 
 
 def list_images(folder: str | os.PathLike[str]) -> list[Path]:

@@ -6,6 +6,7 @@ entry-point discovery here rather than in each family.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from srbench.errors import UnknownNameError
@@ -25,10 +26,12 @@ class Registry(Generic[T]):
         1
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, discover: Callable[[Registry[T]], None] | None = None) -> None:
         self.kind = kind
         self._items: dict[str, T] = {}
         self._aliases: dict[str, str] = {}
+        # Plug-ins (entry points) are found on the first lookup, not at import time.
+        self._discover = discover
 
     def add(self, name: str, item: T, aliases: tuple[str, ...] = ()) -> None:
         """Register ``item`` under ``name`` (and ``aliases``); names are case-insensitive."""
@@ -42,6 +45,7 @@ class Registry(Generic[T]):
 
     def canonical(self, name: str) -> str:
         """The registered name for ``name`` or one of its aliases."""
+        self._run_discovery()
         key = name.strip().lower()
         key = self._aliases.get(key, key)
         if key not in self._items:
@@ -54,4 +58,16 @@ class Registry(Generic[T]):
 
     def items(self) -> list[tuple[str, T]]:
         """``(name, object)`` pairs (without aliases), in registration order."""
+        self._run_discovery()
         return list(self._items.items())
+
+    def remove(self, name: str) -> None:
+        """Unregister ``name`` and its aliases (plug-ins loaded for one run, tests)."""
+        key = self.canonical(name)
+        del self._items[key]
+        self._aliases = {a: k for a, k in self._aliases.items() if k != key}
+
+    def _run_discovery(self) -> None:
+        discover, self._discover = self._discover, None
+        if discover is not None:
+            discover(self)

@@ -11,6 +11,7 @@ import numpy as np
 
 from srbench.errors import SpecError
 from srbench.registry import Registry
+from srbench.specs import convert, split_spec
 
 __all__ = [
     "DEGRADATIONS",
@@ -128,35 +129,18 @@ def parse_spec(spec: str) -> ParsedSpec:
         >>> parse_spec("BD:sigma=2").canonical(4)
         'blur:ksize=14,sigma=2.0'
     """
-    name, _, body = spec.strip().partition(":")
+    name, raw_params = split_spec(spec, "degradation")
     degradation = DEGRADATIONS.get(name)
     params: dict[str, Any] = {}
-    for item in filter(None, (part.strip() for part in body.split(","))):
-        key, eq, raw = item.partition("=")
-        key = key.strip().lower()
-        if not eq or not raw.strip():
-            raise SpecError(f"In degradation spec {spec!r}: {item!r} is not of the form key=value.")
+    for key, raw in raw_params.items():
         if key not in degradation.defaults:
             known = ", ".join(degradation.defaults) or "none"
             raise SpecError(
                 f"In degradation spec {spec!r}: {degradation.name!r} has no parameter {key!r} "
                 f"(parameters: {known})."
             )
-        params[key] = _convert(spec, degradation, key, raw.strip())
+        kind = degradation.types.get(key, type(degradation.defaults[key]))
+        params[key] = convert(spec, "degradation", key, raw, kind)
+        if params[key] < 0:
+            raise SpecError(f"In degradation spec {spec!r}: {key} must not be negative, got {raw}.")
     return ParsedSpec(degradation, params)
-
-
-def _convert(spec: str, degradation: Degradation, key: str, raw: str) -> Any:
-    default = degradation.defaults[key]
-    kind = degradation.types.get(key, type(default))
-    try:
-        value = kind(raw)
-        if kind is int and str(value) != raw.lstrip("+"):
-            raise ValueError
-    except ValueError:
-        raise SpecError(
-            f"In degradation spec {spec!r}: {key}={raw!r} is not a valid {kind.__name__}."
-        ) from None
-    if value < 0:
-        raise SpecError(f"In degradation spec {spec!r}: {key} must not be negative, got {raw}.")
-    return value

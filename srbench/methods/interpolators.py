@@ -2,43 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from srbench.registry import Registry
+from srbench.methods.base import MethodCard, SRMethod
 from srbench.resize import imresize
 
-__all__ = ["METHODS", "Interpolator"]
+__all__ = ["INTERPOLATORS", "Interpolator"]
 
 
-@dataclass(frozen=True)
-class Interpolator:
-    """Upscaling by MATLAB ``imresize(lr, scale, kernel)`` on uint8 (rounded after each pass).
+class Interpolator(SRMethod):
+    """Upscaling by MATLAB ``imresize(lr, scale, kernel)`` on uint8 (rounded after each pass)."""
 
-    Attributes:
-        name: Method name.
-        kernel: One of :data:`srbench.resize.KERNELS`.
-        version: Bumped whenever the output changes.
-        description: One line for listings.
-    """
-
-    name: str
-    kernel: str
-    version: str = "1"
-    description: str = ""
+    kernel: ClassVar[str]
 
     def upscale(self, lr: np.ndarray, scale: int) -> np.ndarray:
         """Upscale a ``uint8`` image by ``scale``; output size is ``scale`` times the input."""
         return imresize(lr, scale, method=self.kernel)
 
 
-METHODS: Registry[Interpolator] = Registry("method")
-METHODS.add("nearest", Interpolator("nearest", "nearest", description="Nearest neighbour."))
-METHODS.add("bilinear", Interpolator("bilinear", "bilinear", description="MATLAB bilinear."))
-METHODS.add("bicubic", Interpolator("bicubic", "bicubic", description="MATLAB bicubic (a = -0.5)."))
-METHODS.add(
-    "lanczos",
-    Interpolator("lanczos", "lanczos3", description="MATLAB Lanczos-3."),
-    aliases=("lanczos3",),
-)
+def _interpolator(name: str, kernel: str, summary: str) -> type[Interpolator]:
+    card = MethodCard(name, summary, params=0, paper="MATLAB imresize")
+    return type(name.capitalize(), (Interpolator,), {"card": card, "kernel": kernel})
+
+
+INTERPOLATORS: dict[str, type[Interpolator]] = {
+    cls.card.name: cls
+    for cls in (
+        _interpolator("nearest", "nearest", "Nearest neighbour."),
+        _interpolator("bilinear", "bilinear", "MATLAB bilinear."),
+        _interpolator("bicubic", "bicubic", "MATLAB bicubic (a = -0.5), the papers' baseline."),
+        _interpolator("lanczos", "lanczos3", "MATLAB Lanczos-3."),
+    )
+}

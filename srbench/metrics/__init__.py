@@ -28,6 +28,17 @@ __all__ = [
 
 DEFAULT_METRICS = ("psnr", "ssim")
 
+register_metric(
+    MetricInfo(
+        "runtime",
+        higher_is_better=False,
+        level="image",
+        version="1",
+        unit="s",
+        description="Wall-clock seconds of the method on one image (measured by srbench run).",
+    )
+)
+
 
 def score_pair(
     sr: np.ndarray,

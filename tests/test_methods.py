@@ -1,0 +1,154 @@
+"""The method plug-in interface: tiling, specs, user files, entry points, devices."""
+
+from __future__ import annotations
+
+import logging
+import textwrap
+
+import numpy as np
+import pytest
+
+from srbench.device import resolve_device
+from srbench.errors import MethodOutputError, SpecError, SrbenchError, UnknownNameError
+from srbench.methods import (
+    METHODS,
+    ImageContext,
+    MethodCard,
+    SRMethod,
+    Tiling,
+    create_method,
+    load_method_file,
+    tiled_upscale,
+)
+from srbench.methods import load_entry_points as _load_entry_points
+from srbench.methods.precomputed import Precomputed
+from srbench.registry import Registry
+from srbench.resize import imresize
+
+
+@pytest.mark.parametrize(("tile", "batch"), [(24, 1), (24, 5), (40, 3), (500, 2)])
+def test_tiled_bicubic_equals_whole_image(rng, tile, batch):
+    """Bicubic reads 2 LR pixels around each output, so an overlap of 4 makes tiling exact."""
+    lr = rng.integers(0, 256, (61, 77, 3), dtype=np.uint8)
+    calls: list[int] = []
+
+    def batch_fn(tiles: np.ndarray) -> np.ndarray:
+        calls.append(len(tiles))
+        return np.stack([imresize(t, 3, method="bicubic") for t in tiles])
+
+    out = tiled_upscale(batch_fn, lr, 3, Tiling(tile, 4, batch))
+    np.testing.assert_array_equal(out, imresize(lr, 3, method="bicubic"))
+    assert max(calls) <= batch
+
+
+def test_tiling_rejects_overlap_too_large_and_wrong_tile_shapes(rng):
+    lr = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match="must exceed twice the overlap"):
+        tiled_upscale(lambda t: t, lr, 2, Tiling(16, 8))
+    with pytest.raises(MethodOutputError, match=r"expected \(1, 40, 40, 3\)"):
+        tiled_upscale(lambda t: t, lr, 2, Tiling(20, 4, 1))
+
+
+def test_create_method_specs():
+    label, method = create_method("lanczos3")
+    assert label == "lanczos" and method.card.params == 0
+    label, method = create_method("precomputed:dir=out/X{scale},suffix=_x{scale},label=RCAN")
+    assert label == "RCAN" and isinstance(method, Precomputed)
+    assert create_method("precomputed:dir=a")[0] == "precomputed:dir=a"
+    with pytest.raises(SpecError, match="needs dir="):
+        create_method("precomputed")
+    with pytest.raises(SpecError, match=r"has no option folder \(options: dir, suffix, label\)"):
+        create_method("precomputed:folder=x")
+    with pytest.raises(UnknownNameError, match="Did you mean 'bicubic'"):
+        create_method("bicubc")
+
+
+def test_precomputed_finds_images_by_id_and_template(tmp_path, rng):
+    from srbench.imageio import write_png
+
+    img = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    write_png(tmp_path / "X2" / "baby_x2.png", img)
+    _, method = create_method(f"precomputed:dir={tmp_path}/X{{scale}},suffix=_x{{scale}}")
+    ctx = ImageContext("Set5", "baby", 2, "bicubic")
+    np.testing.assert_array_equal(method.super_resolve(img[:4, :4], ctx, Tiling()), img)
+    with pytest.raises(SrbenchError, match="no precomputed SR image bird_x2"):
+        method.super_resolve(img, ImageContext("Set5", "bird", 2, "bicubic"), Tiling())
+
+
+def _write_plugin(path, name="twice", body="return np.repeat(np.repeat(lr, scale, 0), scale, 1)"):
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            import numpy as np
+            from srbench.methods import MethodCard, SRMethod
+
+            class Twice(SRMethod):
+                card = MethodCard("{name}", "pixel replication", scales=(2, 4), params=0)
+
+                def __init__(self, device="cpu", *, gain: float = 1.0):
+                    super().__init__(device)
+                    self.gain = gain
+
+                def upscale(self, lr, scale):
+                    {body}
+
+            class NotAMethod:
+                pass
+            """
+        )
+    )
+    return path
+
+
+def test_method_file_plugin(tmp_path):
+    path = _write_plugin(tmp_path / "mine.py")
+    try:
+        cls = load_method_file(f"{path}:Twice")
+        assert METHODS.get("twice") is cls
+        label, method = create_method("twice:gain=2")
+        assert label == "twice:gain=2" and method.gain == 2.0
+        assert load_method_file(f"{path}:Twice").card.name == "twice"  # reloading is fine
+    finally:
+        METHODS.remove("twice")
+    for target, message in [
+        (f"{path}", "expected path/to/file.py:ClassName"),
+        (f"{tmp_path}/nope.py:X", "does not exist"),
+        (f"{path}:Missing", "defines no 'Missing'"),
+        (f"{path}:NotAMethod", "not a subclass of srbench.methods.SRMethod"),
+    ]:
+        with pytest.raises(SrbenchError, match=message):
+            load_method_file(target)
+    taken = _write_plugin(tmp_path / "taken.py", name="bicubic")
+    with pytest.raises(SrbenchError, match="'bicubic' is taken"):
+        load_method_file(f"{taken}:Twice")
+
+
+def test_entry_point_plugins_load_and_broken_ones_warn(tmp_path, monkeypatch, caplog):
+    _write_plugin(tmp_path / "srbench_fake_plugin.py", name="fakeep")
+    dist = tmp_path / "srbench_fake_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: srbench-fake-plugin\nVersion: 0.1\n"
+    )
+    (dist / "entry_points.txt").write_text(
+        "[srbench.methods]\nfakeep = srbench_fake_plugin:Twice\n"
+        "broken = srbench_fake_plugin:NotAMethod\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry: Registry[type[SRMethod]] = Registry("method", discover=_load_entry_points)
+    with caplog.at_level(logging.WARNING):
+        assert registry.get("fakeep").card == MethodCard(
+            "fakeep", "pixel replication", scales=(2, 4), params=0
+        )
+    assert "skipping method plug-in 'broken'" in caplog.text
+    assert [n for n, _ in registry.items()] == ["fakeep"]
+
+
+def test_device_selection():
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") in {"cpu", "cuda"}
+    with pytest.raises(SrbenchError, match="expected auto, cpu, cuda"):
+        resolve_device("tpu")
+    if resolve_device("auto") == "cpu":
+        with pytest.raises(SrbenchError, match="Use --device cpu or auto"):
+            resolve_device("cuda")
