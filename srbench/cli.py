@@ -32,6 +32,7 @@ from srbench.metrics import METRICS, PROTOCOLS, get_protocol
 from srbench.runner import RunConfig, run
 from srbench.runner import resume as resume_run
 from srbench.sample import SAMPLE_IMAGES, write_sample
+from srbench.specs import split_specs
 from srbench.store import read_manifest, read_run
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -369,6 +370,10 @@ def run_(
     timeout: Annotated[
         float | None, typer.Option(help="Seconds a method may spend on one image.")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(help="Threads that read, degrade and score beside the method (0: auto)."),
+    ] = 0,
     save_images: Annotated[bool, typer.Option(help="Write the SR PNGs into the run.")] = False,
     method_file: Annotated[
         list[str] | None,
@@ -393,8 +398,8 @@ def run_(
         config = RunConfig(
             datasets=_csv(datasets),
             scales=_scales(scale),
-            degradations=_degradation_specs(degradations),
-            methods=_csv(methods),
+            degradations=tuple(split_specs(degradations)),
+            methods=tuple(split_specs(methods)),
             metrics=_csv(metrics),
             protocol=protocol,
             shave=shave,
@@ -404,6 +409,7 @@ def run_(
             tile_overlap=tile_overlap,
             batch_size=batch_size,
             timeout=timeout,
+            workers=workers,
             save_images=save_images,
             method_files=tuple(method_file or ()),
             accept_licence=tuple(accept_licence or ()),
@@ -422,14 +428,6 @@ def run_(
     if len(failures):
         typer.echo(f"{len(failures)} cell(s) failed; the rest were scored.", err=True)
         raise typer.Exit(1)
-
-
-def _degradation_specs(value: str) -> tuple[str, ...]:
-    # Degradation specs contain commas themselves (blur:sigma=2,ksize=9), so ';' separates specs
-    # whenever one has parameters; plain names may still be comma-separated.
-    if ";" in value or ":" in value:
-        return tuple(s.strip() for s in value.split(";") if s.strip())
-    return _csv(value)
 
 
 def main() -> None:

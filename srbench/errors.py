@@ -10,13 +10,22 @@ import difflib
 from collections.abc import Iterable
 
 __all__ = [
+    "MethodOutputError",
+    "MethodTimeoutError",
+    "RunError",
+    "ChecksumError",
+    "DownloadError",
     "ImageReadError",
+    "LicenceError",
+    "OfflineError",
     "PairingError",
     "SizeMismatchError",
     "SpecError",
     "SrbenchError",
     "UnknownNameError",
+    "UnsafeArchiveError",
     "UnsupportedImageError",
+    "VerificationError",
 ]
 
 
@@ -56,3 +65,39 @@ class UnknownNameError(SrbenchError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message otherwise
         return str(self.args[0])
+
+
+class DownloadError(SrbenchError):
+    """A file could not be fetched from any of its URLs (network or HTTP failure after retries)."""
+
+
+class ChecksumError(DownloadError):
+    """A downloaded file's hash is not the published one."""
+
+
+class OfflineError(DownloadError):
+    """A file is needed but ``SRBENCH_OFFLINE`` forbids the network and no local copy exists."""
+
+
+class UnsafeArchiveError(SrbenchError):
+    """An archive member would be written outside the extraction folder."""
+
+
+class VerificationError(SrbenchError):
+    """A dataset folder's image count, sizes or pixel digests differ from the registry."""
+
+
+class LicenceError(SrbenchError):
+    """A dataset needs the user's explicit agreement to its licence before srbench fetches it."""
+
+
+class MethodOutputError(SrbenchError):
+    """A method returned an image of the wrong shape, or non-finite values."""
+
+
+class MethodTimeoutError(SrbenchError):
+    """A method took longer than ``--timeout`` seconds on one image."""
+
+
+class RunError(SrbenchError):
+    """A run cannot start or resume (bad grid, locked or missing run, conflicting options)."""

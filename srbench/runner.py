@@ -9,17 +9,15 @@ timeout.
 
 from __future__ import annotations
 
-import contextlib
+import collections
 import dataclasses
-import datetime as dt
+import itertools
 import math
-import platform
+import os
 import re
-import signal
-import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,28 +26,23 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from srbench import __version__
 from srbench.datasets import Dataset, expand_datasets, resolve_dataset
 from srbench.degradations import DegradationContext, ParsedSpec, parse_spec
-from srbench.device import describe_device, resolve_device, synchronize
-from srbench.errors import (
-    LicenceError,
-    MethodOutputError,
-    MethodTimeoutError,
-    RunError,
-    SrbenchError,
-)
-from srbench.imageio import modcrop, quantize, to_rgb, write_png
+from srbench.device import describe_device, resolve_device
+from srbench.errors import LicenceError, RunError, SrbenchError
+from srbench.imageio import modcrop, to_rgb, write_png
+from srbench.inference import infer
 from srbench.methods import METHODS, ImageContext, SRMethod, Tiling, create_method
 from srbench.methods import load_method_file as _load_method_file
 from srbench.metrics import METRICS, Protocol, get_protocol, score_pair
+from srbench.provenance import git_state, library_versions, now
+from srbench.specs import split_spec
 from srbench.store import RunWriter
 
 __all__ = ["RunConfig", "RunResult", "resume", "run"]
 
 RUNTIME = "runtime"
 FLUSH_SECONDS = 2.0
-MIN_TILE = 48
 
 
 @dataclass(frozen=True)
@@ -58,7 +51,8 @@ class RunConfig:
 
     Grid axes are lists; ``all`` expands (datasets: the catalog's test sets; methods: every
     registered method except ``precomputed``). ``tile`` is the LR tile side (0: whole images),
-    ``timeout`` the seconds one method may spend on one image (``None``: no limit).
+    ``timeout`` the seconds one method may spend on one image (``None``: no limit), ``workers`` the
+    threads that read, degrade and score beside the method (0: up to 4, one per core).
     """
 
     datasets: tuple[str, ...] = ("all",)
@@ -74,6 +68,7 @@ class RunConfig:
     tile_overlap: int = 16
     batch_size: int = 4
     timeout: float | None = None
+    workers: int = 0
     save_images: bool = False
     method_files: tuple[str, ...] = ()
     accept_licence: tuple[str, ...] = ()
@@ -128,7 +123,7 @@ def run(
     log: Log = lambda _: None,
 ) -> RunResult:
     """Run the grid of ``config`` and store every row under ``results/runs/<run_id>``."""
-    plan = _plan(config, log)
+    plan = _plan(_absolute_paths(config), log)
     _resolve_datasets(plan, progress, log)
     writer = RunWriter.create(results, _manifest(plan, run_id))
     return _execute(plan, writer, progress, log)
@@ -145,8 +140,21 @@ def resume(
     except BaseException:
         writer.close()
         raise
-    writer.manifest.setdefault("resumed", []).append(_now())
+    writer.manifest.setdefault("resumed", []).append(now())
     return _execute(plan, writer, progress, log)
+
+
+def _absolute_paths(config: RunConfig) -> RunConfig:
+    """Folders and method files as absolute paths, so ``--resume`` works from any directory."""
+    files = []
+    for target in config.method_files:
+        path, sep, name = target.rpartition(":")
+        files.append(f"{Path(path).expanduser().resolve()}{sep}{name}" if sep else target)
+    datasets = [
+        str(Path(t).expanduser().resolve()) if (os.sep in t or t.startswith(".")) else t
+        for t in config.datasets
+    ]
+    return dataclasses.replace(config, method_files=tuple(files), datasets=tuple(datasets))
 
 
 def _plan(config: RunConfig, log: Log) -> _Plan:
@@ -163,13 +171,18 @@ def _plan(config: RunConfig, log: Log) -> _Plan:
     metrics = list(dict.fromkeys(METRICS.canonical(m) for m in config.metrics))
     metrics = [m for m in metrics if m != RUNTIME]
     protocol = get_protocol(config.protocol, config.shave)
-    device = resolve_device(config.device)
+    specs = _expand_methods(config.methods)
+    # torch is imported (seconds) only when a method can use an accelerator
+    classes = [METHODS.get(split_spec(spec, "method")[0]) for spec in specs]
+    device = resolve_device(config.device) if any(c.card.uses_device for c in classes) else "cpu"
     methods: dict[str, SRMethod] = {}
-    for spec in _expand_methods(config.methods):
+    for spec in specs:
         label, method = create_method(spec, device)
         if label in methods:
             raise RunError(f"two methods are labelled {label!r}; give one a label=... option.")
         methods[label] = method
+    if config.workers <= 0:
+        config = dataclasses.replace(config, workers=min(4, os.cpu_count() or 1))
     return _Plan(config, methods, degradations, metrics, protocol, device)
 
 
@@ -206,10 +219,10 @@ def _manifest(plan: _Plan, run_id: str | None) -> dict[str, Any]:
         "run_id": run_id,
         "status": "running",
         "config": dataclasses.asdict(plan.config),
-        "versions": _versions(),
-        "git": _git(),
+        "versions": library_versions(),
+        "git": git_state(),
         "device": describe_device(plan.device),
-        "started": _now(),
+        "started": now(),
         "ended": None,
         "datasets": [d.record() for d in plan.datasets],
         "methods": {
@@ -221,21 +234,20 @@ def _manifest(plan: _Plan, run_id: str | None) -> dict[str, Any]:
 
 def _execute(plan: _Plan, writer: RunWriter, progress: bool, log: Log) -> RunResult:
     try:
-        done = writer.done_cells()
-        groups = list(_groups(plan, done, log))
-        total = sum(len(todo) for *_, todo in groups)
+        images = list(_todo(plan, writer.done_cells(), log))
         last_flush = time.monotonic()
-        with tqdm(total=total, desc="run", unit="cell", disable=not progress) as bar:
-            for dataset, scale, spec, todo in groups:
-                for image_id, labels in _by_image(todo):
-                    writer.add(
-                        _run_image(plan, writer.path, dataset, scale, spec, image_id, labels)
-                    )
-                    bar.update(len(labels))
-                    if time.monotonic() - last_flush > FLUSH_SECONDS:
-                        writer.flush()
-                        last_flush = time.monotonic()
-        writer.manifest.update(status="complete", ended=_now(), skipped=plan.skipped)
+        total = sum(len(item.labels) for item in images)
+        with (
+            tqdm(total=total, desc="run", unit="cell", disable=not progress) as bar,
+            ThreadPoolExecutor(plan.config.workers, thread_name_prefix="srbench") as pool,
+        ):
+            for cells, rows in _pipeline(plan, writer.path, images, pool):
+                writer.add(rows)
+                bar.update(cells)
+                if time.monotonic() - last_flush > FLUSH_SECONDS:
+                    writer.flush()
+                    last_flush = time.monotonic()
+        writer.manifest.update(status="complete", ended=now(), skipped=plan.skipped)
         frame = writer.finish()
         failures = frame[frame["error"].notna()]
         writer.manifest["failures"] = int(failures.drop_duplicates(list(_CELL)).shape[0])
@@ -249,9 +261,110 @@ def _execute(plan: _Plan, writer: RunWriter, progress: bool, log: Log) -> RunRes
 _CELL = ("dataset", "image", "scale", "degradation", "seed", "method")
 
 
-def _groups(
-    plan: _Plan, done: set[tuple[Any, ...]], log: Log
-) -> Iterator[tuple[Dataset, int, ParsedSpec, list[tuple[str, str]]]]:
+@dataclass(frozen=True)
+class _Item:
+    """One image of a (dataset, scale, degradation) group and the methods still to run on it."""
+
+    dataset: Dataset
+    scale: int
+    spec: ParsedSpec
+    image_id: str
+    labels: tuple[str, ...]
+
+
+def _pipeline(
+    plan: _Plan, run_dir: Path, items: list[_Item], pool: ThreadPoolExecutor
+) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """Yield ``(cells, rows)`` per image, in order.
+
+    Methods run one at a time in this thread (timeouts need the main thread; GPUs prefer one
+    stream); reading and degrading the next images and scoring the previous outputs run in
+    ``pool`` meanwhile.
+    """
+    ahead = plan.config.workers + 1
+    upcoming = iter(items)
+    prepared = collections.deque(
+        (item, pool.submit(_prepare, plan, item)) for item in itertools.islice(upcoming, ahead)
+    )
+    pending: collections.deque[tuple[int, list[Future]]] = collections.deque()
+    while prepared:
+        item, future = prepared.popleft()
+        for nxt in itertools.islice(upcoming, 1):
+            prepared.append((nxt, pool.submit(_prepare, plan, nxt)))
+        pending.append((len(item.labels), _run_methods(plan, run_dir, item, future, pool)))
+        while pending and (len(pending) > ahead or all(f.done() for f in pending[0][1])):
+            cells, futures = pending.popleft()
+            yield cells, [row for f in futures for row in f.result()]
+    for cells, futures in pending:
+        yield cells, [row for f in futures for row in f.result()]
+
+
+def _prepare(plan: _Plan, item: _Item) -> tuple[np.ndarray, np.ndarray]:
+    hr = item.dataset.load(item.image_id)
+    context = DegradationContext(item.dataset.name, item.image_id, plan.config.seed)
+    return hr, item.spec(modcrop(to_rgb(hr), item.scale), item.scale, context)
+
+
+def _run_methods(
+    plan: _Plan, run_dir: Path, item: _Item, prepared: Future, pool: ThreadPoolExecutor
+) -> list[Future]:
+    base = {
+        "dataset": item.dataset.name,
+        "dataset_version": item.dataset.version,
+        "image": item.image_id,
+        "scale": item.scale,
+        "degradation": item.spec.canonical(item.scale),
+        "degradation_version": item.spec.degradation.version,
+        "seed": plan.config.seed,
+    }
+    try:
+        hr, lr = prepared.result()
+    except Exception as exc:  # the image is unusable for every method: record that for each
+        message = f"preparing the image failed: {_describe(exc)}"
+        return [_done(_failure_rows(plan, base, label, message)) for label in item.labels]
+    context = ImageContext(item.dataset.name, item.image_id, item.scale, base["degradation"])
+    tiling = Tiling(plan.config.tile, plan.config.tile_overlap, plan.config.batch_size)
+    futures = []
+    for label in item.labels:
+        try:
+            sr, seconds = infer(plan.methods[label], lr, context, tiling, plan.config.timeout)
+        except Exception as exc:
+            futures.append(_done(_failure_rows(plan, base, label, _describe(exc))))
+            continue
+        futures.append(
+            pool.submit(_score_cell, plan, run_dir, base, label, sr, seconds, hr, context)
+        )
+    return futures
+
+
+def _done(rows: list[dict[str, Any]]) -> Future:
+    future: Future = Future()
+    future.set_result(rows)
+    return future
+
+
+def _score_cell(
+    plan: _Plan,
+    run_dir: Path,
+    base: dict[str, Any],
+    label: str,
+    sr: np.ndarray,
+    seconds: float,
+    hr: np.ndarray,
+    context: ImageContext,
+) -> list[dict[str, Any]]:
+    try:
+        scores = score_pair(sr, hr, context.scale, plan.protocol, plan.metrics)
+        if plan.config.save_images:
+            write_png(_image_path(run_dir, context, label), sr)
+    except Exception as exc:
+        return _failure_rows(plan, base, label, _describe(exc))
+    if plan.methods[label].card.timed:
+        scores[RUNTIME] = seconds
+    return [_row(plan, base, label, metric, value, None) for metric, value in scores.items()]
+
+
+def _todo(plan: _Plan, done: set[tuple[Any, ...]], log: Log) -> Iterator[_Item]:
     for dataset in plan.datasets:
         for scale in plan.config.scales:
             labels = [lbl for lbl, m in plan.methods.items() if m.card.supports(scale)]
@@ -271,8 +384,8 @@ def _groups(
                     if (dataset.name, image_id, scale, canonical, plan.config.seed, label)
                     not in done
                 ]
-                if todo:
-                    yield dataset, scale, spec, todo
+                for image_id, labels in _by_image(todo):
+                    yield _Item(dataset, scale, spec, image_id, tuple(labels))
 
 
 def _by_image(todo: list[tuple[str, str]]) -> Iterator[tuple[str, list[str]]]:
@@ -282,127 +395,11 @@ def _by_image(todo: list[tuple[str, str]]) -> Iterator[tuple[str, list[str]]]:
     yield from images.items()
 
 
-def _run_image(
-    plan: _Plan,
-    run_dir: Path,
-    dataset: Dataset,
-    scale: int,
-    spec: ParsedSpec,
-    image_id: str,
-    labels: list[str],
-) -> list[dict[str, Any]]:
-    canonical = spec.canonical(scale)
-    base = {
-        "dataset": dataset.name,
-        "dataset_version": dataset.version,
-        "image": image_id,
-        "scale": scale,
-        "degradation": canonical,
-        "degradation_version": spec.degradation.version,
-        "seed": plan.config.seed,
-    }
-    try:
-        hr = dataset.load(image_id)
-        context = DegradationContext(dataset.name, image_id, plan.config.seed)
-        lr = spec(modcrop(to_rgb(hr), scale), scale, context)
-    except Exception as exc:  # the image is unusable for every method: record that for each
-        message = f"preparing the image failed: {_describe(exc)}"
-        return [r for lbl in labels for r in _failure_rows(plan, base, lbl, message)]
-    rows: list[dict[str, Any]] = []
-    ctx = ImageContext(dataset.name, image_id, scale, canonical)
-    for label in labels:
-        rows += _run_cell(plan, run_dir, base, label, lr, hr, ctx)
-    return rows
-
-
-def _run_cell(
-    plan: _Plan,
-    run_dir: Path,
-    base: dict[str, Any],
-    label: str,
-    lr: np.ndarray,
-    hr: np.ndarray,
-    ctx: ImageContext,
-) -> list[dict[str, Any]]:
-    method = plan.methods[label]
-    try:
-        sr, seconds = _infer(plan, method, lr, ctx)
-        scores = score_pair(sr, hr, ctx.scale, plan.protocol, plan.metrics)
-    except Exception as exc:
-        return _failure_rows(plan, base, label, _describe(exc))
-    if plan.config.save_images:
-        write_png(_image_path(run_dir, ctx, label), sr)
-    if method.card.timed:
-        scores[RUNTIME] = seconds
-    return [_row(plan, base, label, metric, value, None) for metric, value in scores.items()]
-
-
-def _infer(
-    plan: _Plan, method: SRMethod, lr: np.ndarray, ctx: ImageContext
-) -> tuple[np.ndarray, float]:
-    """Run a method on one LR image: tiled if asked, or after running out of memory."""
-    config = plan.config
-    tiling = Tiling(config.tile, config.tile_overlap, config.batch_size)
-    while True:
-        try:
-            with _deadline(config.timeout):
-                start = time.perf_counter()
-                sr = method.super_resolve(lr, ctx, tiling)
-                synchronize(plan.device)
-                seconds = time.perf_counter() - start
-            return _check_output(sr, lr, ctx.scale), seconds
-        except Exception as exc:
-            current = tiling.tile or max(lr.shape[:2])
-            if not _out_of_memory(exc) or current // 2 < max(MIN_TILE, 2 * config.tile_overlap + 1):
-                raise
-            tiling = dataclasses.replace(tiling, tile=current // 2)
-            _free_gpu_memory(plan.device)
-
-
-def _check_output(sr: Any, lr: np.ndarray, scale: int) -> np.ndarray:
-    sr = np.asarray(sr)
-    want = (lr.shape[0] * scale, lr.shape[1] * scale)
-    if sr.shape[:2] != want or sr.ndim not in (2, 3) or (sr.ndim == 3 and sr.shape[2] != 3):
-        raise MethodOutputError(
-            f"output shape {sr.shape}, expected {(*want, 3)} (x{scale} of LR {lr.shape[:2]})."
-        )
-    if sr.dtype == np.uint8:
-        return sr
-    if not np.issubdtype(sr.dtype, np.number) or not np.isfinite(sr).all():
-        bad = "non-numeric" if not np.issubdtype(sr.dtype, np.number) else "NaN or inf"
-        raise MethodOutputError(f"output has {bad} values (dtype {sr.dtype}).")
-    return quantize(sr)
-
-
-def _out_of_memory(exc: BaseException) -> bool:
-    return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError"
-
-
-def _free_gpu_memory(device: str) -> None:
-    if device.startswith("cuda"):
-        import torch
-
-        torch.cuda.empty_cache()
-
-
-@contextlib.contextmanager
-def _deadline(seconds: float | None) -> Iterator[None]:
-    """Interrupt the block after ``seconds`` (POSIX main thread; elsewhere no limit)."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not seconds or not usable:
-        yield
-        return
-
-    def expire(signum: int, frame: Any) -> None:
-        raise MethodTimeoutError(f"took longer than --timeout {seconds:g} s on this image.")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+def _by_image(todo: list[tuple[str, str]]) -> Iterator[tuple[str, list[str]]]:
+    images: dict[str, list[str]] = {}
+    for image_id, label in todo:
+        images.setdefault(image_id, []).append(label)
+    yield from images.items()
 
 
 def _failure_rows(
@@ -416,7 +413,7 @@ def _row(
     plan: _Plan, base: dict[str, Any], label: str, metric: str, value: float, error: str | None
 ) -> dict[str, Any]:
     protocol = (
-        f"seconds@{describe_device(plan.device)}"
+        f"seconds@{describe_device(plan.device)},workers={plan.config.workers}"
         if metric == RUNTIME
         else plan.protocol.key(base["scale"])
     )
@@ -450,43 +447,3 @@ def _image_path(run_dir: Path, ctx: ImageContext, label: str) -> Path:
         / _slug(label)
         / f"{ctx.image_id}.png"
     )
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _versions() -> dict[str, str | None]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out: dict[str, str | None] = {"srbench": __version__, "python": platform.python_version()}
-    for package in ("numpy", "scipy", "pillow", "pandas", "torch"):
-        try:
-            out[package] = version(package)
-        except PackageNotFoundError:
-            out[package] = None
-    out["platform"] = platform.platform()
-    return out
-
-
-def _git() -> dict[str, Any] | None:
-    """The commit of srbench's source checkout, if it is one (and whether it has local edits)."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return {"commit": commit, "dirty": bool(dirty)}

@@ -10,7 +10,7 @@ from typing import Any
 
 from srbench.errors import SpecError
 
-__all__ = ["convert", "split_spec"]
+__all__ = ["convert", "split_spec", "split_specs"]
 
 
 def split_spec(spec: str, what: str) -> tuple[str, dict[str, str]]:
@@ -51,3 +51,24 @@ def convert(spec: str, what: str, key: str, raw: str, kind: type) -> Any:
         raise SpecError(
             f"In {what} spec {spec!r}: {key}={raw!r} is not a valid {kind.__name__}."
         ) from None
+
+
+def split_specs(value: str) -> list[str]:
+    """Split a comma-separated list of specs whose own parameters are comma-separated too.
+
+    An item of the form ``key=value`` continues the spec before it; ``;`` also separates specs.
+
+    Example:
+        >>> split_specs("bicubic,blur:sigma=2,ksize=9,noise:sigma=10")
+        ['bicubic', 'blur:sigma=2,ksize=9', 'noise:sigma=10']
+    """
+    specs: list[str] = []
+    for group in value.split(";"):
+        start = len(specs)
+        for item in (part.strip() for part in group.split(",")):
+            continuation = "=" in item and ":" not in item.partition("=")[0]
+            if continuation and len(specs) > start:
+                specs[-1] += "," + item
+            elif item:
+                specs.append(item)
+    return specs

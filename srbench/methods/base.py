@@ -32,6 +32,7 @@ class MethodCard:
         paper: Citation or URL.
         version: Bumped whenever the method's output for the same input changes.
         timed: Whether the runner records its per-image ``runtime`` (not for precomputed images).
+        uses_device: Whether it can run on an accelerator (then ``--device auto`` asks torch).
     """
 
     name: str
@@ -41,6 +42,7 @@ class MethodCard:
     paper: str = ""
     version: str = "1"
     timed: bool = True
+    uses_device: bool = True
 
     def supports(self, scale: int) -> bool:
         """Whether the method can upscale by ``scale``."""

@@ -23,7 +23,7 @@ class Interpolator(SRMethod):
 
 
 def _interpolator(name: str, kernel: str, summary: str) -> type[Interpolator]:
-    card = MethodCard(name, summary, params=0, paper="MATLAB imresize")
+    card = MethodCard(name, summary, params=0, paper="MATLAB imresize", uses_device=False)
     return type(name.capitalize(), (Interpolator,), {"card": card, "kernel": kernel})
 
 

@@ -24,6 +24,7 @@ class Precomputed(SRMethod):
         "precomputed",
         "SR images produced elsewhere: precomputed:dir=DIR[,suffix=S][,label=NAME].",
         timed=False,
+        uses_device=False,
     )
 
     def __init__(self, device: str = "cpu", *, dir: str, suffix: str = "") -> None:  # noqa: A002

@@ -1,0 +1,433 @@
+"""srbench's download cache: fetching files (with mirrors, retries and hashes) and safe extraction.
+
+Environment variables:
+
+* ``SRBENCH_CACHE``: the cache folder (default: the OS cache folder, e.g. ``~/.cache/srbench``).
+* ``SRBENCH_OFFLINE=1``: never touch the network; only cached files and a local mirror are used.
+* ``SRBENCH_MIRROR``: a base URL (``https://host/path``) or a local folder holding files under
+  their own names; it is tried before the declared URLs. A local folder works offline.
+
+Every file lands in place with an atomic rename, so an interrupted download or extraction never
+leaves a partial file or folder where a complete one is expected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import posixpath
+import shutil
+import stat
+import tarfile
+import tempfile
+import time
+import zipfile
+import zlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO
+from urllib.parse import unquote, urlparse
+
+import pooch
+import requests
+
+from srbench.errors import (
+    ChecksumError,
+    DownloadError,
+    OfflineError,
+    SrbenchError,
+    UnsafeArchiveError,
+)
+
+__all__ = [
+    "HTTP_TIMEOUT_S",
+    "cache_root",
+    "download",
+    "extract",
+    "offline",
+]
+
+HTTP_TIMEOUT_S = 30
+"""Seconds to wait for a connection or for the next bytes of a response (requests' timeout)."""
+
+RETRY_WAIT_S = 1.0
+"""Pause before retry ``n`` is ``n * RETRY_WAIT_S`` seconds."""
+
+_CHUNK_BYTES = 1 << 16  # pooch's default of 1 KiB makes a flush per KiB on large archives
+_TRUTHY = ("1", "true", "yes")
+_TRANSIENT_HTTP = (408, 429, 500, 502, 503, 504)
+_PART_SUFFIX = ".part"
+
+
+def cache_root() -> Path:
+    """The cache folder: ``$SRBENCH_CACHE`` if set, else the OS cache folder for srbench."""
+    env = os.environ.get("SRBENCH_CACHE", "").strip()
+    return Path(env).expanduser() if env else Path(pooch.os_cache("srbench"))
+
+
+def offline() -> bool:
+    """Whether ``$SRBENCH_OFFLINE`` forbids network access (``1``, ``true`` or ``yes``)."""
+    return os.environ.get("SRBENCH_OFFLINE", "").strip().lower() in _TRUTHY
+
+
+# --------------------------------------------------------------------------------------------
+# Downloads
+
+
+class _Failed(Exception):
+    """One candidate URL failed; ``checksum`` marks a hash mismatch rather than a transfer error."""
+
+    def __init__(self, why: str, checksum: bool = False) -> None:
+        super().__init__(why)
+        self.checksum = checksum
+
+
+def download(
+    urls: Sequence[str],
+    fname: str,
+    dest: Path,
+    sha256: str | None = None,
+    progress: bool = True,
+    retries: int = 2,
+) -> Path:
+    """Fetch ``fname`` into folder ``dest`` from the mirror, then from each of ``urls`` in turn.
+
+    Args:
+        urls: Where the file is published, preferred first.
+        fname: The file name in ``dest`` (and in ``$SRBENCH_MIRROR``).
+        dest: The folder to store it in (created if needed).
+        sha256: The published hash: a SHA-256 hex digest, or ``"md5:<hex>"`` / ``"sha256:<hex>"``
+            where only that is published. ``None`` when unknown (then any content is accepted).
+        progress: Show a progress bar on stderr.
+        retries: Extra attempts per URL after a transient failure (connection, timeout, 5xx).
+
+    Returns:
+        ``dest / fname``. An existing file with the right hash (or any existing file when no
+        hash is known) is returned without touching the network.
+
+    Raises:
+        OfflineError: ``$SRBENCH_OFFLINE`` is set and no cached or local-mirror copy exists.
+        ChecksumError: A URL served content with another hash (nothing is kept).
+        DownloadError: No URL could be fetched; every URL is listed with its error.
+    """
+    dest = Path(dest)
+    target = dest / fname
+    if target.is_file() and (sha256 is None or _hash_error(target, sha256) is None):
+        return target
+    candidates = _candidates(urls, fname)
+    if offline():
+        candidates = [c for c in candidates if not _is_url(c)]
+        if not candidates:
+            raise OfflineError(_offline_message(urls, fname, target))
+    dest.mkdir(parents=True, exist_ok=True)
+    failures: list[tuple[str, _Failed]] = []
+    for candidate in candidates:
+        try:
+            _fetch(candidate, target, sha256, progress, retries)
+            return target
+        except _Failed as exc:
+            failures.append((candidate, exc))
+    if offline():
+        raise OfflineError(_offline_message(urls, fname, target, failures))
+    raise _download_error(fname, target, sha256, failures)
+
+
+def _candidates(urls: Sequence[str], fname: str) -> list[str]:
+    mirror = os.environ.get("SRBENCH_MIRROR", "").strip()
+    if not mirror:
+        return list(urls)
+    if _is_url(mirror):
+        return [f"{mirror.rstrip('/')}/{fname}", *urls]
+    if mirror.startswith("file://"):
+        mirror = unquote(urlparse(mirror).path)
+    return [str(Path(mirror).expanduser() / fname), *urls]
+
+
+def _is_url(location: str) -> bool:
+    return location.split("://", 1)[0].lower() in ("http", "https", "ftp")
+
+
+def _fetch(candidate: str, target: Path, sha256: str | None, progress: bool, retries: int) -> None:
+    if not _is_url(candidate):
+        _copy_local(Path(candidate), target, sha256)
+        return
+    for attempt in range(retries + 1):
+        try:
+            _download_once(candidate, target, sha256, progress)
+            return
+        except requests.RequestException as exc:
+            if attempt == retries or not _transient(exc):
+                raise _Failed(_describe(exc)) from None
+            time.sleep(RETRY_WAIT_S * (attempt + 1))
+
+
+def _download_once(url: str, target: Path, sha256: str | None, progress: bool) -> None:
+    downloader = pooch.HTTPDownloader(
+        progressbar=progress, chunk_size=_CHUNK_BYTES, timeout=HTTP_TIMEOUT_S
+    )
+    with _partial_file(target) as tmp:
+        downloader(url, str(tmp), None)
+        _commit(tmp, target, sha256)
+
+
+def _copy_local(source: Path, target: Path, sha256: str | None) -> None:
+    if not source.is_file():
+        raise _Failed(f"not found in the mirror folder {source.parent}")
+    with _partial_file(target) as tmp:
+        shutil.copyfile(source, tmp)
+        _commit(tmp, target, sha256)
+
+
+def _commit(tmp: Path, target: Path, sha256: str | None) -> None:
+    if sha256 is not None:
+        error = _hash_error(tmp, sha256)
+        if error:
+            raise _Failed(error, checksum=True)
+    os.replace(tmp, target)
+
+
+@contextlib.contextmanager
+def _partial_file(target: Path) -> Iterator[Path]:
+    """A temporary file beside ``target``, removed on the way out unless renamed into place."""
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=_PART_SUFFIX, dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _split_hash(expected: str) -> tuple[str, str]:
+    alg, _, value = expected.strip().rpartition(":")
+    return (alg.lower() or "sha256"), value.lower()
+
+
+def _hash_error(path: Path, expected: str) -> str | None:
+    """``None`` when ``path`` has the ``expected`` hash, else a sentence saying both hashes."""
+    alg, want = _split_hash(expected)
+    got = pooch.file_hash(str(path), alg=alg)
+    return None if got == want else f"its {alg} is {got}, expected {want}"
+
+
+def _transient(exc: requests.RequestException) -> bool:
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return exc.response.status_code in _TRANSIENT_HTTP
+    return isinstance(
+        exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+    )
+
+
+def _describe(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return f"HTTP {exc.response.status_code} {exc.response.reason or ''}".rstrip()
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {HTTP_TIMEOUT_S} s ({_root_cause(exc)})"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return f"transfer cut short, fewer bytes than announced ({_root_cause(exc)})"
+    if isinstance(exc, requests.ConnectionError):
+        return f"connection failed ({_root_cause(exc)})"
+    return f"{type(exc).__name__}: {_root_cause(exc)}"
+
+
+def _root_cause(exc: BaseException) -> str:
+    # requests wraps urllib3 wraps http.client: the innermost exception says what happened.
+    while exc.args and isinstance(exc.args[-1], BaseException):
+        exc = exc.args[-1]
+    return str(exc) or type(exc).__name__
+
+
+def _offline_message(
+    urls: Sequence[str], fname: str, target: Path, failures: Sequence[tuple[str, _Failed]] = ()
+) -> str:
+    state = "has another hash than the published one" if target.exists() else "is not in the cache"
+    lines = [f"{fname} {state}, and SRBENCH_OFFLINE is set, so srbench will not download it."]
+    lines += [f"  published at {url}" for url in urls]
+    lines += [f"  tried {where}: {exc}" for where, exc in failures]
+    lines.append(
+        f"Fix: download it yourself and save it as {target} (or put it in the folder named by "
+        "SRBENCH_MIRROR), or unset SRBENCH_OFFLINE to let srbench download it."
+    )
+    return "\n".join(lines)
+
+
+def _download_error(
+    fname: str, target: Path, sha256: str | None, failures: Sequence[tuple[str, _Failed]]
+) -> DownloadError:
+    tried = [f"  {where}: {exc}" for where, exc in failures]
+    if any(exc.checksum for _, exc in failures):
+        return ChecksumError(
+            "\n".join(
+                [f"{fname} was downloaded but does not have its published hash ({sha256}):"]
+                + tried
+                + [
+                    "Nothing was kept. The server's copy changed or was corrupted on the way. "
+                    "Fix: try again later or set SRBENCH_MIRROR to a trusted copy; if the "
+                    "publisher changed the file on purpose, the registry's hash needs an update."
+                ]
+            )
+        )
+    return DownloadError(
+        "\n".join(
+            [f"Could not download {fname}:"]
+            + tried
+            + [
+                "Fix: check your network connection (and proxy settings), set SRBENCH_MIRROR to a "
+                f"folder or server holding {fname}, or download it yourself and save it as "
+                f"{target}."
+            ]
+        )
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Extraction
+
+
+def extract(archive: Path, dest: Path, members: str | None = None) -> Path:
+    """Extract a zip, tar or compressed tar ``archive`` into folder ``dest``, safely.
+
+    The format is read from the file's content, not its name. Members are extracted under their
+    archive paths; links, devices and FIFOs are skipped. Extraction goes to a temporary folder
+    beside ``dest`` which then replaces ``dest`` in one rename, so ``dest`` is either absent,
+    its old self, or complete.
+
+    Args:
+        archive: The archive file.
+        dest: The folder to create (an existing one is replaced).
+        members: Only extract members under this path prefix (e.g. ``"benchmark/Set5/HR/"``).
+
+    Returns:
+        ``dest``.
+
+    Raises:
+        UnsafeArchiveError: A member path is absolute or leads outside ``dest`` (``../``).
+        SrbenchError: The file is not a zip or tar archive, is corrupt, or has no member under
+            ``members``.
+    """
+    archive, dest = Path(archive), Path(dest)
+    prefix = _normalize_prefix(members)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
+    try:
+        count = _extract_into(archive, tmp, prefix)
+        if count == 0:
+            raise SrbenchError(
+                f"{archive}: no file under {prefix!r} in the archive; the archive's layout is not "
+                "the one the registry declares (wrong file, or a different release)."
+            )
+        _replace_dir(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dest
+
+
+def _extract_into(archive: Path, out: Path, prefix: str) -> int:
+    kind = _archive_kind(archive)
+    try:
+        if kind == "zip":
+            with zipfile.ZipFile(archive) as zf:
+                return _extract_zip(zf, out, prefix, archive)
+        with tarfile.open(archive, "r:*") as tf:
+            return _extract_tar(tf, out, prefix, archive)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        raise SrbenchError(
+            f"{archive}: the archive is corrupt or truncated ({exc}). Delete it and download it "
+            "again."
+        ) from None
+
+
+def _archive_kind(archive: Path) -> str:
+    with open(archive, "rb") as fh:
+        head = fh.read(512)
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    compressed = head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00"))
+    if compressed or head[257:262] == b"ustar" or tarfile.is_tarfile(archive):
+        return "tar"
+    raise SrbenchError(
+        f"{archive}: not a zip or tar archive (it starts with {head[:8]!r}). The server may have "
+        "sent an error page; delete the file and download it again."
+    )
+
+
+def _normalize_prefix(members: str | None) -> str:
+    if not members:
+        return ""
+    prefix = _clean_name(members)
+    return prefix if prefix.endswith("/") else prefix + "/"
+
+
+def _clean_name(name: str) -> str:
+    name = name.replace("\\", "/")
+    while name.startswith("./"):
+        name = name[2:]
+    return name
+
+
+def _safe_relative(name: str, archive: Path) -> str:
+    """``name`` as a safe relative POSIX path, or raise :class:`UnsafeArchiveError`."""
+    clean = _clean_name(name)
+    normal = posixpath.normpath(clean) if clean else clean
+    drive = len(clean) > 1 and clean[1] == ":"
+    if clean.startswith("/") or drive or normal == ".." or normal.startswith("../"):
+        raise UnsafeArchiveError(
+            f"{archive}: member {name!r} would be written outside the extraction folder "
+            "(absolute path or '..'). srbench refuses the whole archive; it is corrupt or "
+            "malicious. Delete it and use another source."
+        )
+    return "" if normal == "." else normal
+
+
+def _extract_tar(tf: tarfile.TarFile, out: Path, prefix: str, archive: Path) -> int:
+    wanted: list[tuple[str, tarfile.TarInfo]] = []
+    for member in tf.getmembers():
+        if not (member.isreg() or member.isdir()):
+            continue  # symlinks, hard links, devices, FIFOs: never created
+        rel = _safe_relative(member.name, archive)
+        if member.isreg() and rel.startswith(prefix):
+            wanted.append((rel, member))
+    for rel, member in wanted:
+        source = tf.extractfile(member)
+        if source is not None:
+            with source:
+                _write_member(source, out, rel)
+    return len(wanted)
+
+
+def _extract_zip(zf: zipfile.ZipFile, out: Path, prefix: str, archive: Path) -> int:
+    wanted: list[tuple[str, zipfile.ZipInfo]] = []
+    for info in zf.infolist():
+        if info.is_dir() or not _zip_regular(info):
+            continue
+        rel = _safe_relative(info.filename, archive)
+        if rel.startswith(prefix):
+            wanted.append((rel, info))
+    for rel, info in wanted:
+        with zf.open(info) as source:
+            _write_member(source, out, rel)
+    return len(wanted)
+
+
+def _zip_regular(info: zipfile.ZipInfo) -> bool:
+    # Unix zips keep st_mode in the high 16 bits; 0 means "no type recorded" (a plain file).
+    mode = info.external_attr >> 16
+    return stat.S_IFMT(mode) in (0, stat.S_IFREG)
+
+
+def _write_member(source: IO[bytes], out: Path, rel: str) -> None:
+    path = out / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        shutil.copyfileobj(source, fh, _CHUNK_BYTES)
+
+
+def _replace_dir(tmp: Path, dest: Path) -> None:
+    if not dest.exists():
+        os.replace(tmp, dest)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=dest.parent))
+    os.replace(dest, old / dest.name)
+    os.replace(tmp, dest)
+    shutil.rmtree(old, ignore_errors=True)
