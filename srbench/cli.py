@@ -257,10 +257,10 @@ def ls(
 
 def _list_datasets() -> list[str]:
     lines = [f"{'id':12} {'split':10} {'images':>6}  {'state':8}  licence"]
-    for name, spec in load_catalog().items():
+    for _, spec in load_catalog().items():
         agreement = " (needs --accept-licence)" if spec.agreement_required else ""
         lines.append(
-            f"{name:12} {spec.split:10} {spec.images:6}  {dataset_state(spec):8}  "
+            f"{spec.id:12} {spec.split:10} {spec.images:6}  {dataset_state(spec):8}  "
             f"{spec.licence}{agreement}"
         )
     lines.append(

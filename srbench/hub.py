@@ -5,7 +5,8 @@ Environment variables:
 * ``SRBENCH_CACHE``: the cache folder (default: the OS cache folder, e.g. ``~/.cache/srbench``).
 * ``SRBENCH_OFFLINE=1``: never touch the network; only cached files and a local mirror are used.
 * ``SRBENCH_MIRROR``: a base URL (``https://host/path``) or a local folder holding files under
-  their own names; it is tried before the declared URLs. A local folder works offline.
+  their own names; it *replaces* the declared URLs (an air-gapped site must not reach out, or
+  wait on timeouts, when its mirror lacks a file). A local folder works offline.
 
 Every file lands in place with an atomic rename, so an interrupted download or extraction never
 leaves a partial file or folder where a complete one is expected.
@@ -90,7 +91,7 @@ def download(
     progress: bool = True,
     retries: int = 2,
 ) -> Path:
-    """Fetch ``fname`` into folder ``dest`` from the mirror, then from each of ``urls`` in turn.
+    """Fetch ``fname`` into folder ``dest`` from each of ``urls`` in turn (or only the mirror).
 
     Args:
         urls: Where the file is published, preferred first.
@@ -129,7 +130,7 @@ def download(
             failures.append((candidate, exc))
     if offline():
         raise OfflineError(_offline_message(urls, fname, target, failures))
-    raise _download_error(fname, target, sha256, failures)
+    raise _download_error(fname, target, sha256, failures, urls)
 
 
 def _candidates(urls: Sequence[str], fname: str) -> list[str]:
@@ -137,10 +138,10 @@ def _candidates(urls: Sequence[str], fname: str) -> list[str]:
     if not mirror:
         return list(urls)
     if _is_url(mirror):
-        return [f"{mirror.rstrip('/')}/{fname}", *urls]
+        return [f"{mirror.rstrip('/')}/{fname}"]
     if mirror.startswith("file://"):
         mirror = unquote(urlparse(mirror).path)
-    return [str(Path(mirror).expanduser() / fname), *urls]
+    return [str(Path(mirror).expanduser() / fname)]
 
 
 def _is_url(location: str) -> bool:
@@ -252,7 +253,11 @@ def _offline_message(
 
 
 def _download_error(
-    fname: str, target: Path, sha256: str | None, failures: Sequence[tuple[str, _Failed]]
+    fname: str,
+    target: Path,
+    sha256: str | None,
+    failures: Sequence[tuple[str, _Failed]],
+    urls: Sequence[str],
 ) -> DownloadError:
     tried = [f"  {where}: {exc}" for where, exc in failures]
     if any(exc.checksum for _, exc in failures):
@@ -267,10 +272,16 @@ def _download_error(
                 ]
             )
         )
+    mirror = os.environ.get("SRBENCH_MIRROR", "").strip()
     return DownloadError(
         "\n".join(
             [f"Could not download {fname}:"]
             + tried
+            + (
+                [f"SRBENCH_MIRROR={mirror} replaces the published URLs: {', '.join(urls)}."]
+                if mirror
+                else []
+            )
             + [
                 "Fix: check your network connection (and proxy settings), set SRBENCH_MIRROR to a "
                 f"folder or server holding {fname}, or download it yourself and save it as "

@@ -35,6 +35,14 @@ def run_cli(*args: object, expect: int = 0):  # noqa: ANN201
     return result
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests never read or fill the user's dataset cache."""
+    monkeypatch.setenv("SRBENCH_CACHE", str(tmp_path_factory.mktemp("srbench-cache")))
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)

@@ -127,10 +127,11 @@ def test_a_mirror_url_is_tried_before_the_declared_urls(served, tmp_path, monkey
     assert path.read_bytes() == DATA and served.hits == ["mirror/data.bin"]
 
 
-def test_a_mirror_miss_falls_back_to_the_declared_urls(served, tmp_path, monkeypatch):
+def test_a_mirror_replaces_the_declared_urls(served, tmp_path, monkeypatch):
     monkeypatch.setenv("SRBENCH_MIRROR", served.url("mirror"))
-    hub.download([served.url("data.bin")], "data.bin", tmp_path, SHA, progress=False)
-    assert served.hits == ["mirror/data.bin", "data.bin"]
+    with pytest.raises(DownloadError, match="replaces the published URLs") as info:
+        hub.download([served.url("data.bin")], "data.bin", tmp_path, SHA, progress=False)
+    assert served.hits == ["mirror/data.bin"] and served.url("data.bin") in str(info.value)
 
 
 def test_a_mirror_folder_is_copied_and_works_offline(tmp_path, monkeypatch):
