@@ -38,6 +38,7 @@ from srbench.errors import (
     SrbenchError,
     VerificationError,
 )
+from srbench.fsutil import write_json
 from srbench.imageio import IMAGE_SUFFIXES, list_images, read_image, to_rgb
 from srbench.registry import Registry
 
@@ -385,9 +386,7 @@ def _declared_digest(spec: DatasetSpec) -> str:
 
 def _write_marker(spec: DatasetSpec, folder: Path) -> None:
     marker = {"dataset": spec.id, "version": spec.version, "declared": _declared_digest(spec)}
-    tmp = folder / f"{MARKER}.tmp"
-    tmp.write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, folder / MARKER)
+    write_json(folder / MARKER, marker)
 
 
 def licence_accepted(spec: DatasetSpec, accept_licence: bool = False) -> bool:
@@ -450,8 +449,11 @@ def _install(spec: DatasetSpec, source: Source, progress: bool) -> Path:
             flat = _flatten(extracted / source.hr_dir, work / "hr")
             verify_images(spec, flat)
         except SrbenchError:
-            # A bad archive must not satisfy the next attempt from the cache.
-            archive.unlink(missing_ok=True)
+            # An archive without a published hash is suspect and must not satisfy the next
+            # attempt; one that matched its hash is the publisher's file, and fetching it again
+            # (250 MB for EDSR's benchmark.tar, shared by three sets) could not change anything.
+            if source.sha256 is None:
+                archive.unlink(missing_ok=True)
             raise
         _write_marker(spec, flat)
         return _move_into_place(spec, flat, folder)

@@ -123,19 +123,23 @@ def run(
     log: Log = lambda _: None,
 ) -> RunResult:
     """Run the grid of ``config`` and store every row under ``results/runs/<run_id>``."""
-    plan = _plan(_absolute_paths(config), log)
+    plan = _plan(_absolute_paths(config))
     _resolve_datasets(plan, progress, log)
     writer = RunWriter.create(results, _manifest(plan, run_id))
     return _execute(plan, writer, progress, log)
 
 
 def resume(
-    run_id: str, results: str | Path = "results", *, progress: bool = True, log: Log = print
+    run_id: str,
+    results: str | Path = "results",
+    *,
+    progress: bool = True,
+    log: Log = lambda _: None,
 ) -> RunResult:
     """Continue a killed run: compute exactly the cells it has not recorded yet."""
     writer = RunWriter.resume(results, run_id)
     try:
-        plan = _plan(RunConfig.from_dict(writer.manifest["config"]), log)
+        plan = _plan(RunConfig.from_dict(writer.manifest["config"]))
         _resolve_datasets(plan, progress, log)
     except BaseException:
         writer.close()
@@ -157,7 +161,7 @@ def _absolute_paths(config: RunConfig) -> RunConfig:
     return dataclasses.replace(config, method_files=tuple(files), datasets=tuple(datasets))
 
 
-def _plan(config: RunConfig, log: Log) -> _Plan:
+def _plan(config: RunConfig) -> _Plan:
     for target in config.method_files:
         _load_method_file(target)
     if not config.scales or any(s < 1 for s in config.scales):

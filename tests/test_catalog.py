@@ -315,6 +315,19 @@ def test_an_altered_pixel_is_refused_and_the_archive_dropped(server, set5_files)
     assert server.hits == ["bad.tar", "bad.tar"] and catalog.state(spec) == "verified"
 
 
+def test_an_archive_with_its_published_hash_is_kept_when_its_pixels_differ(server, set5_files):
+    """Downloading the publisher's exact file again could not help; only the images go."""
+    img = np.array(Image.open(io.BytesIO(set5_files["bird.png"])))
+    img[0, 0] = 255 - img[0, 0]
+    _edsr_tar(server.root / "bad.tar", {**set5_files, "bird.png": _png(img)})
+    sha = hashlib.sha256((server.root / "bad.tar").read_bytes()).hexdigest()
+    spec = _set5(_source(server, "bad.tar", sha256=sha))
+    for _ in range(2):
+        with pytest.raises(VerificationError, match="bird.png"):
+            catalog.ensure_dataset(spec, progress=False)
+    assert _cache_entries() == ["downloads/bad.tar"] and server.hits == ["bad.tar"]
+
+
 def test_an_archive_member_escaping_the_folder_is_refused(server, set5_files):
     evil = tarfile.TarInfo("../evil.png")
     evil.size = 4

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -46,6 +47,31 @@ def test_sample_runs_offline_and_stores_every_row(tmp_path):
     assert manifest["datasets"][0]["name"] == "sample" and manifest["versions"]["python"]
     saved = run_dir / "images" / "sample" / "x4" / "bicubic" / "bicubic" / "camera.png"
     assert read_image(saved).shape == (512, 512, 3)
+    listing = run_cli("ls", "runs", "--results", tmp_path).stdout
+    assert run_dir.name in listing and "complete" in listing and "60 rows" in listing
+
+
+def test_methods_are_listed_from_their_cards():
+    out = run_cli("ls", "methods").stdout
+    assert re.search(r"bicubic +any +0  MATLAB bicubic", out)
+    assert "precomputed" in out and "[MATLAB imresize]" in out
+
+
+def test_the_method_template_runs(tmp_path):
+    template = REPO / "methods" / "_template" / "method.py"
+    _run(
+        tmp_path,
+        "-D",
+        "sample",
+        "-s",
+        "2",
+        "--method-file",
+        f"{template}:UnsharpBicubic",
+        "-m",
+        "bicubic,unsharp_bicubic:amount=0.5,label=unsharp",
+    )
+    means = load_results(tmp_path).query("metric == 'psnr'").groupby("method")["value"].mean()
+    assert means["unsharp"] != means["bicubic"] and np.isfinite(means).all()
 
 
 def test_tiled_run_scores_like_whole_images(tmp_path):

@@ -52,3 +52,8 @@ def test_run_fetches_what_is_missing_and_offline_says_where(set5_mirror, tmp_pat
     monkeypatch.delenv("SRBENCH_OFFLINE")
     run_cli("run", "-D", "set5", "-m", "nearest", "--results", tmp_path, "--no-progress")
     assert len(load_results(tmp_path)) == 5 * 3
+
+
+def test_a_set_under_agreement_is_not_fetched_without_opt_in(http_server):
+    err = run_cli("download", "-D", "manga109", expect=2).stderr
+    assert "--accept-licence Manga109" in err and http_server.hits == []
