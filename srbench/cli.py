@@ -416,7 +416,9 @@ def run_(
         )
         result = run(config, results, run_id=run_id, progress=progress, log=log)
     table = summary(result.scores)
-    typer.echo(table.to_string(float_format=lambda v: f"{v:.4f}") if len(table) else "no rows")
+    typer.echo(
+        table.to_string(float_format=lambda v: f"{v:.4f}", na_rep="-") if len(table) else "no rows"
+    )
     typer.echo(f"run {result.run_id}: {result.path}", err=True)
     failures = result.failures
     for row in failures.head(20).itertuples():
