@@ -257,6 +257,15 @@ def _execute(plan: _Plan, writer: RunWriter, progress: bool, log: Log) -> RunRes
         writer.manifest["failures"] = int(failures.drop_duplicates(list(_CELL)).shape[0])
         writer.save_manifest()
         return RunResult(writer.run_id, writer.path, frame, plan.skipped)
+    except KeyboardInterrupt:
+        writer.flush()
+        writer.manifest.update(status="interrupted", ended=now())
+        writer.save_manifest()
+        log(
+            "interrupted; every finished image is saved. Continue with: srbench run --resume "
+            f"{writer.run_id} --results {writer.path.parent.parent}"
+        )
+        raise
     finally:
         writer.flush()
         writer.close()
@@ -291,14 +300,20 @@ def _pipeline(
         (item, pool.submit(_prepare, plan, item)) for item in itertools.islice(upcoming, ahead)
     )
     pending: collections.deque[tuple[int, list[Future]]] = collections.deque()
-    while prepared:
-        item, future = prepared.popleft()
-        for nxt in itertools.islice(upcoming, 1):
-            prepared.append((nxt, pool.submit(_prepare, plan, nxt)))
-        pending.append((len(item.labels), _run_methods(plan, run_dir, item, future, pool)))
-        while pending and (len(pending) > ahead or all(f.done() for f in pending[0][1])):
-            cells, futures = pending.popleft()
+    try:
+        while prepared:
+            item, future = prepared.popleft()
+            for nxt in itertools.islice(upcoming, 1):
+                prepared.append((nxt, pool.submit(_prepare, plan, nxt)))
+            pending.append((len(item.labels), _run_methods(plan, run_dir, item, future, pool)))
+            while pending and (len(pending) > ahead or all(f.done() for f in pending[0][1])):
+                cells, futures = pending.popleft()
+                yield cells, [row for f in futures for row in f.result()]
+    except KeyboardInterrupt:
+        # Images whose methods all ran are only being scored: hand them over, then stop.
+        for cells, futures in pending:
             yield cells, [row for f in futures for row in f.result()]
+        raise
     for cells, futures in pending:
         yield cells, [row for f in futures for row in f.result()]
 

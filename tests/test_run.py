@@ -221,3 +221,34 @@ def test_a_killed_run_resumes_to_the_clean_result(tmp_path):
     # resuming a finished run adds nothing
     run_cli("run", "--results", tmp_path / "k", "--resume", "killed", "--no-progress")
     assert len(load_results(tmp_path / "k")) == len(clean)
+
+
+def test_ctrl_c_saves_what_is_done_and_says_how_to_resume(tmp_path):
+    args = ["-D", "sample", "-m", "sleepy", "-s", "2,3", "--method-file", f"{PLUGINS}:Sleepy"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "srbench",
+        "run",
+        "--results",
+        str(tmp_path),
+        "--run-id",
+        "r",
+        "--no-progress",
+        *args,
+    ]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    manifest = tmp_path / "runs" / "r" / "manifest.json"
+    deadline = time.monotonic() + 120
+    while not manifest.exists():
+        assert time.monotonic() < deadline and proc.poll() is None, "the run did not start"
+        time.sleep(0.05)
+    time.sleep(1.0)  # a few images in, before the first timed flush
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert "srbench run --resume r --results" in err.decode()
+    assert json.loads(manifest.read_text())["status"] == "interrupted"
+    assert 0 < len(load_results(tmp_path)) < 30
+    run_cli("run", "--results", tmp_path, "--resume", "r", "--no-progress")
+    assert len(load_results(tmp_path)) == 30
