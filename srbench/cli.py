@@ -340,6 +340,7 @@ def download(
 
 @command("run")
 def run_(
+    ctx: typer.Context,
     datasets: Annotated[
         str,
         typer.Option(
@@ -393,6 +394,7 @@ def run_(
         os.environ["SRBENCH_OFFLINE"] = "1"
     log = functools.partial(typer.echo, err=True)
     if resume:
+        _check_resume_options(ctx)
         result = resume_run(resume, results, progress=progress, log=log)
     else:
         config = RunConfig(
@@ -430,6 +432,24 @@ def run_(
     if len(failures):
         typer.echo(f"{len(failures)} cell(s) failed; the rest were scored.", err=True)
         raise typer.Exit(1)
+
+
+# Options that only shape how a run executes or reports; everything else is stored with the run.
+_RESUME_OPTIONS = {"resume", "results", "progress", "offline"}
+
+
+def _check_resume_options(ctx: typer.Context) -> None:
+    given = [
+        f"--{name.replace('_', '-')}"
+        for name in ctx.params
+        if name not in _RESUME_OPTIONS
+        and getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"
+    ]
+    if given:
+        _fail(
+            f"--resume continues a run with the settings stored in its manifest; drop "
+            f"{', '.join(given)} (or start a new run with them)."
+        )
 
 
 def main() -> None:

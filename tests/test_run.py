@@ -218,6 +218,8 @@ def test_a_killed_run_resumes_to_the_clean_result(tmp_path):
     resumed, clean = load_results(tmp_path / "k"), load_results(tmp_path / "c")
     pd.testing.assert_frame_equal(_comparable(resumed), _comparable(clean))
     assert json.loads((parts.parent / "manifest.json").read_text())["resumed"]
+    err = run_cli("run", "--results", tmp_path / "k", "--resume", "killed", "-s", "4", expect=2)
+    assert "drop --scale" in err.stderr
     # resuming a finished run adds nothing
     run_cli("run", "--results", tmp_path / "k", "--resume", "killed", "--no-progress")
     assert len(load_results(tmp_path / "k")) == len(clean)
