@@ -14,7 +14,6 @@ leaves a partial file or folder where a complete one is expected.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import posixpath
 import shutil
@@ -24,7 +23,7 @@ import tempfile
 import time
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 from urllib.parse import unquote, urlparse
@@ -39,6 +38,7 @@ from srbench.errors import (
     SrbenchError,
     UnsafeArchiveError,
 )
+from srbench.fsutil import atomic_path
 
 __all__ = [
     "HTTP_TIMEOUT_S",
@@ -57,7 +57,6 @@ RETRY_WAIT_S = 1.0
 _CHUNK_BYTES = 1 << 16  # pooch's default of 1 KiB makes a flush per KiB on large archives
 _TRUTHY = ("1", "true", "yes")
 _TRANSIENT_HTTP = (408, 429, 500, 502, 503, 504)
-_PART_SUFFIX = ".part"
 
 
 def cache_root() -> Path:
@@ -166,37 +165,23 @@ def _download_once(url: str, target: Path, sha256: str | None, progress: bool) -
     downloader = pooch.HTTPDownloader(
         progressbar=progress, chunk_size=_CHUNK_BYTES, timeout=HTTP_TIMEOUT_S
     )
-    with _partial_file(target) as tmp:
+    with atomic_path(target) as tmp:
         downloader(url, str(tmp), None)
-        _commit(tmp, target, sha256)
+        _check_hash(tmp, sha256)
 
 
 def _copy_local(source: Path, target: Path, sha256: str | None) -> None:
     if not source.is_file():
         raise _Failed(f"not found in the mirror folder {source.parent}")
-    with _partial_file(target) as tmp:
+    with atomic_path(target) as tmp:
         shutil.copyfile(source, tmp)
-        _commit(tmp, target, sha256)
+        _check_hash(tmp, sha256)
 
 
-def _commit(tmp: Path, target: Path, sha256: str | None) -> None:
-    if sha256 is not None:
-        error = _hash_error(tmp, sha256)
-        if error:
-            raise _Failed(error, checksum=True)
-    os.replace(tmp, target)
-
-
-@contextlib.contextmanager
-def _partial_file(target: Path) -> Iterator[Path]:
-    """A temporary file beside ``target``, removed on the way out unless renamed into place."""
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=_PART_SUFFIX, dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-    finally:
-        tmp.unlink(missing_ok=True)
+def _check_hash(path: Path, sha256: str | None) -> None:
+    error = None if sha256 is None else _hash_error(path, sha256)
+    if error:
+        raise _Failed(error, checksum=True)
 
 
 def _split_hash(expected: str) -> tuple[str, str]:
