@@ -19,13 +19,14 @@ import typer
 
 from srbench import __version__
 from srbench.api import FolderResult, degrade_folder, upscale_folder
-from srbench.catalog import ensure_dataset, load_catalog
-from srbench.catalog import state as dataset_state
+from srbench.catalog import load_catalog
 from srbench.datasets import expand_datasets
 from srbench.degradations import DEGRADATIONS
 from srbench.errors import LicenceError, SrbenchError
 from srbench.evaluate import EvalResult, evaluate_folders
 from srbench.hub import cache_root
+from srbench.install import ensure_dataset
+from srbench.install import state as dataset_state
 from srbench.leaderboard import summary
 from srbench.methods import METHODS
 from srbench.metrics import METRICS, PROTOCOLS, get_protocol

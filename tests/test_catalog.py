@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from srbench import catalog, hub
+from srbench import catalog, hub, install
 from srbench.catalog import DatasetSpec, Source
 from srbench.errors import (
     ChecksumError,
@@ -235,10 +235,10 @@ def test_verify_checks_the_count_when_no_digests_are_declared(tmp_path):
 
 def test_ensure_downloads_verifies_and_then_needs_no_network(server):
     spec = _set5(_source(server))
-    assert catalog.state(spec) == "missing"
-    folder = catalog.ensure_dataset(spec, progress=False)
-    assert folder == hub.cache_root() / "datasets" / "Set5" == catalog.dataset_dir(spec)
-    assert catalog.state(spec) == "verified"
+    assert install.state(spec) == "missing"
+    folder = install.ensure_dataset(spec, progress=False)
+    assert folder == hub.cache_root() / "datasets" / "Set5" == install.dataset_dir(spec)
+    assert install.state(spec) == "verified"
     assert _cache_entries() == [
         "datasets/Set5",
         "datasets/Set5/.srbench-verified.json",
@@ -246,33 +246,33 @@ def test_ensure_downloads_verifies_and_then_needs_no_network(server):
         "downloads/benchmark.tar",
     ]
     server.faults["benchmark.tar"] = "drop"
-    assert catalog.ensure_dataset(spec) == folder
+    assert install.ensure_dataset(spec) == folder
     assert server.hits == ["benchmark.tar"]
 
 
 def test_a_changed_registry_entry_is_verified_again(server):
     spec = _set5(_source(server))
-    catalog.ensure_dataset(spec, progress=False)
+    install.ensure_dataset(spec, progress=False)
     bumped = dataclasses.replace(spec, version="2")
-    assert catalog.state(bumped) == "cached"
-    assert catalog.ensure_dataset(bumped) == catalog.dataset_dir(spec)
-    assert catalog.state(bumped) == "verified" and catalog.state(spec) == "cached"
+    assert install.state(bumped) == "cached"
+    assert install.ensure_dataset(bumped) == install.dataset_dir(spec)
+    assert install.state(bumped) == "verified" and install.state(spec) == "cached"
     assert server.hits == ["benchmark.tar"]
 
 
 def test_images_placed_by_hand_are_verified_in_place(shared):
     spec = _set5()  # no source at all
-    folder = catalog.dataset_dir(spec)
+    folder = install.dataset_dir(spec)
     folder.mkdir(parents=True)
     for path in (shared / "benchmark" / "Set5").glob("*.png"):
         (folder / path.name).write_bytes(path.read_bytes())
-    assert catalog.state(spec) == "cached"
-    assert catalog.ensure_dataset(spec) == folder and catalog.state(spec) == "verified"
-    (folder / catalog.MARKER).unlink()
+    assert install.state(spec) == "cached"
+    assert install.ensure_dataset(spec) == folder and install.state(spec) == "verified"
+    (folder / install.MARKER).unlink()
     (folder / "woman.png").unlink()
     with pytest.raises(VerificationError, match="woman: missing"):
-        catalog.ensure_dataset(spec)
-    assert catalog.state(spec) == "cached"
+        install.ensure_dataset(spec)
+    assert install.state(spec) == "cached"
 
 
 @pytest.mark.parametrize(
@@ -289,13 +289,13 @@ def test_a_failed_download_leaves_nothing_and_the_next_attempt_works(server, fau
     spec = _set5(_source(server, sha256=sha))
     server.faults["benchmark.tar"] = fault
     with pytest.raises(error) as info:
-        catalog.ensure_dataset(spec, progress=False)
+        install.ensure_dataset(spec, progress=False)
     assert words in str(info.value) and server.url("benchmark.tar") in str(info.value)
-    assert _cache_entries() == [] and catalog.state(spec) == "missing"
+    assert _cache_entries() == [] and install.state(spec) == "missing"
 
     del server.faults["benchmark.tar"]
-    assert catalog.ensure_dataset(spec, progress=False).is_dir()
-    assert catalog.state(spec) == "verified"
+    assert install.ensure_dataset(spec, progress=False).is_dir()
+    assert install.state(spec) == "verified"
 
 
 def test_an_altered_pixel_is_refused_and_the_archive_dropped(server, set5_files):
@@ -304,15 +304,15 @@ def test_an_altered_pixel_is_refused_and_the_archive_dropped(server, set5_files)
     _edsr_tar(server.root / "bad.tar", {**set5_files, "butterfly.png": _png(img)})
     spec = _set5(_source(server, "bad.tar"))
     with pytest.raises(VerificationError) as info:
-        catalog.ensure_dataset(spec, progress=False)
+        install.ensure_dataset(spec, progress=False)
     message = str(info.value)
     assert "butterfly.png: expected 256x256 pixels" in message and "bird" not in message
     assert server.url("bad.tar") in message
-    assert _cache_entries() == [] and catalog.state(spec) == "missing"
+    assert _cache_entries() == [] and install.state(spec) == "missing"
 
     (server.root / "bad.tar").write_bytes((server.root / "benchmark.tar").read_bytes())
-    catalog.ensure_dataset(spec, progress=False)
-    assert server.hits == ["bad.tar", "bad.tar"] and catalog.state(spec) == "verified"
+    install.ensure_dataset(spec, progress=False)
+    assert server.hits == ["bad.tar", "bad.tar"] and install.state(spec) == "verified"
 
 
 def test_an_archive_with_its_published_hash_is_kept_when_its_pixels_differ(server, set5_files):
@@ -324,7 +324,7 @@ def test_an_archive_with_its_published_hash_is_kept_when_its_pixels_differ(serve
     spec = _set5(_source(server, "bad.tar", sha256=sha))
     for _ in range(2):
         with pytest.raises(VerificationError, match="bird.png"):
-            catalog.ensure_dataset(spec, progress=False)
+            install.ensure_dataset(spec, progress=False)
     assert _cache_entries() == ["downloads/bad.tar"] and server.hits == ["bad.tar"]
 
 
@@ -334,13 +334,13 @@ def test_an_archive_member_escaping_the_folder_is_refused(server, set5_files):
     _edsr_tar(server.root / "evil.tar", set5_files, extra=evil)
     spec = _set5(_source(server, "evil.tar"))
     with pytest.raises(UnsafeArchiveError, match=r"'\.\./evil\.png'"):
-        catalog.ensure_dataset(spec, progress=False)
+        install.ensure_dataset(spec, progress=False)
     assert _cache_entries() == [] and not (hub.cache_root().parent / "evil.png").exists()
 
 
 def test_macos_resource_forks_in_the_archive_are_ignored(server, set5_files):
     _edsr_tar(server.root / "mac.tar", {**set5_files, "._baby.png": b"\x00\x05\x16\x07"})
-    folder = catalog.ensure_dataset(_set5(_source(server, "mac.tar")), progress=False)
+    folder = install.ensure_dataset(_set5(_source(server, "mac.tar")), progress=False)
     assert sorted(p.name for p in folder.iterdir())[:2] == [".srbench-verified.json", "baby.png"]
 
 
@@ -348,13 +348,13 @@ def test_a_symlink_member_is_skipped(server, set5_files):
     link = tarfile.TarInfo(f"{HR}passwd.png")
     link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
     _edsr_tar(server.root / "link.tar", set5_files, extra=link)
-    folder = catalog.ensure_dataset(_set5(_source(server, "link.tar")), progress=False)
+    folder = install.ensure_dataset(_set5(_source(server, "link.tar")), progress=False)
     assert not (folder / "passwd.png").exists() and len(list(folder.glob("*.png"))) == 5
 
 
 def test_the_second_source_is_used_when_the_first_fails(server):
     spec = _set5(_source(server, "gone.tar"), _source(server))
-    assert catalog.ensure_dataset(spec, progress=False).is_dir()
+    assert install.ensure_dataset(spec, progress=False).is_dir()
     assert server.hits == ["gone.tar", "benchmark.tar"]
     assert _cache_entries()[-1] == "downloads/benchmark.tar"
 
@@ -363,7 +363,7 @@ def test_every_failed_source_is_listed(server):
     server.faults["benchmark.tar"] = "wrong-bytes"
     spec = _set5(_source(server, "gone.tar"), _source(server, sha256="md5:" + "0" * 32))
     with pytest.raises(DownloadError) as info:
-        catalog.ensure_dataset(spec, progress=False)
+        install.ensure_dataset(spec, progress=False)
     message = str(info.value)
     assert type(info.value) is DownloadError  # mixed failures: the common base class
     assert f"1. {server.url('gone.tar')}" in message and "HTTP 404" in message
@@ -375,7 +375,7 @@ def test_a_mirror_url_serves_the_archive(server, monkeypatch):
     (server.root / "mirror").mkdir()
     (server.root / "benchmark.tar").rename(server.root / "mirror" / "benchmark.tar")
     monkeypatch.setenv("SRBENCH_MIRROR", server.url("mirror"))
-    catalog.ensure_dataset(_set5(_source(server)), progress=False)
+    install.ensure_dataset(_set5(_source(server)), progress=False)
     assert server.hits == ["mirror/benchmark.tar"]
 
 
@@ -384,7 +384,7 @@ def test_a_mirror_folder_works_offline(server, monkeypatch, tmp_path):
     (server.root / "benchmark.tar").rename(tmp_path / "mirror" / "benchmark.tar")
     monkeypatch.setenv("SRBENCH_MIRROR", str(tmp_path / "mirror"))
     monkeypatch.setenv("SRBENCH_OFFLINE", "1")
-    assert catalog.ensure_dataset(_set5(_source(server)), progress=False).is_dir()
+    assert install.ensure_dataset(_set5(_source(server)), progress=False).is_dir()
     assert server.hits == []
 
 
@@ -392,7 +392,7 @@ def test_offline_without_a_cached_copy_says_what_to_do(monkeypatch):
     monkeypatch.setenv("SRBENCH_OFFLINE", "true")
     url = "http://127.0.0.1:9/benchmark.tar"
     with pytest.raises(OfflineError) as info:
-        catalog.ensure_dataset(_set5(Source(url, "tar", None, HR)), progress=False)
+        install.ensure_dataset(_set5(Source(url, "tar", None, HR)), progress=False)
     message = str(info.value)
     assert "Set5" in message and url in message and "SRBENCH_OFFLINE" in message
     assert str(hub.cache_root() / "downloads" / "benchmark.tar") in message
@@ -403,7 +403,7 @@ def test_offline_without_a_cached_copy_says_what_to_do(monkeypatch):
 def test_a_licence_needs_an_explicit_opt_in(http_server):
     spec = _set5(Source(http_server.url("benchmark.tar"), "tar", None, HR), agreement_required=True)
     with pytest.raises(LicenceError) as info:
-        catalog.ensure_dataset(spec)
+        install.ensure_dataset(spec)
     message = str(info.value)
     assert spec.licence in message and spec.homepage in message
     assert "--accept-licence Set5" in message and "SRBENCH_ACCEPT_LICENCE=Set5" in message
@@ -416,15 +416,15 @@ def test_a_licence_opt_in_by_flag_or_environment(server, monkeypatch, how):
     env = {"env": "DIV2K, set5", "env-alias": "SET5"}.get(how)
     if env:
         monkeypatch.setenv("SRBENCH_ACCEPT_LICENCE", env)
-    assert catalog.licence_accepted(spec, accept_licence=how == "flag")
-    assert catalog.ensure_dataset(spec, accept_licence=how == "flag", progress=False).is_dir()
+    assert install.licence_accepted(spec, accept_licence=how == "flag")
+    assert install.ensure_dataset(spec, accept_licence=how == "flag", progress=False).is_dir()
 
 
 def test_a_set_without_public_download_says_where_to_put_it():
     spec = catalog.load_catalog().get("Manga109")
     with pytest.raises(DownloadError) as info:
-        catalog.ensure_dataset(spec, accept_licence=True)
+        install.ensure_dataset(spec, accept_licence=True)
     message = str(info.value)
     assert "no public download" in message and spec.homepage in message
-    assert str(catalog.dataset_dir(spec)) in message
+    assert str(install.dataset_dir(spec)) in message
     assert json.dumps(spec.images) in message
