@@ -18,6 +18,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 
 from srbench import __version__
+from srbench.allocator import keep_freed_memory
 from srbench.api import FolderResult, degrade_folder, upscale_folder
 from srbench.catalog import load_catalog
 from srbench.datasets import expand_datasets
@@ -455,4 +456,5 @@ def _check_resume_options(ctx: typer.Context) -> None:
 
 def main() -> None:
     """Entry point of the ``srbench`` console script."""
+    keep_freed_memory()
     app()

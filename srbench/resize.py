@@ -148,7 +148,9 @@ def _resize_axis0(
 
 def _round_saturate(values: np.ndarray) -> np.ndarray:
     """MATLAB's double -> uint8 cast (as :func:`srbench.imageio.quantize`), kept in float64."""
-    return np.clip(np.floor(values + 0.5, out=values), 0, 255, out=values)
+    values += 0.5
+    np.floor(values, out=values)
+    return np.clip(values, 0, 255, out=values)
 
 
 def imresize(
@@ -202,9 +204,9 @@ def imresize(
     for axis in sorted((0, 1), key=lambda a: scales[a]):  # stable: height first on ties
         moved = np.moveaxis(out, axis, 0)
         resized = _resize_axis0(moved, out_hw[axis], scales[axis], method, antialias, boundary)
+        if is_uint8:  # rounded while contiguous: several times faster than on the moved view
+            resized = _round_saturate(resized)
         out = np.moveaxis(resized, 0, axis)
-        if is_uint8:
-            out = _round_saturate(out)
     if is_uint8:
         return np.ascontiguousarray(out.astype(np.uint8))
     return np.ascontiguousarray(out.astype(img.dtype, copy=False))

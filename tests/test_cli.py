@@ -144,3 +144,13 @@ def test_version_and_listings():
     assert "higher is better, image-level" in run_cli("ls", "metrics").stdout
     assert "lanczos" in run_cli("ls", "methods").stdout
     assert "choose one of" in run_cli("ls", "things", expect=2).stderr
+
+
+def test_the_allocator_keeps_freed_memory_where_glibc_allows():
+    import platform
+    import sys
+
+    from srbench.allocator import keep_freed_memory
+
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert keep_freed_memory() is glibc
