@@ -177,6 +177,15 @@ def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(keys).reset_index(drop=True)
 
 
+def _spawn_run(results: Path, run_id: str, args: list[str]) -> subprocess.Popen:
+    """``srbench run`` in a child process (so that it can be killed or interrupted)."""
+    cmd = [sys.executable, "-m", "srbench", "run", "--results", str(results), "--run-id", run_id]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(
+        [*cmd, "--no-progress", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
 def test_a_killed_run_resumes_to_the_clean_result(tmp_path):
     args = [
         "-D",
@@ -190,20 +199,7 @@ def test_a_killed_run_resumes_to_the_clean_result(tmp_path):
         "--method-file",
         f"{PLUGINS}:Sleepy",
     ]
-    cmd = [
-        sys.executable,
-        "-m",
-        "srbench",
-        "run",
-        "--results",
-        str(tmp_path / "k"),
-        "--run-id",
-        "killed",
-        "--no-progress",
-        *args,
-    ]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = _spawn_run(tmp_path / "k", "killed", args)
     parts = tmp_path / "k" / "runs" / "killed" / "parts"
     deadline = time.monotonic() + 120
     while not list(parts.glob("*.parquet")) and proc.poll() is None:
@@ -227,20 +223,7 @@ def test_a_killed_run_resumes_to_the_clean_result(tmp_path):
 
 def test_ctrl_c_saves_what_is_done_and_says_how_to_resume(tmp_path):
     args = ["-D", "sample", "-m", "sleepy", "-s", "2,3", "--method-file", f"{PLUGINS}:Sleepy"]
-    cmd = [
-        sys.executable,
-        "-m",
-        "srbench",
-        "run",
-        "--results",
-        str(tmp_path),
-        "--run-id",
-        "r",
-        "--no-progress",
-        *args,
-    ]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = _spawn_run(tmp_path, "r", args)
     manifest = tmp_path / "runs" / "r" / "manifest.json"
     deadline = time.monotonic() + 120
     while not manifest.exists():
