@@ -64,9 +64,14 @@ class Dataset:
 
 
 def _folder(name: str, version: str, kind: str, folder: Path, verified: bool) -> Dataset:
-    files = {p.stem: p for p in list_images(folder)}
-    if len(files) != len(list_images(folder)):
-        raise SrbenchError(f"{folder}: two images share a file stem; image ids must be unique.")
+    paths = list_images(folder)
+    files = {p.stem: p for p in paths}
+    if len(files) != len(paths):
+        twins = sorted(p.name for p in paths if sum(q.stem == p.stem for q in paths) > 1)
+        raise SrbenchError(
+            f"{folder}: {', '.join(twins)} share a file stem, and image ids (stems) must be "
+            "unique; keep one of each."
+        )
     return Dataset(
         name,
         version,

@@ -237,3 +237,13 @@ def test_ctrl_c_saves_what_is_done_and_says_how_to_resume(tmp_path):
     assert 0 < len(load_results(tmp_path)) < 30
     run_cli("run", "--results", tmp_path, "--resume", "r", "--no-progress")
     assert len(load_results(tmp_path)) == 30
+
+
+def test_a_folder_whose_images_share_a_stem_is_refused(tmp_path, rng):
+    from srbench.imageio import write_png
+
+    img = rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)
+    write_png(tmp_path / "hr" / "a.png", img)
+    (tmp_path / "hr" / "a.bmp").write_bytes((tmp_path / "hr" / "a.png").read_bytes())
+    err = _run(tmp_path / "r", "-D", tmp_path / "hr", "-m", "bicubic", expect=2).stderr
+    assert "a.bmp, a.png share a file stem" in err
