@@ -207,9 +207,8 @@ def imresize(
         if is_uint8:  # rounded while contiguous: several times faster than on the moved view
             resized = _round_saturate(resized)
         out = np.moveaxis(resized, 0, axis)
-    if is_uint8:
-        return np.ascontiguousarray(out.astype(np.uint8))
-    return np.ascontiguousarray(out.astype(img.dtype, copy=False))
+    # One pass converts and lays the moved axes back out in C order.
+    return out.astype(np.uint8 if is_uint8 else img.dtype, order="C")
 
 
 def _check_args(

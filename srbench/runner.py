@@ -414,13 +414,6 @@ def _by_image(todo: list[tuple[str, str]]) -> Iterator[tuple[str, list[str]]]:
     yield from images.items()
 
 
-def _by_image(todo: list[tuple[str, str]]) -> Iterator[tuple[str, list[str]]]:
-    images: dict[str, list[str]] = {}
-    for image_id, label in todo:
-        images.setdefault(image_id, []).append(label)
-    yield from images.items()
-
-
 def _failure_rows(
     plan: _Plan, base: dict[str, Any], label: str, message: str
 ) -> list[dict[str, Any]]:

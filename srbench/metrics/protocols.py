@@ -56,15 +56,16 @@ class Protocol:
         """Float64 ``(H, W, C)`` arrays of the SR and modcropped HR pixels that are scored."""
         hr = modcrop(hr, scale)
         check_sizes(sr, hr, scale)
-        a, b = _luma_pair(sr, hr) if self.channels == "y" else (to_rgb(sr), to_rgb(hr))
         s = self.shave_for(scale)
-        crop = (slice(s, a.shape[0] - s), slice(s, a.shape[1] - s))
-        a, b = (np.atleast_3d(np.asarray(x, np.float64)[crop]) for x in (a, b))
-        if a.shape[0] < 1 or a.shape[1] < 1:
+        if min(sr.shape[:2]) <= 2 * s:
             raise SizeMismatchError(
                 f"Nothing is left of a {sr.shape[1]}x{sr.shape[0]} image after shaving {s} px."
             )
-        return a, b
+        # Every conversion is per pixel, so shaving first only saves work.
+        crop = (slice(s, sr.shape[0] - s), slice(s, sr.shape[1] - s))
+        sr, hr = sr[crop], hr[crop]
+        a, b = _luma_pair(sr, hr) if self.channels == "y" else (to_rgb(sr), to_rgb(hr))
+        return np.atleast_3d(a.astype(np.float64)), np.atleast_3d(b.astype(np.float64))
 
 
 def _luma_pair(sr: np.ndarray, hr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
