@@ -132,6 +132,13 @@ def test_shave_is_configurable_and_recorded(rng):
     assert get_protocol("rgb", shave=0).key(4) == "rgb-shave0"
 
 
+def test_a_shave_that_leaves_nothing_is_refused(rng):
+    hr = rng.integers(0, 256, (16, 40, 3), dtype=np.uint8)
+    assert score_pair(hr, hr, 4, get_protocol("y", shave=7), ["psnr"])["psnr"] == float("inf")
+    with pytest.raises(SizeMismatchError, match="Nothing is left of a 40x16 image after shaving 8"):
+        score_pair(hr, hr, 4, get_protocol("y", shave=8), ["psnr"])
+
+
 def test_hr_is_modcropped_before_scoring(rng):
     hr = rng.integers(0, 256, (43, 46, 3), dtype=np.uint8)
     assert score_pair(hr[:42, :45], hr, 3)["psnr"] == float("inf")
