@@ -1,13 +1,466 @@
-"""Tables from the results store (pure pandas; no file IO)."""
+"""Tables from the results store: leaderboards with uncertainty, paired tests, paper-style pivots.
+
+Pure pandas, numpy and scipy: frames in, frames out, no file IO. Every consumer (tables, plots,
+reports, regression checks) selects rows through :func:`select`, so they agree on two rules:
+
+* **The latest run wins.** For each (dataset, scale, degradation, seed, method) the rows of the
+  most recent run that scored it are used (the store lists runs by start time), so re-running a
+  method replaces its numbers instead of averaging old and new. Pass run ids to choose others.
+* **Nothing incomparable shares a column.** A metric column has one protocol and one metric
+  version; a table has one dataset version, degradation version and seed. Anything else raises
+  :class:`MixedResultsError`, saying which values were found and how to choose one.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
 import pandas as pd
 
-__all__ = ["summary"]
+from srbench.errors import SrbenchError
+from srbench.metrics import METRICS
+from srbench.stats import PairedTest, Test, bootstrap_ci, paired_test
 
+__all__ = [
+    "Leaderboard",
+    "MixedResultsError",
+    "compare",
+    "direction",
+    "leaderboard",
+    "leaderboards",
+    "select",
+    "summary",
+    "wide",
+]
+
+RUNTIME = "runtime"
+#: A table is one (dataset, scale, degradation, seed).
+TABLE_KEY = ["dataset", "scale", "degradation", "seed"]
 _CELL = ["dataset", "scale", "degradation", "method"]
 _GROUP = ["dataset", "scale", "degradation", "protocol", "method"]
+
+
+class MixedResultsError(SrbenchError):
+    """Rows that must not be averaged or compared together (protocols, versions, seeds)."""
+
+
+def direction(metric: str) -> bool | None:
+    """True when higher is better, False when lower is, None for a metric srbench does not know."""
+    return METRICS.get(metric).higher_is_better if metric in METRICS else None
+
+
+def _matches(protocol: pd.Series, wanted: str) -> pd.Series:
+    # "y" selects y-shave4 at x4 and y-shave2 at x2; a full key selects exactly that
+    return (protocol == wanted) | protocol.str.startswith(f"{wanted}-")
+
+
+def select(
+    frame: pd.DataFrame,
+    *,
+    dataset: str | Sequence[str] | None = None,
+    scale: int | Sequence[int] | None = None,
+    degradation: str | Sequence[str] | None = None,
+    seed: int | None = None,
+    method: str | Sequence[str] | None = None,
+    protocol: str | None = None,
+    metrics: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Filter store rows, then keep the latest run of each (dataset, scale, degradation, seed,
+    method). ``protocol`` (``y``, ``rgb`` or a full key such as ``y-shave4``) filters every
+    metric but ``runtime``, whose protocol is the device it was timed on."""
+    rows = frame
+    for column, wanted in (
+        ("dataset", dataset),
+        ("scale", scale),
+        ("degradation", degradation),
+        ("seed", seed),
+        ("method", method),
+        ("metric", metrics),
+    ):
+        if wanted is not None:
+            values = [wanted] if isinstance(wanted, str | int) else list(wanted)
+            rows = rows[rows[column].isin(values)]
+    if protocol is not None:
+        rows = rows[(rows["metric"] == RUNTIME) | _matches(rows["protocol"], protocol)]
+    if rows.empty:
+        return rows.reset_index(drop=True)
+    cells = [*TABLE_KEY, "method"]
+    last = rows.drop_duplicates(cells, keep="last")[[*cells, "run_id"]]
+    return rows.merge(last, on=[*cells, "run_id"]).reset_index(drop=True)
+
+
+def _single(rows: pd.DataFrame, column: str, what: str, hint: str) -> str:
+    values = sorted(map(str, rows[column].dropna().unique()))
+    if len(values) > 1:
+        raise MixedResultsError(f"{what} mixes {column} {', '.join(values)}; {hint}")
+    return values[0] if values else ""
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    """One table: methods x metrics for one dataset, scale, degradation and seed.
+
+    Attributes:
+        stats: One row per (method, metric): ``mean``, ``ci_low``, ``ci_high`` (bootstrap),
+            ``images`` (values averaged), ``rank`` (1 = best, following the metric's direction;
+            NaN for incomplete methods), ``p_value`` of the paired test against the best method
+            and ``differs`` (whether that difference is significant at ``alpha``).
+        methods: One row per method: ``images`` scored, ``failed``, ``complete``,
+            ``method_version``, ``run_id``.
+        context: What every number was measured under: dataset, dataset_version, scale,
+            degradation, degradation_version, seed, images (expected), and per metric its
+            protocol and version; plus the test, alpha, confidence and bootstrap size.
+        notes: Sentences a reader needs (incomplete methods, tests that cannot decide).
+    """
+
+    stats: pd.DataFrame
+    methods: pd.DataFrame
+    context: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def metrics(self) -> list[str]:
+        """The metric columns, in order."""
+        return list(self.context["metrics"])
+
+    def table(self) -> pd.DataFrame:
+        """A flat frame: one row per method (best first), ``<metric>``, ``<metric>_ci_low``,
+        ``<metric>_ci_high``, ``<metric>_rank``, ``<metric>_p`` columns, then images, failed
+        and complete."""
+        wide_stats = self.stats.unstack("metric")
+        columns: dict[str, pd.Series] = {}
+        for metric in self.metrics:
+            part = wide_stats.xs(metric, axis=1, level="metric")
+            columns[metric] = part["mean"]
+            columns[f"{metric}_ci_low"] = part["ci_low"]
+            columns[f"{metric}_ci_high"] = part["ci_high"]
+            columns[f"{metric}_rank"] = part["rank"]
+            columns[f"{metric}_p"] = part["p_value"]
+        out = pd.DataFrame(columns).join(self.methods[["images", "failed", "complete"]])
+        return out.loc[self.order()]
+
+    def order(self) -> list[str]:
+        """Methods best first by the first ranked metric (incomplete ones last)."""
+        for metric in self.metrics:
+            ranks = self.stats.xs(metric, level="metric")["rank"]
+            if ranks.notna().any():
+                return list(ranks.sort_values(na_position="last", kind="stable").index)
+        return list(self.methods.index)
+
+    def title(self) -> str:
+        """``Set5 x4, bicubic`` (with the seed when it is not 0)."""
+        c = self.context
+        seed = f", seed {c['seed']}" if c["seed"] else ""
+        return f"{c['dataset']} x{c['scale']}, {c['degradation']}{seed}"
+
+
+def leaderboards(frame: pd.DataFrame, **options: Any) -> list[Leaderboard]:
+    """One :class:`Leaderboard` per (dataset, scale, degradation, seed) in ``frame``.
+
+    Accepts the options of :func:`leaderboard`; the filters (dataset, scale, ...) narrow the set.
+    """
+    filters = {
+        k: options.pop(k)
+        for k in ("dataset", "scale", "degradation", "seed", "method")
+        if k in options
+    }
+    rows = select(frame, **filters, protocol=options.get("protocol"))
+    keys = rows[TABLE_KEY].drop_duplicates().sort_values(TABLE_KEY)
+    return [
+        leaderboard(rows, **dict(zip(TABLE_KEY, key, strict=True)), **options)
+        for key in keys.itertuples(index=False, name=None)
+    ]
+
+
+def leaderboard(
+    frame: pd.DataFrame,
+    *,
+    dataset: str | None = None,
+    scale: int | None = None,
+    degradation: str | None = None,
+    seed: int | None = None,
+    method: Sequence[str] | None = None,
+    protocol: str | None = None,
+    metrics: Sequence[str] | None = None,
+    expected_images: int | None = None,
+    confidence: float = 0.95,
+    n_boot: int = 2000,
+    test: Test = "wilcoxon",
+    alpha: float = 0.05,
+    random_state: int = 0,
+) -> Leaderboard:
+    """Mean of each metric per method for one dataset, scale, degradation and seed.
+
+    Each mean comes with a seeded bootstrap interval over images and a rank that follows the
+    metric's direction. Every method is compared with the best one on the images both have,
+    with a paired test (``wilcoxon`` signed-rank or ``bootstrap``), so a table can mark the
+    methods that are not significantly worse than the best. Methods with fewer images than
+    ``expected_images`` (default: the most any method has) are flagged incomplete and left
+    out of the ranking; their means are over the images they have.
+
+    Raises:
+        MixedResultsError: The rows span several tables (pass dataset, scale, degradation or
+            seed, or use :func:`leaderboards`), or a column would mix protocols or versions.
+
+    Example:
+        >>> rows = pd.DataFrame({"run_id": "r", "dataset": "a", "dataset_version": "1",
+        ...     "image": ["x", "y", "x", "y"], "scale": 4, "degradation": "bicubic",
+        ...     "degradation_version": "1", "seed": 0, "method": ["m", "m", "n", "n"],
+        ...     "method_version": "1", "metric": "psnr", "metric_version": "1",
+        ...     "protocol": "y-shave4", "value": [30.0, 32.0, 29.0, 30.0], "error": None})
+        >>> board = leaderboard(rows)
+        >>> table = board.table()
+        >>> table["psnr"].to_dict(), table["psnr_rank"].to_dict()
+        ({'m': 31.0, 'n': 29.5}, {'m': 1.0, 'n': 2.0})
+    """
+    rows = select(
+        frame,
+        dataset=dataset,
+        scale=scale,
+        degradation=degradation,
+        seed=seed,
+        method=method,
+        protocol=protocol,
+    )
+    if rows.empty:
+        raise MixedResultsError(
+            "no results match the selection; `srbench ls runs` lists the runs in the store."
+        )
+    tables = rows[TABLE_KEY].drop_duplicates()
+    if len(tables) > 1:
+        found = "; ".join(f"{d} x{s} {g} seed {e}" for d, s, g, e in tables.itertuples(index=False))
+        raise MixedResultsError(
+            f"the rows span {len(tables)} tables ({found}); choose one with dataset, scale, "
+            "degradation and seed, or make one table each (srbench.leaderboard.leaderboards)."
+        )
+    notes: list[str] = []
+    metrics = _metric_columns(rows, metrics, notes)
+    context = _context(rows, metrics)
+    ok = rows[rows["error"].isna()]
+    methods = _methods(rows, ok, metrics, expected_images)
+    context.update(
+        images=int(methods["images"].max() if expected_images is None else expected_images),
+        test=test,
+        alpha=alpha,
+        confidence=confidence,
+        n_boot=n_boot,
+    )
+    stats = (
+        pd.concat(
+            [
+                _metric_stats(ok, m, methods, confidence, n_boot, test, alpha, random_state, notes)
+                for m in metrics
+            ],
+            keys=metrics,
+            names=["metric", "method"],
+        )
+        .swaplevel()
+        .sort_index(level="method", sort_remaining=False)
+    )
+    incomplete = methods.index[~methods["complete"]]
+    for name in incomplete:
+        notes.append(
+            f"{name} is incomplete: {methods.at[name, 'images']} of {context['images']} images "
+            f"({methods.at[name, 'failed']} failed); its means are over those images and it is "
+            "not ranked."
+        )
+    return Leaderboard(stats, methods, context, notes)
+
+
+def _metric_columns(
+    rows: pd.DataFrame, wanted: Sequence[str] | None, notes: list[str]
+) -> list[str]:
+    present = list(dict.fromkeys(rows["metric"]))
+    if wanted is not None:
+        missing = [m for m in wanted if m not in present]
+        if missing:
+            raise MixedResultsError(
+                f"no {', '.join(missing)} values in the selection; it has {', '.join(present)}."
+            )
+        return list(wanted)
+    metrics = [m for m in present if m != RUNTIME]
+    if RUNTIME in present:
+        timed = rows[rows["metric"] == RUNTIME]
+        if timed["protocol"].nunique() == 1:
+            metrics.append(RUNTIME)
+        else:
+            notes.append(
+                "runtime is left out: the methods were timed on different devices or worker "
+                f"counts ({', '.join(sorted(timed['protocol'].unique()))}); ask for it "
+                "explicitly after selecting runs timed alike."
+            )
+    return metrics
+
+
+def _context(rows: pd.DataFrame, metrics: list[str]) -> dict[str, Any]:
+    first = rows.iloc[0]
+    hint = "select runs (--runs) that were measured alike."
+    context: dict[str, Any] = {
+        "dataset": first["dataset"],
+        "scale": int(first["scale"]),
+        "degradation": first["degradation"],
+        "seed": int(first["seed"]),
+        "dataset_version": _single(rows, "dataset_version", f"{first['dataset']}", hint),
+        "degradation_version": _single(rows, "degradation_version", "the degradation", hint),
+        "metrics": metrics,
+        "protocols": {},
+        "metric_versions": {},
+        "runs": sorted(rows["run_id"].unique()),
+    }
+    for metric in metrics:
+        of_metric = rows[rows["metric"] == metric]
+        context["protocols"][metric] = _single(
+            of_metric,
+            "protocol",
+            f"the {metric} column",
+            "choose one with --protocol (y or rgb)." if metric != RUNTIME else hint,
+        )
+        context["metric_versions"][metric] = _single(
+            of_metric, "metric_version", f"the {metric} column", "re-run the older methods."
+        )
+    return context
+
+
+def _methods(
+    rows: pd.DataFrame, ok: pd.DataFrame, metrics: list[str], expected: int | None
+) -> pd.DataFrame:
+    by_method = rows.groupby("method", sort=False)
+    scored = ok[ok["metric"].isin(metrics)].groupby("method")["image"].nunique()
+    failed = rows[rows["error"].notna()].groupby("method")["image"].nunique()
+    out = pd.DataFrame(
+        {
+            "images": scored.reindex(by_method.groups.keys()).fillna(0).astype(int),
+            "failed": failed.reindex(by_method.groups.keys()).fillna(0).astype(int),
+            "method_version": by_method["method_version"].first(),
+            "run_id": by_method["run_id"].first(),
+        }
+    )
+    out.index.name = "method"
+    target = out["images"].max() if expected is None else expected
+    out["complete"] = out["images"] >= target
+    return out
+
+
+def _metric_stats(
+    ok: pd.DataFrame,
+    metric: str,
+    methods: pd.DataFrame,
+    confidence: float,
+    n_boot: int,
+    test: Test,
+    alpha: float,
+    random_state: int,
+    notes: list[str],
+) -> pd.DataFrame:
+    values = (
+        ok[ok["metric"] == metric]
+        .pivot_table(index="image", columns="method", values="value", aggfunc="first")
+        .reindex(columns=methods.index)
+    )
+    higher = direction(metric)
+    out = pd.DataFrame(index=methods.index)
+    out["mean"] = values.mean()
+    out["images"] = values.count()
+    intervals = [
+        bootstrap_ci(values[m].dropna().to_numpy(), confidence, n_boot, random_state)
+        for m in methods.index
+    ]
+    out["ci_low"], out["ci_high"] = zip(*intervals, strict=True) if intervals else ((), ())
+    complete = out["mean"].where(methods["complete"])
+    out["rank"] = (
+        complete.rank(method="min", ascending=not higher) if higher is not None else math.nan
+    )
+    out["p_value"], out["differs"] = math.nan, False
+    if higher is None or complete.isna().all():
+        return out
+    best = complete.idxmax() if higher else complete.idxmin()
+    results: dict[str, PairedTest] = {}
+    for name in methods.index:
+        if name == best:
+            continue
+        pair = values[[name, best]].dropna()
+        results[name] = paired_test(pair[name], pair[best], test, "two-sided", n_boot, random_state)
+        out.loc[name, "p_value"] = results[name].p_value
+        out.loc[name, "differs"] = results[name].significant(alpha)
+    undecidable = [r for r in results.values() if not r.decidable(alpha)]
+    if undecidable:
+        notes.append(_undecidable_note(metric, undecidable, test, alpha))
+    return out
+
+
+def _undecidable_note(metric: str, tests: list[PairedTest], test: str, alpha: float) -> str:
+    n = min(t.n for t in tests)
+    return (
+        f"{metric}: with {n} images the {test} test's smallest possible p-value is "
+        f"{max(t.min_p for t in tests):.3g} >= {alpha}, so no difference from the best can be "
+        "called significant; more images are needed."
+    )
+
+
+def compare(
+    frame: pd.DataFrame,
+    a: str,
+    b: str,
+    metric: str,
+    *,
+    test: Test = "wilcoxon",
+    alternative: str = "two-sided",
+    n_boot: int = 2000,
+    random_state: int = 0,
+    **filters: Any,
+) -> PairedTest:
+    """Paired test of method ``a`` against ``b`` on one metric over the images both scored.
+
+    ``filters`` (dataset, scale, degradation, seed, protocol) must narrow the rows to one table.
+    """
+    board_rows = select(frame, method=[a, b], metrics=[metric], **filters)
+    leaderboard(board_rows, metrics=[metric])  # raises on mixed protocols, versions or tables
+    ok = board_rows[board_rows["error"].isna()]
+    values = ok.pivot_table(index="image", columns="method", values="value", aggfunc="first")
+    for name in (a, b):
+        if name not in values:
+            raise MixedResultsError(f"no {metric} values for {name!r} in the selection.")
+    pair = values[[a, b]].dropna()
+    return paired_test(pair[a], pair[b], test, alternative, n_boot, random_state)  # type: ignore[arg-type]
+
+
+def wide(
+    frame: pd.DataFrame,
+    metric: str,
+    *,
+    columns: Sequence[str] = ("dataset", "scale"),
+    protocol: str | None = None,
+    degradation: str | None = None,
+    seed: int | None = None,
+) -> pd.DataFrame:
+    """A paper-style pivot of one metric's means: methods down, (dataset, scale) across.
+
+    Each cell follows the same selection rules as :func:`leaderboard` (latest run, one protocol
+    and version per column); incomplete cells are NaN rather than means over fewer images.
+    """
+    rows = select(frame, metrics=[metric], protocol=protocol, degradation=degradation, seed=seed)
+    cells = {}
+    for key, part in rows.groupby(TABLE_KEY, sort=True):
+        board = leaderboard(part, metrics=[metric])
+        means = board.stats.xs(metric, level="metric")["mean"]
+        cells[key] = means.where(board.methods["complete"])
+    if not cells:
+        raise MixedResultsError(f"no {metric} values in the selection.")
+    out = pd.DataFrame(cells)
+    out.columns = pd.MultiIndex.from_tuples(list(cells), names=TABLE_KEY)
+    extra = [k for k in TABLE_KEY if k not in columns]
+    for level in extra:
+        if out.columns.get_level_values(level).nunique() > 1:
+            raise MixedResultsError(
+                f"the {metric} table spans several {level} values; choose one "
+                f"(or add {level} to the columns)."
+            )
+    out.columns = out.columns.droplevel(extra)
+    out.index.name = "method"
+    return out
 
 
 def summary(scores: pd.DataFrame) -> pd.DataFrame:
@@ -27,11 +480,11 @@ def summary(scores: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     ok = scores[scores["error"].isna()]
     # runtime rows carry the device as their protocol; they join the table by cell, not protocol
-    quality = ok[ok["metric"] != "runtime"]
+    quality = ok[ok["metric"] != RUNTIME]
     table = quality.pivot_table(index=_GROUP, columns="metric", values="value", aggfunc="mean")
     images = quality.groupby(_GROUP)["image"].nunique().rename("images")
     table = table.join(images)
-    runtime = ok[ok["metric"] == "runtime"].groupby(_CELL)["value"].mean().rename("runtime")
+    runtime = ok[ok["metric"] == RUNTIME].groupby(_CELL)["value"].mean().rename("runtime")
     table = table.join(runtime, on=_CELL)
     failed = scores[scores["error"].notna()].groupby(_CELL)["image"].nunique().rename("failed")
     table = table.join(failed, on=_CELL, how="outer") if len(table) else failed.to_frame()

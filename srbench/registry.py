@@ -56,6 +56,11 @@ class Registry(Generic[T]):
         """The object registered as ``name``; raises :class:`UnknownNameError` with suggestions."""
         return self._items[self.canonical(name)]
 
+    def __contains__(self, name: object) -> bool:
+        self._run_discovery()
+        key = str(name).strip().lower()
+        return self._aliases.get(key, key) in self._items
+
     def items(self) -> list[tuple[str, T]]:
         """``(name, object)`` pairs (without aliases), in registration order."""
         self._run_discovery()
