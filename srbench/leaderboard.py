@@ -14,7 +14,7 @@ reports, regression checks) selects rows through :func:`select`, so they agree o
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,21 +157,27 @@ class Leaderboard:
         return f"{c['dataset']} x{c['scale']}, {c['degradation']}{seed}"
 
 
-def leaderboards(frame: pd.DataFrame, **options: Any) -> list[Leaderboard]:
+def leaderboards(
+    frame: pd.DataFrame, *, sizes: Mapping[str, int] | None = None, **options: Any
+) -> list[Leaderboard]:
     """One :class:`Leaderboard` per (dataset, scale, degradation, seed) in ``frame``.
 
-    Accepts the options of :func:`leaderboard`; the filters (dataset, scale, ...) narrow the set.
+    ``sizes`` maps a dataset to its number of images (``srbench.store.dataset_sizes`` reads it
+    from the run manifests), so a method missing images everywhere is still flagged. The other
+    options are those of :func:`leaderboard`; its filters narrow the set of tables.
     """
-    filters = {
-        k: options.pop(k)
-        for k in ("dataset", "scale", "degradation", "seed", "method")
-        if k in options
-    }
+    keys = ("dataset", "scale", "degradation", "seed", "method")
+    filters = {k: options.pop(k) for k in keys if k in options}
     rows = select(frame, **filters, protocol=options.get("protocol"))
-    keys = rows[TABLE_KEY].drop_duplicates().sort_values(TABLE_KEY)
+    tables = rows[TABLE_KEY].drop_duplicates().sort_values(TABLE_KEY)
     return [
-        leaderboard(rows, **dict(zip(TABLE_KEY, key, strict=True)), **options)
-        for key in keys.itertuples(index=False, name=None)
+        leaderboard(
+            rows,
+            **dict(zip(TABLE_KEY, key, strict=True)),
+            expected_images=(sizes or {}).get(key[0]),
+            **options,
+        )
+        for key in tables.itertuples(index=False, name=None)
     ]
 
 
@@ -248,10 +254,13 @@ def leaderboard(
         confidence=confidence,
         n_boot=n_boot,
     )
+    undecidable: dict[str, list[PairedTest]] = {}
     stats = (
         pd.concat(
             [
-                _metric_stats(ok, m, methods, confidence, n_boot, test, alpha, random_state, notes)
+                _metric_stats(
+                    ok, m, methods, confidence, n_boot, test, alpha, random_state, undecidable
+                )
                 for m in metrics
             ],
             keys=metrics,
@@ -260,6 +269,8 @@ def leaderboard(
         .swaplevel()
         .sort_index(level="method", sort_remaining=False)
     )
+    if undecidable:
+        notes.append(_undecidable_note(undecidable, test, alpha))
     incomplete = methods.index[~methods["complete"]]
     for name in incomplete:
         notes.append(
@@ -353,7 +364,7 @@ def _metric_stats(
     test: Test,
     alpha: float,
     random_state: int,
-    notes: list[str],
+    undecidable: dict[str, list[PairedTest]],
 ) -> pd.DataFrame:
     values = (
         ok[ok["metric"] == metric]
@@ -385,18 +396,19 @@ def _metric_stats(
         results[name] = paired_test(pair[name], pair[best], test, "two-sided", n_boot, random_state)
         out.loc[name, "p_value"] = results[name].p_value
         out.loc[name, "differs"] = results[name].significant(alpha)
-    undecidable = [r for r in results.values() if not r.decidable(alpha)]
-    if undecidable:
-        notes.append(_undecidable_note(metric, undecidable, test, alpha))
+    weak = [r for r in results.values() if not r.decidable(alpha)]
+    if weak:
+        undecidable[metric] = weak
     return out
 
 
-def _undecidable_note(metric: str, tests: list[PairedTest], test: str, alpha: float) -> str:
+def _undecidable_note(undecidable: dict[str, list[PairedTest]], test: str, alpha: float) -> str:
+    tests = [t for ts in undecidable.values() for t in ts]
     n = min(t.n for t in tests)
     return (
-        f"{metric}: with {n} images the {test} test's smallest possible p-value is "
-        f"{max(t.min_p for t in tests):.3g} >= {alpha}, so no difference from the best can be "
-        "called significant; more images are needed."
+        f"{', '.join(undecidable)}: with {n} images the {test} test's smallest possible p-value "
+        f"is {max(t.min_p for t in tests):.3g} >= {alpha}, so no difference from the best can "
+        "be called significant; more images are needed."
     )
 
 

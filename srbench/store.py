@@ -31,7 +31,17 @@ import pyarrow.parquet as pq
 from srbench.errors import RunError
 from srbench.fsutil import atomic_path, write_json
 
-__all__ = ["CELL_KEY", "COLUMNS", "ROW_KEY", "RunWriter", "load_results", "read_manifest"]
+__all__ = [
+    "CELL_KEY",
+    "COLUMNS",
+    "ROW_KEY",
+    "RunWriter",
+    "dataset_sizes",
+    "load_manifests",
+    "load_results",
+    "read_manifest",
+    "run_dirs",
+]
 
 SCHEMA = pa.schema(
     [
@@ -194,18 +204,56 @@ def _lock(run_dir: Path):  # noqa: ANN202
     return handle
 
 
+def run_dirs(
+    results: str | os.PathLike[str] = "results", runs: Sequence[str] | None = None
+) -> list[Path]:
+    """Run folders under ``results/runs`` (or the given ids), oldest first by start time.
+
+    Readers treat later runs as newer numbers ("the latest run wins"), so the order is the
+    manifests' start time, not the folder name (``--run-id`` names need not sort by time).
+    """
+    root = Path(results) / "runs"
+    if runs:
+        dirs = [root / r for r in runs]
+        missing = [d.name for d in dirs if not (d / MANIFEST).is_file()]
+        if missing:
+            raise RunError(
+                f"no run {', '.join(missing)} in {root}; `srbench ls runs --results {results}` "
+                "lists them."
+            )
+    else:
+        dirs = [p for p in root.glob("*") if (p / MANIFEST).is_file()]
+    return sorted(dirs, key=lambda d: (str(read_manifest(d).get("started") or ""), d.name))
+
+
+def load_manifests(
+    results: str | os.PathLike[str] = "results", runs: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """The manifests of :func:`run_dirs`, in the same order."""
+    return [read_manifest(d) for d in run_dirs(results, runs)]
+
+
+def dataset_sizes(manifests: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """Images per dataset name, as the runs found them (the count a complete method has)."""
+    return {
+        d["name"]: int(d["images"])
+        for m in manifests
+        for d in m.get("datasets", [])
+        if "images" in d
+    }
+
+
 def load_results(
     results: str | os.PathLike[str] = "results", runs: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """One frame over many runs (all under ``results/runs``, or the given run ids).
+    """One frame over many runs (all under ``results/runs``, or the given run ids), oldest
+    run first.
 
     Example:
         >>> load_results("/nonexistent").shape[0]
         0
     """
-    root = Path(results) / "runs"
-    dirs = [root / r for r in runs] if runs else sorted(p for p in root.glob("*") if p.is_dir())
-    frames = [read_run(d) for d in dirs if (d / MANIFEST).is_file()]
+    frames = [read_run(d) for d in run_dirs(results, runs)]
     if not frames:
         return _frame([]).to_pandas()
     return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,299 @@
+"""Leaderboards as text, CSV, Markdown and LaTeX.
+
+The markdown and LaTeX tables mark the best value of each column in bold (following the metric's
+direction) and put a dagger on methods the paired test cannot tell from the best; every table
+is followed by the protocol and versions it was measured under. Names come from users and image
+files, so they are escaped for the target format.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+
+import pandas as pd
+
+from srbench.leaderboard import Leaderboard, direction
+from srbench.metrics import METRICS
+
+__all__ = [
+    "FORMATS",
+    "format_leaderboard",
+    "format_wide",
+    "latex_escape",
+    "md_escape",
+    "protocol_line",
+]
+
+FORMATS = ("text", "csv", "md", "latex")
+#: Decimals shown per metric (papers print PSNR to 2 and SSIM to 4); CSV keeps full precision.
+DIGITS = {"psnr": 2, "ssim": 4, "runtime": 4}
+DAGGER = "†"
+CSV_COLUMNS = [
+    "dataset",
+    "dataset_version",
+    "scale",
+    "degradation",
+    "degradation_version",
+    "seed",
+    "method",
+    "method_version",
+    "metric",
+    "metric_version",
+    "protocol",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "images",
+    "rank",
+    "p_value",
+    "differs",
+    "complete",
+]
+
+# In a table cell or a sentence these are the characters that start markup (HTML is entity-escaped)
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+
+
+def md_escape(text: object) -> str:
+    """Text that renders literally in a Markdown table cell (no markup, HTML or cell breaks).
+
+    Example:
+        >>> md_escape("a|b <img> *x*")
+        'a\\\\|b &lt;img&gt; \\\\*x\\\\*'
+    """
+    flat = " ".join(str(text).split())
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", flat)
+
+
+def latex_escape(text: object) -> str:
+    """Text that LaTeX typesets literally.
+
+    Example:
+        >>> latex_escape("EDSR_x4 & 50%")
+        'EDSR\\\\_x4 \\\\& 50\\\\%'
+    """
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in " ".join(str(text).split()))
+
+
+def _number(metric: str, value: float) -> str:
+    return (
+        "-" if value is None or not math.isfinite(value) else f"{value:.{DIGITS.get(metric, 4)}f}"
+    )
+
+
+def _header(metric: str) -> str:
+    higher = direction(metric)
+    arrow = "" if higher is None else (" ↑" if higher else " ↓")
+    unit = METRICS.get(metric).unit if metric in METRICS else ""
+    return f"{metric.upper()}{arrow}" + (f" ({unit})" if unit else "")
+
+
+def protocol_line(board: Leaderboard) -> str:
+    """What every number in a table was measured under, in one line.
+
+    ``psnr, ssim: y-shave4 (v1, v1) · runtime: seconds@cpu,workers=2 (v1) · sample
+    sha256:7cd5f7a7691a · bicubic v1 · seed 0 · 95% bootstrap CI (2000) · wilcoxon vs best``
+    """
+    c = board.context
+    by_protocol: dict[str, list[str]] = {}
+    for metric in board.metrics:
+        by_protocol.setdefault(c["protocols"][metric], []).append(metric)
+    parts = [
+        f"{', '.join(ms)}: {p} ({', '.join('v' + c['metric_versions'][m] for m in ms)})"
+        for p, ms in by_protocol.items()
+    ]
+    parts += [
+        f"{c['dataset']} {c['dataset_version']} ({c['images']} images)",
+        f"{c['degradation']} v{c['degradation_version']}",
+        f"seed {c['seed']}",
+        f"{c['confidence']:.0%} bootstrap CI ({c['n_boot']} resamples)",
+        f"{c['test']} test vs the best, alpha {c['alpha']}",
+    ]
+    return " · ".join(parts)
+
+
+def _cells(board: Leaderboard, ci: bool, bold: Callable[[str], str], name: Callable[[str], str]):
+    stats = board.stats
+    rows = []
+    for method in board.order():
+        complete = bool(board.methods.at[method, "complete"])
+        label = name(method) + (
+            ""
+            if complete
+            else f" (incomplete, {board.methods.at[method, 'images']}/{board.context['images']})"
+        )
+        row = {"method": label}
+        for metric in board.metrics:
+            s = stats.loc[(method, metric)]
+            text = _number(metric, s["mean"])
+            if s["rank"] == 1:
+                text = bold(text)
+            elif direction(metric) is not None and complete and not s["differs"]:
+                text += DAGGER
+            if ci and math.isfinite(s["ci_low"]):
+                text += f" [{_number(metric, s['ci_low'])}, {_number(metric, s['ci_high'])}]"
+            row[_header(metric)] = text
+        row["images"] = str(board.methods.at[method, "images"])
+        rows.append(row)
+    return rows
+
+
+def _legend(board: Leaderboard, bold_word: str) -> str:
+    c = board.context
+    return (
+        f"{bold_word}: best; {DAGGER}: not significantly different from the best "
+        f"({c['test']}, two-sided, alpha {c['alpha']}); [low, high]: {c['confidence']:.0%} "
+        "bootstrap interval of the mean over images."
+    )
+
+
+def format_leaderboard(board: Leaderboard, fmt: str = "text", ci: bool = True) -> str:
+    """One leaderboard in ``text``, ``csv``, ``md`` (GitHub Markdown) or ``latex`` (booktabs).
+
+    CSV is tidy: one row per (method, metric) with the protocol and every version stamped on it.
+    """
+    if fmt == "csv":
+        return _csv(board)
+    if fmt == "md":
+        return _markdown(board, ci)
+    if fmt == "latex":
+        return _latex(board)
+    if fmt != "text":
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+    rows = _cells(board, ci, bold=lambda t: t + "*", name=str)
+    table = pd.DataFrame(rows).set_index("method").to_string()
+    lines = [board.title(), table, protocol_line(board), _legend(board, "*"), *board.notes]
+    return "\n".join(lines)
+
+
+def _csv(board: Leaderboard) -> str:
+    c = board.context
+    frame = board.stats.reset_index().merge(
+        board.methods[["method_version", "complete", "run_id"]].reset_index(), on="method"
+    )
+    for name, value in (
+        ("dataset", c["dataset"]),
+        ("dataset_version", c["dataset_version"]),
+        ("scale", c["scale"]),
+        ("degradation", c["degradation"]),
+        ("degradation_version", c["degradation_version"]),
+        ("seed", c["seed"]),
+    ):
+        frame[name] = value
+    frame["protocol"] = frame["metric"].map(c["protocols"])
+    frame["metric_version"] = frame["metric"].map(c["metric_versions"])
+    frame = frame[[*CSV_COLUMNS, *(k for k in frame.columns if k not in CSV_COLUMNS)]]
+    return frame.to_csv(index=False).rstrip("\n")
+
+
+def _md_row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _markdown(board: Leaderboard, ci: bool) -> str:
+    rows = _cells(board, ci, bold=lambda t: f"**{t}**", name=md_escape)
+    columns = list(rows[0])
+    align = ["---"] + ["---:"] * (len(columns) - 1)
+    lines = [_md_row(columns), _md_row(align), *(_md_row(list(r.values())) for r in rows)]
+    lines += ["", f"<sub>{md_escape(protocol_line(board))}</sub>", ""]
+    lines.append(f"<sub>{_legend(board, '**bold**')}</sub>")
+    lines += [f"\n> {md_escape(note)}" for note in board.notes]
+    return "\n".join(lines)
+
+
+def _latex(board: Leaderboard) -> str:
+    rows = _cells(
+        board,
+        ci=False,
+        bold=lambda t: rf"\textbf{{{t}}}",
+        name=latex_escape,
+    )
+    columns = list(rows[0])
+    head = " & ".join(
+        latex_escape(c).replace("↑", r"$\uparrow$").replace("↓", r"$\downarrow$") for c in columns
+    )
+    body = [" & ".join(v.replace(DAGGER, r"$^\dagger$") for v in r.values()) + r" \\" for r in rows]
+    return "\n".join(
+        [
+            r"\begin{table}[t]",
+            r"\centering",
+            rf"\caption{{{latex_escape(board.title())}. {latex_escape(protocol_line(board))}}}",
+            r"\begin{tabular}{l" + "r" * (len(columns) - 1) + "}",
+            r"\toprule",
+            head + r" \\",
+            r"\midrule",
+            *body,
+            r"\bottomrule",
+            r"\end{tabular}",
+            r"\end{table}",
+        ]
+    )
+
+
+def format_wide(table: pd.DataFrame, metric: str, fmt: str = "text") -> str:
+    """A :func:`srbench.leaderboard.wide` pivot as text, CSV, Markdown or LaTeX (best in bold)."""
+    if fmt == "csv":
+        return table.to_csv().rstrip("\n")
+    higher = direction(metric)
+    best = table.max() if higher else table.min()
+    headers = [
+        " ".join(
+            f"x{v}" if n == "scale" else str(v)
+            for n, v in zip(
+                table.columns.names, key if isinstance(key, tuple) else (key,), strict=True
+            )
+        )
+        for key in table.columns
+    ]
+    escape, strong = {
+        "md": (md_escape, "**{}**"),
+        "latex": (latex_escape, r"\textbf{{{}}}"),
+        "text": (str, "{}*"),
+    }[fmt]
+    rows = []
+    for method, values in table.iterrows():
+        cells = [
+            strong.format(_number(metric, v))
+            if higher is not None and v == best[key]
+            else _number(metric, v)
+            for key, v in values.items()
+        ]
+        rows.append([escape(method), *cells])
+    if fmt == "md":
+        return "\n".join(
+            [
+                _md_row(["method", *map(md_escape, headers)]),
+                _md_row(["---"] + ["---:"] * len(headers)),
+                *(_md_row(r) for r in rows),
+            ]
+        )
+    if fmt == "latex":
+        return "\n".join(
+            [
+                r"\begin{tabular}{l" + "r" * len(headers) + "}",
+                r"\toprule",
+                " & ".join(["Method", *map(latex_escape, headers)]) + r" \\",
+                r"\midrule",
+                *(" & ".join(r) + r" \\" for r in rows),
+                r"\bottomrule",
+                r"\end{tabular}",
+            ]
+        )
+    return pd.DataFrame(
+        [r[1:] for r in rows], index=[r[0] for r in rows], columns=headers
+    ).to_string()
