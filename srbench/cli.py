@@ -28,14 +28,27 @@ from srbench.evaluate import EvalResult, evaluate_folders
 from srbench.hub import cache_root
 from srbench.install import ensure_dataset
 from srbench.install import state as dataset_state
-from srbench.leaderboard import summary
+from srbench.leaderboard import leaderboards, summary, wide
 from srbench.methods import METHODS
 from srbench.metrics import METRICS, PROTOCOLS, get_protocol
+from srbench.regress import (
+    FAILING,
+    make_baseline,
+    parse_tolerances,
+    read_baseline,
+    render_findings,
+    write_baseline,
+)
+from srbench.regress import (
+    check as check_results,
+)
 from srbench.runner import RunConfig, run
 from srbench.runner import resume as resume_run
 from srbench.sample import SAMPLE_IMAGES, write_sample
 from srbench.specs import split_specs
-from srbench.store import read_manifest, read_run
+from srbench.stats import TESTS
+from srbench.store import dataset_sizes, load_manifests, load_results, read_manifest, read_run
+from srbench.tables import FORMATS, format_leaderboard, format_wide
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,6 +68,26 @@ AcceptLicence = Annotated[
         help="Dataset id whose licence you accept (repeatable; or SRBENCH_ACCEPT_LICENCE)."
     ),
 ]
+
+
+Runs = Annotated[
+    str | None, typer.Option(help="Comma-separated run ids (default: every run; the latest wins).")
+]
+DatasetFilter = Annotated[str | None, typer.Option("--datasets", "-D", help="Comma-separated.")]
+ScaleFilter = Annotated[str | None, typer.Option("--scale", "-s", help="Comma-separated.")]
+DegradationFilter = Annotated[
+    str | None,
+    typer.Option("--degradations", "-d", help="Canonical specs, ';'-separated (as stored)."),
+]
+SeedFilter = Annotated[int | None, typer.Option(help="Seed of random degradations.")]
+ProtocolFilter = Annotated[
+    str | None, typer.Option("--protocol", "-p", help="y, rgb or a key such as y-shave4.")
+]
+MetricsFilter = Annotated[str | None, typer.Option(help="Comma-separated metrics.")]
+PairedTestName = Annotated[
+    str, typer.Option("--test", help=f"Paired test over images: {' or '.join(TESTS)}.")
+]
+Alpha = Annotated[float, typer.Option(min=0.0, max=1.0, help="Significance level.")]
 
 
 class OutputFormat(str, Enum):
@@ -452,6 +485,181 @@ def _check_resume_options(ctx: typer.Context) -> None:
             f"--resume continues a run with the settings stored in its manifest; drop "
             f"{', '.join(given)} (or start a new run with them)."
         )
+
+
+def _filters(
+    datasets: str | None,
+    scale: str | None,
+    degradations: str | None,
+    seed: int | None,
+    protocol: str | None,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"seed": seed, "protocol": protocol}
+    if datasets:
+        out["dataset"] = list(_csv(datasets))
+    if scale:
+        out["scale"] = list(_scales(scale))
+    if degradations:
+        out["degradation"] = split_specs(degradations)
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _load(results: Path, runs: str | None) -> tuple[Any, list[dict[str, Any]]]:
+    ids = list(_csv(runs)) if runs else None
+    frame = load_results(results, ids)
+    if frame.empty:
+        _fail(f"no results in {results / 'runs'}; run `srbench run` (or pass --results DIR).")
+    return frame, load_manifests(results, ids)
+
+
+def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
+    if value not in choices:
+        _fail(f"{option} {value!r}: choose one of {', '.join(choices)}.")
+    return value
+
+
+@command("leaderboard")
+def leaderboard_(
+    results: ResultsDir = Path("results"),
+    runs: Runs = None,
+    datasets: DatasetFilter = None,
+    scale: ScaleFilter = None,
+    degradations: DegradationFilter = None,
+    seed: SeedFilter = None,
+    protocol: ProtocolFilter = None,
+    metrics: MetricsFilter = None,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="text, csv, md or latex.")
+    ] = "text",
+    wide_metric: Annotated[
+        str | None,
+        typer.Option(
+            "--wide", help="One metric as a paper-style table: methods x (dataset, scale)."
+        ),
+    ] = None,
+    ci: Annotated[bool, typer.Option("--ci/--no-ci", help="Show bootstrap intervals.")] = True,
+    confidence: Annotated[float, typer.Option(min=0.5, max=0.999, help="Interval level.")] = 0.95,
+    boot: Annotated[int, typer.Option(min=100, help="Bootstrap resamples.")] = 2000,
+    test: PairedTestName = "wilcoxon",
+    alpha: Alpha = 0.05,
+) -> None:
+    """Mean per method with bootstrap intervals, ranks and paired tests, one table per dataset,
+    scale and degradation (or --wide METRIC for one paper-style pivot)."""
+    fmt = _choice(output_format, FORMATS, "--format")
+    frame, manifests = _load(results, runs)
+    filters = _filters(datasets, scale, degradations, seed, protocol)
+    if wide_metric:
+        table = wide(frame, wide_metric, **{k: v for k, v in filters.items() if k != "dataset"})
+        if "dataset" in filters:
+            table = table.loc[:, table.columns.get_level_values(0).isin(filters["dataset"])]
+        typer.echo(format_wide(table, wide_metric, fmt))
+        return
+    boards = leaderboards(
+        frame,
+        sizes=dataset_sizes(manifests),
+        metrics=list(_csv(metrics)) if metrics else None,
+        confidence=confidence,
+        n_boot=boot,
+        test=_choice(test, TESTS, "--test"),
+        alpha=alpha,
+        **filters,
+    )
+    if not boards:
+        _fail("no results match the filters; `srbench ls runs` lists what the store has.")
+    if fmt == "csv":
+        texts = [format_leaderboard(b, fmt) for b in boards]
+        typer.echo("\n".join([texts[0], *(t.split("\n", 1)[1] for t in texts[1:])]))
+        return
+    heading = {"md": "### {}\n", "latex": "% {}\n", "text": ""}[fmt]
+    typer.echo(
+        "\n\n".join(heading.format(b.title()) + format_leaderboard(b, fmt, ci) for b in boards)
+    )
+
+
+@command()
+def baseline(
+    out: Annotated[
+        Path, typer.Option(help="CSV to write (commit it), e.g. results/baselines/ci.csv.")
+    ],
+    results: ResultsDir = Path("results"),
+    runs: Runs = None,
+    metrics: MetricsFilter = None,
+    per_image: Annotated[
+        bool,
+        typer.Option(
+            "--per-image/--means",
+            help="Keep per-image values (enables the paired test and missing-image checks).",
+        ),
+    ] = True,
+) -> None:
+    """Write a regression baseline from the latest results (what `srbench check` compares with)."""
+    frame, _ = _load(results, runs)
+    table = make_baseline(frame, list(_csv(metrics)) if metrics else None, per_image)
+    write_baseline(table, out)
+    cells = table.groupby(["dataset", "scale", "degradation", "method", "metric"]).ngroups
+    typer.echo(f"wrote {len(table)} rows ({cells} cells) to {out}", err=True)
+
+
+@command("check")
+def check_(
+    baseline_file: Annotated[
+        Path, typer.Option("--baseline", "-b", help="Baseline CSV written by `srbench baseline`.")
+    ],
+    results: ResultsDir = Path("results"),
+    runs: Runs = None,
+    datasets: Annotated[
+        str | None,
+        typer.Option("--datasets", "-D", help="Check only these datasets of the baseline."),
+    ] = None,
+    tol: Annotated[
+        str,
+        typer.Option(
+            help="Tolerances, e.g. psnr=0.02,ssim=5e-4,runtime=25% "
+            "(defaults: psnr=0.01, ssim=1e-4, runtime=50%, others 0.1%)."
+        ),
+    ] = "",
+    test: PairedTestName = "wilcoxon",
+    alpha: Alpha = 0.05,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="List every cell, not only changes.")
+    ] = False,
+    summary_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--summary",
+            help="Append the table to this file (default: $GITHUB_STEP_SUMMARY if set).",
+        ),
+    ] = None,
+) -> None:
+    """Compare results with a baseline; exit 1 if a metric regressed or a cell is missing/failed."""
+    reference = read_baseline(baseline_file)
+    if datasets:
+        wanted = set(_csv(datasets))
+        unknown = wanted - set(reference["dataset"])
+        if unknown:
+            _fail(
+                f"--datasets {', '.join(sorted(unknown))}: not in {baseline_file} "
+                f"(it has {', '.join(sorted(set(reference['dataset'])))})."
+            )
+        reference = reference[reference["dataset"].isin(wanted)]
+    frame, _ = _load(results, runs)
+    findings = check_results(
+        frame,
+        reference,
+        parse_tolerances(tol),
+        alpha=alpha,
+        test=_choice(test, TESTS, "--test"),  # type: ignore[arg-type]
+    )
+    text = render_findings(findings, show_all)
+    typer.echo(text)
+    target = summary_file or (
+        Path(os.environ["GITHUB_STEP_SUMMARY"]) if os.environ.get("GITHUB_STEP_SUMMARY") else None
+    )
+    if target:
+        with target.open("a", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    if any(f.status in FAILING for f in findings):
+        raise typer.Exit(1)
 
 
 def main() -> None:

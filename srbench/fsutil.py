@@ -12,6 +12,12 @@ from typing import Any
 
 __all__ = ["atomic_path", "write_json"]
 
+# mkstemp creates files readable only by their owner; results, reports and baselines are meant to
+# be shared, so they get the permissions a plain open() would give. (Read once, at import: umask
+# can only be read by setting it, which is not thread-safe later.)
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
@@ -22,6 +28,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)

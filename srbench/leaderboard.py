@@ -452,6 +452,7 @@ def wide(
 
     Each cell follows the same selection rules as :func:`leaderboard` (latest run, one protocol
     and version per column); incomplete cells are NaN rather than means over fewer images.
+    Degradations or seeds that vary become further column levels.
     """
     rows = select(frame, metrics=[metric], protocol=protocol, degradation=degradation, seed=seed)
     cells = {}
@@ -463,14 +464,11 @@ def wide(
         raise MixedResultsError(f"no {metric} values in the selection.")
     out = pd.DataFrame(cells)
     out.columns = pd.MultiIndex.from_tuples(list(cells), names=TABLE_KEY)
-    extra = [k for k in TABLE_KEY if k not in columns]
-    for level in extra:
-        if out.columns.get_level_values(level).nunique() > 1:
-            raise MixedResultsError(
-                f"the {metric} table spans several {level} values; choose one "
-                f"(or add {level} to the columns)."
-            )
-    out.columns = out.columns.droplevel(extra)
+    # keys the caller did not ask for stay as column levels when they vary (never averaged)
+    constant = [
+        k for k in TABLE_KEY if k not in columns and out.columns.get_level_values(k).nunique() == 1
+    ]
+    out.columns = out.columns.droplevel(constant)
     out.index.name = "method"
     return out
 

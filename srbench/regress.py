@@ -1,0 +1,352 @@
+"""Regression checks: compare results with a committed baseline CSV.
+
+A baseline (``srbench baseline``) is a small tidy CSV under ``results/``: per-image values (or
+means with their image counts) with every version and the protocol on each row. ``srbench
+check`` compares the latest results with it, per (dataset, scale, degradation, seed, method,
+metric, protocol):
+
+* a mean that moved in the metric's *worse* direction by more than its tolerance regresses,
+  unless per-image values exist on both sides and a one-sided paired test says the move is
+  within noise (the test is used only when it could decide with that many images);
+* a cell the baseline has and the results lack is ``missing``; images that now fail are
+  ``failed``; a different dataset or metric version is ``changed`` (the numbers are no longer
+  comparable: re-baseline on purpose);
+* moves in the better direction beyond tolerance are ``improved`` (a hint to re-baseline), and
+  cells the baseline does not have are ``new``; neither fails a build.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from srbench.errors import SrbenchError
+from srbench.fsutil import atomic_path
+from srbench.leaderboard import RUNTIME, direction, select
+from srbench.stats import Test, paired_test
+from srbench.tables import md_escape
+
+__all__ = [
+    "BASELINE_COLUMNS",
+    "DEFAULT_TOLERANCES",
+    "FAILING",
+    "BaselineError",
+    "Tolerance",
+    "check",
+    "make_baseline",
+    "parse_tolerances",
+    "read_baseline",
+    "render_findings",
+    "write_baseline",
+]
+
+#: A baseline row; ``image`` is empty on a mean row, whose ``images`` says how many it averages.
+BASELINE_COLUMNS = [
+    "dataset",
+    "dataset_version",
+    "scale",
+    "degradation",
+    "degradation_version",
+    "seed",
+    "method",
+    "method_version",
+    "metric",
+    "metric_version",
+    "protocol",
+    "image",
+    "images",
+    "value",
+]
+#: What a cell is; every baseline comparison is one cell.
+CELL = ["dataset", "scale", "degradation", "seed", "method", "metric", "protocol"]
+FAILING = ("regressed", "missing", "failed", "changed")
+_TEXT = {c: str for c in BASELINE_COLUMNS if c not in ("scale", "seed", "images", "value")}
+
+
+class BaselineError(SrbenchError):
+    """A baseline file is missing, malformed, or cannot be made from the given results."""
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How far a mean may move in the worse direction: absolute, or relative to the baseline."""
+
+    amount: float
+    relative: bool = False
+
+    def limit(self, baseline: float) -> float:
+        """The allowed move for a baseline mean."""
+        return self.amount * abs(baseline) if self.relative else self.amount
+
+    def __str__(self) -> str:
+        return f"{self.amount:.3g}" if not self.relative else f"{self.amount * 100:.3g}%"
+
+
+#: PSNR to a hundredth of a dB and SSIM to 1e-4 (beyond the digits papers print, above float
+#: noise across platforms); timings vary by machine load, so runtime gets half its value.
+DEFAULT_TOLERANCES = {
+    "psnr": Tolerance(0.01),
+    "ssim": Tolerance(1e-4),
+    RUNTIME: Tolerance(0.5, relative=True),
+}
+_OTHER = Tolerance(1e-3, relative=True)
+
+
+def parse_tolerances(text: str) -> dict[str, Tolerance]:
+    """``psnr=0.02,ssim=5e-4,lpips=1%`` -> tolerances (a trailing ``%`` makes one relative).
+
+    Example:
+        >>> parse_tolerances("psnr=0.02, runtime=25%")["runtime"]
+        Tolerance(amount=0.25, relative=True)
+    """
+    out: dict[str, Tolerance] = {}
+    for item in (t.strip() for t in text.split(",") if t.strip()):
+        name, sep, value = item.partition("=")
+        try:
+            relative = value.strip().endswith("%")
+            amount = float(value.strip().rstrip("%")) / (100 if relative else 1)
+        except ValueError:
+            amount, relative = math.nan, False
+        if not sep or not name.strip() or not math.isfinite(amount) or amount < 0:
+            raise BaselineError(
+                f"bad tolerance {item!r}; write METRIC=AMOUNT or METRIC=PERCENT%, "
+                "e.g. psnr=0.02,ssim=5e-4,runtime=25%."
+            )
+        out[name.strip().lower()] = Tolerance(amount, relative)
+    return out
+
+
+def make_baseline(
+    frame: pd.DataFrame, metrics: Sequence[str] | None = None, per_image: bool = True
+) -> pd.DataFrame:
+    """Baseline rows from store rows (latest run of each cell; runtime left out unless asked).
+
+    Raises:
+        BaselineError: Nothing to record, or the results have failed cells (a baseline records
+            what works; fix or drop the failing method first).
+    """
+    metrics = metrics or sorted(set(frame["metric"]) - {RUNTIME})
+    rows = select(frame, metrics=metrics)
+    if rows.empty:
+        raise BaselineError("no results to make a baseline from; run `srbench run` first.")
+    failed = rows[rows["error"].notna()]
+    if len(failed):
+        first = failed.iloc[0]
+        raise BaselineError(
+            f"{failed[CELL[:5] + ['image']].drop_duplicates().shape[0]} cell(s) failed (e.g. "
+            f"{first['method']} on {first['dataset']}/{first['image']}: {first['error']}); "
+            "a baseline records working results."
+        )
+    rows = rows.assign(images=1)
+    if not per_image:
+        keys = [c for c in BASELINE_COLUMNS if c not in ("image", "images", "value")]
+        rows = (
+            rows.groupby(keys, sort=False, dropna=False)
+            .agg(value=("value", "mean"), images=("image", "nunique"))
+            .reset_index()
+            .assign(image="")
+        )
+    return rows[BASELINE_COLUMNS].sort_values([*CELL, "image"], ignore_index=True)
+
+
+def write_baseline(baseline: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write a baseline CSV atomically (values in full precision, so a rerun compares equal)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        baseline.to_csv(tmp, index=False, float_format="%.17g")
+    return path
+
+
+def read_baseline(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read and validate a baseline CSV."""
+    path = Path(path)
+    if not path.is_file():
+        raise BaselineError(
+            f"no baseline at {path}; make one with `srbench baseline --out {path}` from a run "
+            "you trust, and commit it."
+        )
+    try:
+        frame = pd.read_csv(path, dtype=_TEXT, keep_default_na=False, na_values={"value": [""]})
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise BaselineError(f"{path} is not a baseline CSV: {exc}") from None
+    missing = [c for c in BASELINE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise BaselineError(
+            f"{path} lacks the column(s) {', '.join(missing)}; regenerate it with "
+            "`srbench baseline`."
+        )
+    return frame
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The comparison of one cell."""
+
+    cell: tuple
+    status: str
+    baseline: float
+    current: float
+    tolerance: str
+    p_value: float
+    note: str
+
+    @property
+    def delta(self) -> float:
+        """Current minus baseline mean."""
+        return self.current - self.baseline
+
+
+def check(
+    current: pd.DataFrame,
+    baseline: pd.DataFrame,
+    tolerances: Mapping[str, Tolerance] | None = None,
+    *,
+    alpha: float = 0.05,
+    test: Test = "wilcoxon",
+) -> list[Finding]:
+    """Compare store rows with a baseline; one :class:`Finding` per cell of either."""
+    tolerances = {**DEFAULT_TOLERANCES, **(tolerances or {})}
+    rows = select(current, metrics=sorted(set(baseline["metric"])))
+    cur_cells = dict(tuple(rows.groupby(CELL, sort=False)))
+    findings = []
+    for cell, base in baseline.groupby(CELL, sort=True):
+        tol = tolerances.get(str(cell[5]), _OTHER)
+        findings.append(_compare_cell(cell, base, cur_cells.pop(cell, None), tol, alpha, test))
+    for cell, now in cur_cells.items():
+        ok = now[now["error"].isna()]["value"]
+        findings.append(
+            Finding(cell, "new", math.nan, ok.mean(), "", math.nan, "not in the baseline")
+        )
+    return findings
+
+
+def _compare_cell(
+    cell: tuple,
+    base: pd.DataFrame,
+    now: pd.DataFrame | None,
+    tol: Tolerance,
+    alpha: float,
+    test: Test,
+) -> Finding:
+    def finding(
+        status: str, current: float = math.nan, p: float = math.nan, note: str = ""
+    ) -> Finding:
+        return Finding(cell, status, float(base["value"].mean()), current, str(tol), p, note)
+
+    if now is None:
+        return finding("missing", note="no results for this cell")
+    changed = [
+        f"{col} {b} -> {n}"
+        for col in ("dataset_version", "metric_version", "degradation_version")
+        for b, n in [(str(base[col].iloc[0]), str(now[col].iloc[0]))]
+        if b != n
+    ]
+    if changed:
+        return finding("changed", note="; ".join(changed) + ": not comparable, re-baseline")
+    errors = now[now["error"].notna()]
+    if len(errors):
+        return finding("failed", note=f"{len(errors)} image(s) failed: {errors['error'].iloc[0]}")
+    values = now.set_index("image")["value"]
+    per_image = (base["image"] != "").all()
+    if per_image:
+        base_values = base.set_index("image")["value"]
+        lost = base_values.index.difference(values.index)
+        if len(lost):
+            return finding(
+                "missing", note=f"{len(lost)} image(s) not scored: {', '.join(lost[:3])}"
+            )
+        values = values.loc[base_values.index]
+    elif len(values) != int(base["images"].iloc[0]):
+        return finding(
+            "missing",
+            values.mean(),
+            note=f"{len(values)} images, baseline {base['images'].iloc[0]}",
+        )
+    base_mean, cur_mean = float(base["value"].mean()), float(values.mean())
+    higher = direction(str(cell[5]))
+    worse = (base_mean - cur_mean) if higher is not False else (cur_mean - base_mean)
+    limit = tol.limit(base_mean)
+    version = ""
+    if str(base["method_version"].iloc[0]) != str(now["method_version"].iloc[0]):
+        version = (
+            f"method version {base['method_version'].iloc[0]} -> {now['method_version'].iloc[0]}"
+        )
+    if worse > limit:
+        if per_image:
+            result = paired_test(
+                values.to_numpy(),
+                base_values.to_numpy(),
+                test,
+                "less" if higher is not False else "greater",
+            )
+            if result.decidable(alpha) and not result.significant(alpha):
+                return finding("ok", cur_mean, result.p_value, _join(version, "within noise"))
+            return finding("regressed", cur_mean, result.p_value, version)
+        return finding("regressed", cur_mean, note=version)
+    if -worse > limit:
+        return finding("improved", cur_mean, note=_join(version, "re-baseline to lock it in"))
+    return finding("ok", cur_mean, note=version)
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def _fmt(value: float) -> str:
+    return "" if value is None or not np.isfinite(value) else f"{value:.6g}"
+
+
+def render_findings(findings: Sequence[Finding], show_all: bool = False) -> str:
+    """A Markdown table (for a terminal or ``$GITHUB_STEP_SUMMARY``) and a one-line verdict."""
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f.status] = counts.get(f.status, 0) + 1
+    failing = sum(counts.get(s, 0) for s in FAILING)
+    verdict = (
+        f"**srbench check: {failing} of {len(findings)} cells regressed**"
+        if failing
+        else f"**srbench check: no regression in {len(findings)} cells**"
+    )
+    tally = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    shown = [f for f in findings if show_all or f.status != "ok"]
+    lines = [f"{verdict} ({tally})", ""]
+    if shown:
+        header = [
+            "status",
+            "dataset",
+            "scale",
+            "degradation",
+            "seed",
+            "method",
+            "metric",
+            "protocol",
+            "baseline",
+            "current",
+            "delta",
+            "tolerance",
+            "p",
+            "note",
+        ]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        order = {s: i for i, s in enumerate((*FAILING, "improved", "new", "ok"))}
+        for f in sorted(shown, key=lambda f: order.get(f.status, 99)):
+            cells = [
+                f.status.upper() if f.status in FAILING else f.status,
+                *(md_escape(c) for c in f.cell[:4]),
+                *(md_escape(c) for c in f.cell[4:]),
+                _fmt(f.baseline),
+                _fmt(f.current),
+                _fmt(f.delta),
+                f.tolerance,
+                _fmt(f.p_value),
+                md_escape(f.note),
+            ]
+            lines.append("| " + " | ".join(map(str, cells)) + " |")
+    return "\n".join(lines)
