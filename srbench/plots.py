@@ -103,7 +103,7 @@ def _select(
     """
     options = {k: v for k, v in filters.items() if k not in _FILTERS}
     rows = select(frame, **{k: v for k, v in filters.items() if k in _FILTERS})
-    present = [m for m in dict.fromkeys(rows["metric"])]
+    present = list(dict.fromkeys(rows["metric"]))
     missing = [m for m in dict.fromkeys(metrics) if m not in present]
     if rows.empty or missing:
         has = f"it has {', '.join(present)}" if present else "it is empty"
@@ -453,8 +453,9 @@ def comparison_grid(
                 f"{label} is {image.shape[1]}x{image.shape[0]}, HR is {width}x{height}."
             )
     crops = {"HR": hr, **outputs}
-    columns = min(len(crops), 4)
-    rows = math.ceil(len(crops) / columns)
+    # at most 4 crops a row, rows filled evenly (5 crops: 3 + 2, not 4 + 1)
+    rows = math.ceil(len(crops) / 4)
+    columns = math.ceil(len(crops) / rows)
     aspect = box_h / box_w
     # the whole image spans every row of crops; its width follows from its aspect ratio
     whole = float(np.clip(rows * aspect * width / height, 0.6, 4.0))

@@ -243,7 +243,7 @@ def _compare_cell(
     if now is None:
         return finding("missing", note="no results for this cell")
     changed = [
-        f"{col} {b} -> {n}"
+        f"{col.replace('_', ' ')} {b} → {n}"
         for col in ("dataset_version", "metric_version", "degradation_version")
         for b, n in [(str(base[col].iloc[0]), str(now[col].iloc[0]))]
         if b != n
