@@ -42,6 +42,7 @@ from srbench.regress import (
 from srbench.regress import (
     check as check_results,
 )
+from srbench.report import ReportOptions, render_report
 from srbench.runner import RunConfig, run
 from srbench.runner import resume as resume_run
 from srbench.sample import SAMPLE_IMAGES, write_sample
@@ -660,6 +661,113 @@ def check_(
             handle.write(text + "\n")
     if any(f.status in FAILING for f in findings):
         raise typer.Exit(1)
+
+
+@command()
+def report(
+    out: Annotated[Path, typer.Option(help="Folder for README.md and figures/ (reports/NAME).")],
+    results: ResultsDir = Path("results"),
+    runs: Runs = None,
+    datasets: DatasetFilter = None,
+    scale: ScaleFilter = None,
+    degradations: DegradationFilter = None,
+    seed: SeedFilter = None,
+    protocol: ProtocolFilter = None,
+    title: Annotated[str, typer.Option(help="The report's heading.")] = "srbench report",
+    visuals: Annotated[
+        int, typer.Option(min=0, help="Images per table shown as zoomed crops (0: none).")
+    ] = 1,
+    crop: Annotated[int, typer.Option(min=16, help="Side of the zoomed crop in HR pixels.")] = 96,
+    test: PairedTestName = "wilcoxon",
+    alpha: Alpha = 0.05,
+) -> None:
+    """Write a Markdown report: leaderboards, figures, protocol, provenance and failures."""
+    options = ReportOptions(
+        title=title, visuals=visuals, crop=crop, test=_choice(test, TESTS, "--test"), alpha=alpha
+    )
+    path = render_report(
+        results,
+        out,
+        runs=list(_csv(runs)) if runs else None,
+        options=options,
+        **_filters(datasets, scale, degradations, seed, protocol),
+    )
+    typer.echo(f"wrote {path} and {len(list((out / 'figures').glob('*.png')))} figures", err=True)
+
+
+PLOTS = ("bars", "plane", "distributions", "sweep", "grid")
+
+
+@command()
+def plot(
+    kind: Annotated[str, typer.Argument(help=f"One of {', '.join(PLOTS)}.")],
+    out: Annotated[Path, typer.Option(help="PNG file to write.")],
+    results: ResultsDir = Path("results"),
+    runs: Runs = None,
+    datasets: DatasetFilter = None,
+    scale: ScaleFilter = None,
+    degradations: DegradationFilter = None,
+    seed: SeedFilter = None,
+    protocol: ProtocolFilter = None,
+    metric: Annotated[
+        str, typer.Option(help="Metric (bars, distributions, sweep; x of plane).")
+    ] = "psnr",
+    y: Annotated[str, typer.Option(help="The plane's second metric.")] = "lpips",
+    sweep_of: Annotated[
+        str, typer.Option("--sweep", help="NAME:PARAMETER varied by a sweep.")
+    ] = "noise:sigma",
+    image: Annotated[str | None, typer.Option(help="Image id of the grid.")] = None,
+    methods: Annotated[str | None, typer.Option(help="Methods of the grid (default: all).")] = None,
+    crop: Annotated[int, typer.Option(min=16, help="Grid crop side in HR pixels.")] = 96,
+) -> None:
+    """Draw one figure from the results and save it as a PNG."""
+    from srbench import plots
+    from srbench.visuals import sr_images
+
+    _choice(kind, PLOTS, "plot")
+    frame, _ = _load(results, runs)
+    filters = _filters(datasets, scale, degradations, seed, protocol)
+    if kind == "grid":
+        figure = _grid_figure(results, frame, filters, image, methods, crop, sr_images)
+    elif kind == "bars":
+        figure = plots.bars(frame, metric, **filters)
+    elif kind == "plane":
+        figure = plots.perception_distortion(frame, x=metric, y=y, **filters)
+    elif kind == "distributions":
+        figure = plots.distributions(frame, metric, **filters)
+    else:
+        name, _, parameter = sweep_of.partition(":")
+        figure = plots.sweep(
+            frame,
+            metric,
+            degradation=name,
+            parameter=parameter or "sigma",
+            **{k: v for k, v in filters.items() if k != "degradation"},
+        )
+    typer.echo(f"wrote {plots.save_figure(figure, out)}", err=True)
+
+
+def _grid_figure(results, frame, filters, image, methods, crop, sr_images):  # noqa: ANN001, ANN202
+    from srbench import plots
+    from srbench.leaderboard import leaderboard
+
+    board = leaderboard(frame, **filters)  # one table: the grid shows one dataset/scale/degradation
+    c = board.context
+    names = list(_csv(methods)) if methods else board.order()
+    if image is None:
+        known = ", ".join(board.values(board.metrics[0]).index[:8])
+        _fail(f"plot grid needs --image (one of {known}, ...).")
+    hr, outputs = sr_images(
+        results,
+        board.methods.at[names[0], "run_id"],
+        c["dataset"],
+        c["scale"],
+        c["degradation"],
+        image,
+        names,
+    )
+    box = plots.interesting_box(hr, min(crop, *hr.shape[:2]))
+    return plots.comparison_grid(hr, outputs, box, title=f"{board.title()}: {image}")
 
 
 def main() -> None:

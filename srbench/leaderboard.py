@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from srbench.errors import SrbenchError
@@ -81,7 +82,7 @@ def select(
         ("metric", metrics),
     ):
         if wanted is not None:
-            values = [wanted] if isinstance(wanted, str | int) else list(wanted)
+            values = [wanted] if np.ndim(wanted) == 0 else list(wanted)
             rows = rows[rows[column].isin(values)]
     if protocol is not None:
         rows = rows[(rows["metric"] == RUNTIME) | _matches(rows["protocol"], protocol)]
@@ -114,12 +115,18 @@ class Leaderboard:
             degradation, degradation_version, seed, images (expected), and per metric its
             protocol and version; plus the test, alpha, confidence and bootstrap size.
         notes: Sentences a reader needs (incomplete methods, tests that cannot decide).
+        per_image: The values behind the means, per metric (see :meth:`values`).
     """
 
     stats: pd.DataFrame
     methods: pd.DataFrame
     context: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    per_image: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def values(self, metric: str) -> pd.DataFrame:
+        """Per-image values of one metric: images down, methods across (NaN where missing)."""
+        return self.per_image[metric]
 
     @property
     def metrics(self) -> list[str]:
@@ -168,6 +175,7 @@ def leaderboards(
     """
     keys = ("dataset", "scale", "degradation", "seed", "method")
     filters = {k: options.pop(k) for k in keys if k in options}
+    options.pop("expected_images", None)  # per dataset, from ``sizes``
     rows = select(frame, **filters, protocol=options.get("protocol"))
     tables = rows[TABLE_KEY].drop_duplicates().sort_values(TABLE_KEY)
     return [
@@ -255,11 +263,25 @@ def leaderboard(
         n_boot=n_boot,
     )
     undecidable: dict[str, list[PairedTest]] = {}
+    per_image = {
+        m: ok[ok["metric"] == m]
+        .pivot_table(index="image", columns="method", values="value", aggfunc="first")
+        .reindex(columns=methods.index)
+        for m in metrics
+    }
     stats = (
         pd.concat(
             [
                 _metric_stats(
-                    ok, m, methods, confidence, n_boot, test, alpha, random_state, undecidable
+                    per_image[m],
+                    m,
+                    methods,
+                    confidence,
+                    n_boot,
+                    test,
+                    alpha,
+                    random_state,
+                    undecidable,
                 )
                 for m in metrics
             ],
@@ -278,7 +300,7 @@ def leaderboard(
             f"({methods.at[name, 'failed']} failed); its means are over those images and it is "
             "not ranked."
         )
-    return Leaderboard(stats, methods, context, notes)
+    return Leaderboard(stats, methods, context, notes, per_image)
 
 
 def _metric_columns(
@@ -356,7 +378,7 @@ def _methods(
 
 
 def _metric_stats(
-    ok: pd.DataFrame,
+    values: pd.DataFrame,
     metric: str,
     methods: pd.DataFrame,
     confidence: float,
@@ -366,11 +388,6 @@ def _metric_stats(
     random_state: int,
     undecidable: dict[str, list[PairedTest]],
 ) -> pd.DataFrame:
-    values = (
-        ok[ok["metric"] == metric]
-        .pivot_table(index="image", columns="method", values="value", aggfunc="first")
-        .reindex(columns=methods.index)
-    )
     higher = direction(metric)
     out = pd.DataFrame(index=methods.index)
     out["mean"] = values.mean()

@@ -1,0 +1,393 @@
+"""Markdown reports: leaderboards, figures, protocol, provenance and failures in one folder.
+
+``render_report`` reads the store (through the leaderboard's selection rules) and the run
+manifests and writes ``<out>/README.md`` with its figures beside it in ``<out>/figures/``. The
+text depends only on the stored results (no clock, no machine state), so a report regenerated
+from the same results is byte-identical and can be committed and diffed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from srbench.errors import SrbenchError
+from srbench.fsutil import atomic_path
+from srbench.leaderboard import RUNTIME, Leaderboard, leaderboards, select, wide
+from srbench.plots import (
+    bars,
+    comparison_grid,
+    distributions,
+    interesting_box,
+    perception_distortion,
+    save_figure,
+    sweep,
+)
+from srbench.store import dataset_sizes, load_manifests, load_results
+from srbench.tables import format_leaderboard, format_wide, md_escape
+from srbench.visuals import sr_images
+
+__all__ = ["ReportOptions", "render_report"]
+
+#: Failed cells listed one by one; the rest are counted.
+MAX_FAILURES = 50
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What a report contains.
+
+    Attributes:
+        title: The report's heading.
+        visuals: Images per table shown as a zoomed side-by-side comparison (0: none). SR images
+            come from ``--save-images`` or are recomputed from the run's settings.
+        crop: Side of the zoomed crop, in HR pixels.
+        test: Paired test of the tables (``wilcoxon`` or ``bootstrap``); ``alpha`` its level.
+    """
+
+    title: str = "srbench report"
+    visuals: int = 1
+    crop: int = 96
+    test: str = "wilcoxon"
+    alpha: float = 0.05
+
+
+def _slug(*parts: object) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", "-".join(map(str, parts))).strip("_") or "_"
+
+
+def _anchor(text: str) -> str:
+    # GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens
+    return re.sub(r"[^\w\- ]", "", text.lower()).replace(" ", "-")
+
+
+class _Figures:
+    """Saves figures under ``figures/`` and returns their Markdown image links."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.written: list[Path] = []
+
+    def add(self, name: str, caption: str, make: Callable[..., Any], *args: Any, **kw: Any) -> str:
+        """Draw ``make(*args, **kw)``; a figure that cannot be drawn becomes a line saying why."""
+        try:
+            figure = make(*args, **kw)
+        except SrbenchError as exc:
+            return f"_{md_escape(caption)}: not drawn ({md_escape(exc)})._"
+        path = save_figure(figure, self.out / "figures" / f"{name}.png")
+        self.written.append(path)
+        return f"![{md_escape(caption)}](figures/{path.name})"
+
+
+def render_report(
+    results: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    runs: Sequence[str] | None = None,
+    options: ReportOptions | None = None,
+    **filters: Any,
+) -> Path:
+    """Write a Markdown report of the results in ``results`` (or the given runs) to ``out``.
+
+    ``filters`` (dataset, scale, degradation, seed, method, protocol) narrow what is reported.
+    Returns the path of ``README.md``.
+    """
+    options = options or ReportOptions()
+    out = Path(out)
+    frame = load_results(results, runs)
+    manifests = load_manifests(results, runs)
+    rows = select(frame, **filters)
+    if rows.empty:
+        raise SrbenchError(
+            f"nothing to report: no results in {Path(results) / 'runs'} match the selection."
+        )
+    boards = leaderboards(
+        rows, sizes=dataset_sizes(manifests), test=options.test, alpha=options.alpha
+    )
+    figures = _Figures(out)
+    sections = [
+        _header(options, boards, manifests),
+        _summary(rows, boards),
+        *_dataset_sections(rows, boards, figures, results, options),
+        _sweeps(rows, figures),
+        _plane(rows, boards, figures),
+        _failures(rows),
+        _skipped(manifests),
+        _provenance(manifests),
+        _protocol(boards),
+    ]
+    text = "\n\n".join(s for s in sections if s).rstrip() + "\n"
+    path = out / "README.md"
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def _header(options: ReportOptions, boards: list[Leaderboard], manifests: list[dict]) -> str:
+    ended = max((str(m.get("ended") or m.get("started") or "") for m in manifests), default="")
+    datasets = list(dict.fromkeys(b.context["dataset"] for b in boards))
+    lines = [
+        f"# {md_escape(options.title)}",
+        "",
+        f"{len(boards)} tables from {len(manifests)} run(s), results up to {ended or 'unknown'}. "
+        "Every number is the mean over images; brackets are 95% bootstrap intervals; the "
+        "protocol and versions are under each table.",
+        "",
+        "Datasets: " + ", ".join(f"[{md_escape(d)}](#{_anchor(d)})" for d in datasets),
+    ]
+    return "\n".join(lines)
+
+
+def _quality_metrics(boards: list[Leaderboard]) -> list[str]:
+    return list(dict.fromkeys(m for b in boards for m in b.metrics if m != RUNTIME))
+
+
+def _summary(rows: pd.DataFrame, boards: list[Leaderboard]) -> str:
+    parts = ["## Summary"]
+    degradations = list(dict.fromkeys(b.context["degradation"] for b in boards))
+    for metric in _quality_metrics(boards):
+        for degradation in degradations:
+            try:
+                table = wide(rows, metric, degradation=degradation)
+            except SrbenchError as exc:
+                parts.append(f"_{md_escape(metric)}, {md_escape(degradation)}: {md_escape(exc)}_")
+                continue
+            parts += [
+                f"**{md_escape(metric.upper())}, {md_escape(degradation)}** "
+                "(methods that scored every image)",
+                format_wide(table, metric, "md"),
+            ]
+    return "\n\n".join(parts)
+
+
+def _dataset_sections(
+    rows: pd.DataFrame,
+    boards: list[Leaderboard],
+    figures: _Figures,
+    results: str | os.PathLike[str],
+    options: ReportOptions,
+) -> list[str]:
+    sections = []
+    for dataset in dict.fromkeys(b.context["dataset"] for b in boards):
+        mine = [b for b in boards if b.context["dataset"] == dataset]
+        parts = [f"## {md_escape(dataset)}"]
+        for board in mine:
+            parts += [f"### {md_escape(board.title())}", format_leaderboard(board, "md")]
+            parts += _visuals(board, figures, results, options)
+        metrics = _quality_metrics(mine)
+        base = _slug(dataset)
+        for metric in metrics:
+            parts.append(
+                figures.add(
+                    f"{base}-{_slug(metric)}-bars",
+                    f"{dataset}: mean {metric} per method",
+                    bars,
+                    rows,
+                    metric,
+                    dataset=dataset,
+                )
+            )
+        if metrics:
+            parts.append(
+                figures.add(
+                    f"{base}-{_slug(metrics[0])}-per-image",
+                    f"{dataset}: {metrics[0]} per image",
+                    distributions,
+                    rows,
+                    metrics[0],
+                    dataset=dataset,
+                )
+            )
+        sections.append("\n\n".join(parts))
+    return sections
+
+
+def _visuals(
+    board: Leaderboard, figures: _Figures, results: str | os.PathLike[str], options: ReportOptions
+) -> list[str]:
+    methods = [m for m in board.order() if board.methods.at[m, "complete"]]
+    if options.visuals <= 0 or not methods:
+        return []
+    c = board.context
+    parts = []
+    for image in _telling_images(board, methods, options.visuals):
+        run_id = board.methods.at[methods[0], "run_id"]
+        try:
+            hr, outputs = sr_images(
+                results, run_id, c["dataset"], c["scale"], c["degradation"], image, methods
+            )
+        except SrbenchError as exc:
+            parts.append(f"_Visual comparison of {md_escape(image)} unavailable: {md_escape(exc)}_")
+            continue
+        box = interesting_box(hr, min(options.crop, *hr.shape[:2]))
+        scores = {
+            m: {k: board.values(k).at[image, m] for k in board.metrics if k != RUNTIME}
+            for m in methods
+        }
+        parts.append(
+            figures.add(
+                _slug(c["dataset"], f"x{c['scale']}", c["degradation"], c["seed"], image, "crops"),
+                f"{board.title()}: {image}, zoomed crop",
+                comparison_grid,
+                hr,
+                outputs,
+                box,
+                title=f"{board.title()}: {image}",
+                scores=scores,
+            )
+        )
+    return parts
+
+
+def _telling_images(board: Leaderboard, methods: list[str], count: int) -> list[str]:
+    """The images on which the methods' first metric spreads the most (where they differ)."""
+    values = board.values(board.metrics[0])[methods].dropna()
+    spread = (values.max(axis=1) - values.min(axis=1)).sort_values(ascending=False, kind="stable")
+    return list(spread.index[:count])
+
+
+def _sweeps(rows: pd.DataFrame, figures: _Figures) -> str:
+    found = _sweep_axes(rows["degradation"].unique())
+    if not found:
+        return ""
+    parts = ["## Degradation sweeps"]
+    metrics = [m for m in dict.fromkeys(rows["metric"]) if m != RUNTIME]
+    for name, parameter in found:
+        for metric in metrics:
+            parts.append(
+                figures.add(
+                    _slug("sweep", name, parameter, metric),
+                    f"{metric} against {name} {parameter}",
+                    sweep,
+                    rows,
+                    metric,
+                    degradation=name,
+                    parameter=parameter,
+                )
+            )
+    return "\n\n".join(parts)
+
+
+def _sweep_axes(specs: Sequence[str]) -> list[tuple[str, str]]:
+    """(name, parameter) pairs along which at least two stored specs differ in that one value."""
+    parsed: dict[str, list[dict[str, str]]] = {}
+    for spec in specs:
+        name, _, params = str(spec).partition(":")
+        values = dict(p.split("=", 1) for p in params.split(",") if "=" in p)
+        parsed.setdefault(name, []).append(values)
+    axes = []
+    for name, variants in parsed.items():
+        for key in sorted({k for v in variants for k in v}):
+            rest = {tuple(sorted((k, x) for k, x in v.items() if k != key)) for v in variants}
+            if len({v.get(key) for v in variants}) >= 2 and len(rest) == 1:
+                axes.append((name, key))
+    return axes
+
+
+def _plane(rows: pd.DataFrame, boards: list[Leaderboard], figures: _Figures) -> str:
+    metrics = _quality_metrics(boards)
+    if len(metrics) < 2:
+        return ""
+    y = "lpips" if "lpips" in metrics else metrics[1]
+    x = metrics[0] if metrics[0] != y else metrics[1]
+    return "\n\n".join(
+        [
+            "## Perception–distortion",
+            figures.add(
+                _slug("plane", x, y),
+                f"{x} against {y}, one point per method and table",
+                perception_distortion,
+                rows,
+                x=x,
+                y=y,
+            ),
+        ]
+    )
+
+
+def _failures(rows: pd.DataFrame) -> str:
+    failed = rows[rows["error"].notna()].drop_duplicates(
+        ["dataset", "scale", "degradation", "seed", "method", "image"]
+    )
+    if failed.empty:
+        return "## Failures\n\nNone: every cell was scored."
+    lines = [
+        "## Failures",
+        "",
+        f"{len(failed)} cell(s) failed; they are not in any mean.",
+        "",
+        "| dataset | scale | degradation | method | image | error |",
+        "|---|---:|---|---|---|---|",
+    ]
+    for r in failed.head(MAX_FAILURES).itertuples():
+        cells = [r.dataset, f"x{r.scale}", r.degradation, r.method, r.image, r.error]
+        lines.append("| " + " | ".join(md_escape(c) for c in cells) + " |")
+    if len(failed) > MAX_FAILURES:
+        lines.append(f"\n... and {len(failed) - MAX_FAILURES} more.")
+    return "\n".join(lines)
+
+
+def _skipped(manifests: list[dict]) -> str:
+    notes = list(dict.fromkeys(s for m in manifests for s in m.get("skipped") or []))
+    if not notes:
+        return ""
+    return "## Skipped\n\n" + "\n".join(f"- {md_escape(n)}" for n in notes)
+
+
+def _provenance(manifests: list[dict]) -> str:
+    lines = [
+        "## Provenance",
+        "",
+        "| run | status | started | ended | commit | device | srbench | python | numpy | torch "
+        "| platform |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for m in manifests:
+        git = m.get("git") or {}
+        commit = str(git.get("commit") or "-")[:10] + (" (local edits)" if git.get("dirty") else "")
+        v = m.get("versions") or {}
+        cells = [
+            m.get("run_id"),
+            m.get("status"),
+            m.get("started"),
+            m.get("ended"),
+            commit,
+            m.get("device"),
+            *(v.get(k) for k in ("srbench", "python", "numpy", "torch", "platform")),
+        ]
+        lines.append(
+            "| " + " | ".join(md_escape(c if c is not None else "-") for c in cells) + " |"
+        )
+    return "\n".join(lines)
+
+
+def _protocol(boards: list[Leaderboard]) -> str:
+    keys = sorted({p for b in boards for p in b.context["protocols"].values()})
+    lines = ["## Protocol", ""]
+    for key in keys:
+        if key.startswith("seconds@"):
+            text = "wall-clock seconds of the method per image on the named device and threads"
+        elif key.startswith("y-"):
+            text = (
+                "Y channel of MATLAB's rgb2ycbcr (gray images on their gray values), uint8 SR, "
+                f"{key.split('shave')[-1]} border pixels shaved; PSNR in float64, SSIM as "
+                "ssim_index.m"
+            )
+        elif key.startswith("rgb-"):
+            text = f"all three channels, {key.split('shave')[-1]} border pixels shaved"
+        else:
+            text = "as recorded by its metric"
+        lines.append(f"- `{key}`: {text}.")
+    lines += [
+        "",
+        "HR images are modcropped to the scale and degraded with the stated spec (MATLAB-exact "
+        "bicubic by default). Methods with fewer images than the dataset are marked incomplete "
+        "and not ranked. The srbench README's *The protocol* section has the full definition.",
+    ]
+    return "\n".join(lines)
