@@ -265,7 +265,9 @@ def leaderboard(
     undecidable: dict[str, list[PairedTest]] = {}
     per_image = {
         m: ok[ok["metric"] == m]
-        .pivot_table(index="image", columns="method", values="value", aggfunc="first")
+        .drop_duplicates(["image", "method"])
+        .set_index(["image", "method"])["value"]
+        .unstack("method")
         .reindex(columns=methods.index)
         for m in metrics
     }
@@ -413,7 +415,10 @@ def _metric_stats(
         results[name] = paired_test(pair[name], pair[best], test, "two-sided", n_boot, random_state)
         out.loc[name, "p_value"] = results[name].p_value
         out.loc[name, "differs"] = results[name].significant(alpha)
-    weak = [r for r in results.values() if not r.decidable(alpha)]
+    # only comparisons a table shows (complete methods) need the caveat
+    weak = [
+        r for name, r in results.items() if methods.at[name, "complete"] and not r.decidable(alpha)
+    ]
     if weak:
         undecidable[metric] = weak
     return out
@@ -486,6 +491,7 @@ def wide(
         k for k in TABLE_KEY if k not in columns and out.columns.get_level_values(k).nunique() == 1
     ]
     out.columns = out.columns.droplevel(constant)
+    out = out.dropna(how="all")  # methods complete nowhere have no cell to show
     out.index.name = "method"
     return out
 

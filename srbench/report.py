@@ -30,7 +30,7 @@ from srbench.plots import (
     sweep,
 )
 from srbench.store import dataset_sizes, load_manifests, load_results
-from srbench.tables import format_leaderboard, format_wide, md_escape
+from srbench.tables import format_leaderboard, format_wide, legend_line, md_escape
 from srbench.visuals import sr_images
 
 __all__ = ["ReportOptions", "render_report"]
@@ -136,8 +136,8 @@ def _header(options: ReportOptions, boards: list[Leaderboard], manifests: list[d
         f"# {md_escape(options.title)}",
         "",
         f"{len(boards)} tables from {len(manifests)} run(s), results up to {ended or 'unknown'}. "
-        "Every number is the mean over images; brackets are 95% bootstrap intervals; the "
-        "protocol and versions are under each table.",
+        "Every number is a mean over images; the protocol and versions are under each table. "
+        + legend_line(boards[0].context, "**Bold**"),
         "",
         "Datasets: " + ", ".join(f"[{md_escape(d)}](#{_anchor(d)})" for d in datasets),
     ]
@@ -178,7 +178,10 @@ def _dataset_sections(
         mine = [b for b in boards if b.context["dataset"] == dataset]
         parts = [f"## {md_escape(dataset)}"]
         for board in mine:
-            parts += [f"### {md_escape(board.title())}", format_leaderboard(board, "md")]
+            parts += [
+                f"### {md_escape(board.title())}",
+                format_leaderboard(board, "md", legend=False),
+            ]
             parts += _visuals(board, figures, results, options)
         metrics = _quality_metrics(mine)
         base = _slug(dataset)

@@ -22,6 +22,7 @@ __all__ = [
     "format_leaderboard",
     "format_wide",
     "latex_escape",
+    "legend_line",
     "md_escape",
     "protocol_line",
 ]
@@ -153,8 +154,8 @@ def _cells(board: Leaderboard, ci: bool, bold: Callable[[str], str], name: Calla
     return rows
 
 
-def _legend(board: Leaderboard, bold_word: str) -> str:
-    c = board.context
+def legend_line(c: dict, bold_word: str) -> str:
+    """What bold, daggers and brackets mean in a table measured under context ``c``."""
     return (
         f"{bold_word}: best; {DAGGER}: not significantly different from the best "
         f"({c['test']}, two-sided, alpha {c['alpha']}); [low, high]: {c['confidence']:.0%} "
@@ -162,22 +163,32 @@ def _legend(board: Leaderboard, bold_word: str) -> str:
     )
 
 
-def format_leaderboard(board: Leaderboard, fmt: str = "text", ci: bool = True) -> str:
+def format_leaderboard(
+    board: Leaderboard, fmt: str = "text", ci: bool = True, legend: bool = True
+) -> str:
     """One leaderboard in ``text``, ``csv``, ``md`` (GitHub Markdown) or ``latex`` (booktabs).
 
     CSV is tidy: one row per (method, metric) with the protocol and every version stamped on it.
+    ``legend=False`` leaves out the line explaining bold, daggers and brackets (a report that
+    shows many tables says it once).
     """
     if fmt == "csv":
         return _csv(board)
     if fmt == "md":
-        return _markdown(board, ci)
+        return _markdown(board, ci, legend)
     if fmt == "latex":
         return _latex(board)
     if fmt != "text":
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
     rows = _cells(board, ci, bold=lambda t: t + "*", name=str)
     table = pd.DataFrame(rows).set_index("method").to_string()
-    lines = [board.title(), table, protocol_line(board), _legend(board, "*"), *board.notes]
+    lines = [
+        board.title(),
+        table,
+        protocol_line(board),
+        legend_line(board.context, "*"),
+        *board.notes,
+    ]
     return "\n".join(lines)
 
 
@@ -205,15 +216,18 @@ def _md_row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _markdown(board: Leaderboard, ci: bool) -> str:
+def _markdown(board: Leaderboard, ci: bool, legend: bool) -> str:
     rows = _cells(board, ci, bold=lambda t: f"**{t}**", name=md_escape)
     columns = list(rows[0])
     align = ["---"] + ["---:"] * (len(columns) - 1)
-    lines = [_md_row(columns), _md_row(align), *(_md_row(list(r.values())) for r in rows)]
-    lines += ["", f"<sub>{md_escape(protocol_line(board))}</sub>", ""]
-    lines.append(f"<sub>{_legend(board, '**bold**')}</sub>")
-    lines += [f"\n> {md_escape(note)}" for note in board.notes]
-    return "\n".join(lines)
+    table = "\n".join(
+        [_md_row(columns), _md_row(align), *(_md_row(list(r.values())) for r in rows)]
+    )
+    blocks = [table, f"<sub>{md_escape(protocol_line(board))}</sub>"]
+    if legend:
+        blocks.append(f"<sub>{legend_line(board.context, '**bold**')}</sub>")
+    blocks += [f"> {md_escape(note)}" for note in board.notes]
+    return "\n\n".join(blocks)
 
 
 def _latex(board: Leaderboard) -> str:
