@@ -177,15 +177,9 @@ def leaderboards(
     filters = {k: options.pop(k) for k in keys if k in options}
     options.pop("expected_images", None)  # per dataset, from ``sizes``
     rows = select(frame, **filters, protocol=options.get("protocol"))
-    tables = rows[TABLE_KEY].drop_duplicates().sort_values(TABLE_KEY)
     return [
-        leaderboard(
-            rows,
-            **dict(zip(TABLE_KEY, key, strict=True)),
-            expected_images=(sizes or {}).get(key[0]),
-            **options,
-        )
-        for key in tables.itertuples(index=False, name=None)
+        leaderboard(part, expected_images=(sizes or {}).get(key[0]), **options)
+        for key, part in rows.groupby(TABLE_KEY, sort=True)
     ]
 
 
@@ -394,11 +388,14 @@ def _metric_stats(
     out = pd.DataFrame(index=methods.index)
     out["mean"] = values.mean()
     out["images"] = values.count()
-    intervals = [
-        bootstrap_ci(values[m].dropna().to_numpy(), confidence, n_boot, random_state)
-        for m in methods.index
-    ]
-    out["ci_low"], out["ci_high"] = zip(*intervals, strict=True) if intervals else ((), ())
+    out["ci_low"], out["ci_high"] = math.nan, math.nan
+    full = values.columns[values.notna().all()]
+    if len(full):  # methods with every image share one resampling (see bootstrap_ci)
+        lo, hi = bootstrap_ci(values[full].to_numpy(), confidence, n_boot, random_state)
+        out.loc[full, "ci_low"], out.loc[full, "ci_high"] = lo, hi
+    for name in values.columns.difference(full):
+        lo, hi = bootstrap_ci(values[name].dropna().to_numpy(), confidence, n_boot, random_state)
+        out.loc[name, "ci_low"], out.loc[name, "ci_high"] = lo, hi
     complete = out["mean"].where(methods["complete"])
     out["rank"] = (
         complete.rank(method="min", ascending=not higher) if higher is not None else math.nan
@@ -407,14 +404,16 @@ def _metric_stats(
     if higher is None or complete.isna().all():
         return out
     best = complete.idxmax() if higher else complete.idxmin()
-    results: dict[str, PairedTest] = {}
-    for name in methods.index:
-        if name == best:
-            continue
-        pair = values[[name, best]].dropna()
-        results[name] = paired_test(pair[name], pair[best], test, "two-sided", n_boot, random_state)
-        out.loc[name, "p_value"] = results[name].p_value
-        out.loc[name, "differs"] = results[name].significant(alpha)
+    matrix = values.to_numpy()
+    best_values = matrix[:, values.columns.get_loc(best)]
+    results = {
+        name: paired_test(column, best_values, test, "two-sided", n_boot, random_state)
+        for name, column in zip(values.columns, matrix.T, strict=True)
+        if name != best
+    }
+    out["p_value"] = pd.Series({k: r.p_value for k, r in results.items()}, dtype=float)
+    out["differs"] = pd.Series({k: r.significant(alpha) for k, r in results.items()}, dtype=bool)
+    out["differs"] = out["differs"].fillna(False).astype(bool)
     # only comparisons a table shows (complete methods) need the caveat
     weak = [
         r for name, r in results.items() if methods.at[name, "complete"] and not r.decidable(alpha)
