@@ -30,6 +30,7 @@ from srbench.errors import SrbenchError
 from srbench.fsutil import atomic_path
 from srbench.leaderboard import RUNTIME, direction, select
 from srbench.stats import Test, paired_test
+from srbench.store import IDENTITY
 from srbench.tables import md_escape
 
 __all__ = [
@@ -47,22 +48,7 @@ __all__ = [
 ]
 
 #: A baseline row; ``image`` is empty on a mean row, whose ``images`` says how many it averages.
-BASELINE_COLUMNS = [
-    "dataset",
-    "dataset_version",
-    "scale",
-    "degradation",
-    "degradation_version",
-    "seed",
-    "method",
-    "method_version",
-    "metric",
-    "metric_version",
-    "protocol",
-    "image",
-    "images",
-    "value",
-]
+BASELINE_COLUMNS = [*IDENTITY, "image", "images", "value"]
 #: What a cell is; every baseline comparison is one cell.
 CELL = ["dataset", "scale", "degradation", "seed", "method", "metric", "protocol"]
 FAILING = ("regressed", "missing", "failed", "changed")

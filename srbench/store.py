@@ -34,6 +34,7 @@ from srbench.fsutil import atomic_path, write_json
 __all__ = [
     "CELL_KEY",
     "COLUMNS",
+    "IDENTITY",
     "ROW_KEY",
     "RunWriter",
     "dataset_sizes",
@@ -63,6 +64,20 @@ SCHEMA = pa.schema(
     ]
 )
 COLUMNS = tuple(SCHEMA.names)
+#: What a value is and how it was measured: every column but the run, image, value and error.
+IDENTITY = (
+    "dataset",
+    "dataset_version",
+    "scale",
+    "degradation",
+    "degradation_version",
+    "seed",
+    "method",
+    "method_version",
+    "metric",
+    "metric_version",
+    "protocol",
+)
 #: One (image, method) cell of the grid: the unit a resumed run skips or redoes.
 CELL_KEY = ("run_id", "dataset", "image", "scale", "degradation", "seed", "method")
 #: One row: a cell's value for one metric under one protocol.

@@ -16,6 +16,7 @@ import pandas as pd
 
 from srbench.leaderboard import Leaderboard, direction
 from srbench.metrics import METRICS
+from srbench.store import IDENTITY
 
 __all__ = [
     "FORMATS",
@@ -32,17 +33,7 @@ FORMATS = ("text", "csv", "md", "latex")
 DIGITS = {"psnr": 2, "ssim": 4, "runtime": 4}
 DAGGER = "†"
 CSV_COLUMNS = [
-    "dataset",
-    "dataset_version",
-    "scale",
-    "degradation",
-    "degradation_version",
-    "seed",
-    "method",
-    "method_version",
-    "metric",
-    "metric_version",
-    "protocol",
+    *IDENTITY,
     "mean",
     "ci_low",
     "ci_high",

@@ -9,28 +9,12 @@ import pytest
 
 from srbench.errors import RunError
 from srbench.store import COLUMNS, RunWriter, load_results, read_manifest, read_run
+from tests.frames import rows
 
 
 def _rows(images, method="bicubic", metric="psnr"):
-    return [
-        {
-            "dataset": "Set5",
-            "dataset_version": "1",
-            "image": image,
-            "scale": 4,
-            "degradation": "bicubic",
-            "degradation_version": "1",
-            "seed": 0,
-            "method": method,
-            "method_version": "1",
-            "metric": metric,
-            "metric_version": "1",
-            "protocol": "y-shave4",
-            "value": float(i),
-            "error": None,
-        }
-        for i, image in enumerate(images)
-    ]
+    frame = rows({method: range(len(images))}, metric, images=images)
+    return frame.drop(columns="run_id").to_dict("records")
 
 
 def test_rows_survive_flushes_and_merge(tmp_path):
