@@ -39,7 +39,7 @@ from srbench.provenance import git_state, library_versions, now
 from srbench.specs import split_spec
 from srbench.store import RunWriter
 
-__all__ = ["RunConfig", "RunResult", "resume", "run"]
+__all__ = ["RunConfig", "RunResult", "expand_methods", "image_path", "resume", "run"]
 
 RUNTIME = "runtime"
 FLUSH_SECONDS = 2.0
@@ -175,7 +175,7 @@ def _plan(config: RunConfig) -> _Plan:
     metrics = list(dict.fromkeys(METRICS.canonical(m) for m in config.metrics))
     metrics = [m for m in metrics if m != RUNTIME]
     protocol = get_protocol(config.protocol, config.shave)
-    specs = _expand_methods(config.methods)
+    specs = expand_methods(config.methods)
     # torch is imported (seconds) only when a method can use an accelerator
     classes = [METHODS.get(split_spec(spec, "method")[0]) for spec in specs]
     device = resolve_device(config.device) if any(c.card.uses_device for c in classes) else "cpu"
@@ -190,7 +190,8 @@ def _plan(config: RunConfig) -> _Plan:
     return _Plan(config, methods, degradations, metrics, protocol, device)
 
 
-def _expand_methods(specs: Sequence[str]) -> list[str]:
+def expand_methods(specs: Sequence[str]) -> list[str]:
+    """Method specs with ``all`` expanded (every registered method but ``precomputed``)."""
     out: list[str] = []
     for spec in specs:
         if spec.strip().lower() == "all":
@@ -375,7 +376,7 @@ def _score_cell(
     try:
         scores = score_pair(sr, hr, context.scale, plan.protocol, plan.metrics)
         if plan.config.save_images:
-            write_png(_image_path(run_dir, context, label), sr)
+            write_png(image_path(run_dir, context, label), sr)
     except Exception as exc:
         return _failure_rows(plan, base, label, _describe(exc))
     if plan.methods[label].card.timed:
@@ -449,7 +450,8 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "_"
 
 
-def _image_path(run_dir: Path, ctx: ImageContext, label: str) -> Path:
+def image_path(run_dir: Path, ctx: ImageContext, label: str) -> Path:
+    """Where ``--save-images`` keeps a method's SR image of one image in a run folder."""
     return (
         run_dir
         / "images"

@@ -21,8 +21,8 @@ from srbench.errors import RunError, SrbenchError
 from srbench.imageio import modcrop, read_image, to_rgb
 from srbench.inference import infer
 from srbench.methods import METHODS, ImageContext, SRMethod, Tiling, create_method
-from srbench.methods import load_method_file as _load_method_file
-from srbench.runner import _expand_methods, _image_path
+from srbench.methods import load_method_file
+from srbench.runner import expand_methods, image_path
 from srbench.specs import split_spec
 from srbench.store import MANIFEST, load_results, read_manifest
 
@@ -85,7 +85,7 @@ def sr_images(
     lr: np.ndarray | None = None
     outputs: dict[str, np.ndarray] = {}
     for label in methods:
-        saved = _image_path(run_dir, context, label)
+        saved = image_path(run_dir, context, label)
         if saved.is_file():
             outputs[label] = read_image(saved)
             continue
@@ -124,9 +124,9 @@ def _method(manifest: dict[str, Any], label: str) -> SRMethod:
     """Build the method the run labelled ``label`` from the run's method specs."""
     config = manifest["config"]
     for target in config.get("method_files", ()):
-        _load_method_file(target)
+        load_method_file(target)
     name = manifest["methods"][label]["name"]
-    for spec in _expand_methods(config["methods"]):
+    for spec in expand_methods(config["methods"]):
         cls = METHODS.get(split_spec(spec, "method")[0])
         if cls.card.name != name:  # only specs of the right class are instantiated
             continue
