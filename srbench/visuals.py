@@ -20,8 +20,7 @@ from srbench.device import resolve_device
 from srbench.errors import RunError, SrbenchError
 from srbench.imageio import modcrop, read_image, to_rgb
 from srbench.inference import infer
-from srbench.methods import METHODS, ImageContext, SRMethod, Tiling, create_method
-from srbench.methods import load_method_file
+from srbench.methods import METHODS, ImageContext, SRMethod, Tiling, create_method, load_method_file
 from srbench.runner import expand_methods, image_path
 from srbench.specs import split_spec
 from srbench.store import MANIFEST, load_results, read_manifest
