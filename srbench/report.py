@@ -70,8 +70,9 @@ def _anchor(text: str) -> str:
 class _Figures:
     """Saves figures under ``figures/`` and returns their Markdown image links."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, sizes: dict[str, int]) -> None:
         self.out = out
+        self.sizes = sizes  # dataset sizes, so figures flag incomplete methods as tables do
         self.written: list[Path] = []
 
     def add(self, name: str, caption: str, make: Callable[..., Any], *args: Any, **kw: Any) -> str:
@@ -107,10 +108,9 @@ def render_report(
         raise SrbenchError(
             f"nothing to report: no results in {Path(results) / 'runs'} match the selection."
         )
-    boards = leaderboards(
-        rows, sizes=dataset_sizes(manifests), test=options.test, alpha=options.alpha
-    )
-    figures = _Figures(out)
+    sizes = dataset_sizes(manifests)
+    boards = leaderboards(rows, sizes=sizes, test=options.test, alpha=options.alpha)
+    figures = _Figures(out, sizes)
     sections = [
         _header(options, boards, manifests),
         _summary(rows, boards),
@@ -194,6 +194,7 @@ def _dataset_sections(
                     rows,
                     metric,
                     dataset=dataset,
+                    sizes=figures.sizes,
                 )
             )
         if metrics:
@@ -205,6 +206,7 @@ def _dataset_sections(
                     rows,
                     metrics[0],
                     dataset=dataset,
+                    sizes=figures.sizes,
                 )
             )
         sections.append("\n\n".join(parts))
@@ -272,6 +274,7 @@ def _sweeps(rows: pd.DataFrame, figures: _Figures) -> str:
                     metric,
                     degradation=name,
                     parameter=parameter,
+                    sizes=figures.sizes,
                 )
             )
     return "\n\n".join(parts)
@@ -309,6 +312,7 @@ def _plane(rows: pd.DataFrame, boards: list[Leaderboard], figures: _Figures) -> 
                 rows,
                 x=x,
                 y=y,
+                sizes=figures.sizes,
             ),
         ]
     )
