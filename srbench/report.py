@@ -73,7 +73,6 @@ class _Figures:
     def __init__(self, out: Path, sizes: dict[str, int]) -> None:
         self.out = out
         self.sizes = sizes  # dataset sizes, so figures flag incomplete methods as tables do
-        self.written: list[Path] = []
 
     def add(self, name: str, caption: str, make: Callable[..., Any], *args: Any, **kw: Any) -> str:
         """Draw ``make(*args, **kw)``; a figure that cannot be drawn becomes a line saying why."""
@@ -82,7 +81,6 @@ class _Figures:
         except SrbenchError as exc:
             return f"_{md_escape(caption)}: not drawn ({md_escape(exc)})._"
         path = save_figure(figure, self.out / "figures" / f"{name}.png")
-        self.written.append(path)
         return f"![{md_escape(caption)}](figures/{path.name})"
 
 
