@@ -149,10 +149,10 @@ class Leaderboard:
         out = pd.DataFrame(columns).join(self.methods[["images", "failed", "complete"]])
         return out.loc[self.order()]
 
-    def order(self) -> list[str]:
-        """Methods best first by the first ranked metric (incomplete ones last)."""
-        for metric in self.metrics:
-            ranks = self.stats.xs(metric, level="metric")["rank"]
+    def order(self, metric: str | None = None) -> list[str]:
+        """Methods best first by ``metric`` (default: the first ranked one); incomplete last."""
+        for name in [metric] if metric else self.metrics:
+            ranks = self.stats.xs(name, level="metric")["rank"]
             if ranks.notna().any():
                 return list(ranks.sort_values(na_position="last", kind="stable").index)
         return list(self.methods.index)
@@ -461,7 +461,7 @@ def compare(
 
 
 def wide(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Sequence[Leaderboard],
     metric: str,
     *,
     columns: Sequence[str] = ("dataset", "scale"),
@@ -473,14 +473,28 @@ def wide(
 
     Each cell follows the same selection rules as :func:`leaderboard` (latest run, one protocol
     and version per column); incomplete cells are NaN rather than means over fewer images.
-    Degradations or seeds that vary become further column levels.
+    Degradations or seeds that vary become further column levels. ``frame`` may also be
+    leaderboards already made (then ``protocol`` must be None: they were made under one).
     """
-    rows = select(frame, metrics=[metric], protocol=protocol, degradation=degradation, seed=seed)
+    if isinstance(frame, pd.DataFrame):
+        rows = select(
+            frame, metrics=[metric], protocol=protocol, degradation=degradation, seed=seed
+        )
+        boards = [leaderboard(part, metrics=[metric]) for _, part in rows.groupby(TABLE_KEY)]
+    else:
+        if protocol is not None:
+            raise MixedResultsError("leaderboards already made cannot be filtered by protocol.")
+        boards = [
+            b
+            for b in frame
+            if metric in b.metrics
+            and degradation in (None, b.context["degradation"])
+            and seed in (None, b.context["seed"])
+        ]
     cells = {}
-    for key, part in rows.groupby(TABLE_KEY, sort=True):
-        board = leaderboard(part, metrics=[metric])
+    for board in sorted(boards, key=lambda b: tuple(b.context[k] for k in TABLE_KEY)):
         means = board.stats.xs(metric, level="metric")["mean"]
-        cells[key] = means.where(board.methods["complete"])
+        cells[tuple(board.context[k] for k in TABLE_KEY)] = means.where(board.methods["complete"])
     if not cells:
         raise MixedResultsError(f"no {metric} values in the selection.")
     out = pd.DataFrame(cells)

@@ -8,7 +8,9 @@ and :mod:`srbench.visuals` loads the images :func:`comparison_grid` shows.
 
 Rows are chosen through :func:`srbench.leaderboard.select` and summarised by
 :func:`srbench.leaderboard.leaderboards`, so a figure shows exactly the numbers (latest run,
-bootstrap intervals, completeness) of the tables beside it. The filters ``dataset``, ``scale``,
+bootstrap intervals, completeness) of the tables beside it. Instead of store rows, ``frame`` may
+be the leaderboards themselves (a report computes each table once for all its figures); then only
+the table filters (dataset, scale, degradation, seed) apply. The filters ``dataset``, ``scale``,
 ``degradation``, ``seed``, ``method`` and ``protocol`` narrow the rows; the leaderboard options
 (``confidence``, ``n_boot``, ``expected_images``, ...) pass through. Each method keeps one colour
 (:func:`method_colours`) in every subplot, and every series carries the method's name as its
@@ -113,11 +115,30 @@ def _select(
     return rows[rows["metric"].isin(metrics)].reset_index(drop=True), options
 
 
-def _boards(
-    frame: pd.DataFrame, metrics: Sequence[str], filters: dict[str, Any]
-) -> tuple[list[Leaderboard], pd.DataFrame]:
-    rows, options = _select(frame, metrics, filters)
-    return leaderboards(rows, metrics=list(metrics), **options), rows
+Results = pd.DataFrame | Sequence[Leaderboard]
+
+
+def _boards(results: Results, metrics: Sequence[str], filters: dict[str, Any]) -> list[Leaderboard]:
+    """The tables to draw: computed from store rows, or picked from leaderboards already made
+    (a report draws many figures of the same tables and computes each table once)."""
+    if isinstance(results, pd.DataFrame):
+        rows, options = _select(results, metrics, filters)
+        return leaderboards(rows, metrics=list(metrics), **options)
+    unsupported = set(filters) - set(_TABLE)
+    if unsupported:
+        raise MixedResultsError(
+            f"{', '.join(sorted(unsupported))} cannot narrow leaderboards already made; "
+            "pass store rows instead."
+        )
+    boards = [
+        b
+        for b in results
+        if all(m in b.metrics for m in metrics)
+        and all(b.context[k] in np.atleast_1d(v) for k, v in filters.items())
+    ]
+    if not boards:
+        raise MixedResultsError(f"no table of the selection has {', '.join(metrics)}.")
+    return boards
 
 
 def _grid(count: int, panel: tuple[float, float] = _PANEL) -> tuple[Figure, list[Axes]]:
@@ -144,7 +165,7 @@ def _all_methods(boards: Sequence[Leaderboard]) -> list[str]:
 # --- figures from the results store ---------------------------------------------------------------
 
 
-def bars(frame: pd.DataFrame, metric: str, **filters: Any) -> Figure:
+def bars(frame: Results, metric: str, **filters: Any) -> Figure:
     """One bar per method (best first) per table, with the bootstrap interval as error bars.
 
     Incomplete methods (fewer images than the others, not ranked) are hatched and say so in
@@ -155,11 +176,11 @@ def bars(frame: pd.DataFrame, metric: str, **filters: Any) -> Figure:
         MixedResultsError: ``metric`` is not in the selection (the message lists those that
             are), or rows that must not be compared would share a table.
     """
-    boards, _ = _boards(frame, [metric], filters)
+    boards = _boards(frame, [metric], filters)
     colours = method_colours(_all_methods(boards))
     fig, axes = _grid(len(boards))
     for ax, board in zip(axes, boards, strict=True):
-        order = board.order()
+        order = board.order(metric)
         stats = _metric_stats(board, metric, order)
         ticks = []
         for x, name in enumerate(order):
@@ -189,7 +210,7 @@ def bars(frame: pd.DataFrame, metric: str, **filters: Any) -> Figure:
 
 
 def perception_distortion(
-    frame: pd.DataFrame, x: str = "psnr", y: str = "lpips", **filters: Any
+    frame: Results, x: str = "psnr", y: str = "lpips", **filters: Any
 ) -> Figure:
     """The perception-distortion plane: one point per method per table, with interval whiskers
     on both axes and the method's name beside it. Incomplete methods are hollow.
@@ -200,11 +221,11 @@ def perception_distortion(
     """
     if x == y:
         raise MixedResultsError(f"the two axes need two different metrics, got {x} twice.")
-    boards, _ = _boards(frame, [x, y], filters)
+    boards = _boards(frame, [x, y], filters)
     colours = method_colours(_all_methods(boards))
     fig, axes = _grid(len(boards), (5.2, 4.2))
     for ax, board in zip(axes, boards, strict=True):
-        order = board.order()
+        order = board.order(x)
         xs, ys = _metric_stats(board, x, order), _metric_stats(board, y, order)
         for name in order:
             complete = bool(board.methods.at[name, "complete"])
@@ -235,7 +256,7 @@ def perception_distortion(
     return fig
 
 
-def distributions(frame: pd.DataFrame, metric: str, **filters: Any) -> Figure:
+def distributions(frame: Results, metric: str, **filters: Any) -> Figure:
     """Per-image values of ``metric``: a box per method (best first; the marker is the mean the
     tables show) over the image values as jittered points, one subplot per table.
 
@@ -243,17 +264,15 @@ def distributions(frame: pd.DataFrame, metric: str, **filters: Any) -> Figure:
         MixedResultsError: ``metric`` is not in the selection, or the rows mix tables that must
             not be compared.
     """
-    boards, rows = _boards(frame, [metric], filters)
+    boards = _boards(frame, [metric], filters)
     colours = method_colours(_all_methods(boards))
     # seeded per figure: the same results always draw the same picture
     rng = np.random.default_rng(0)
     fig, axes = _grid(len(boards))
-    ok = rows[rows["error"].isna() & np.isfinite(rows["value"])]
     for ax, board in zip(axes, boards, strict=True):
-        c = board.context
-        table = ok[np.logical_and.reduce([ok[k] == c[k] for k in _TABLE])]
-        order = board.order()
-        values = [table.loc[table["method"] == m, "value"].to_numpy() for m in order]
+        order = board.order(metric)
+        per_image = board.values(metric)
+        values = [v[np.isfinite(v)] for v in (per_image[m].to_numpy() for m in order)]
         boxes = ax.boxplot(
             [v if len(v) else [np.nan] for v in values],
             positions=range(len(order)),
@@ -293,7 +312,7 @@ def _strength(spec: str, name: str, parameter: str) -> float:
 
 
 def sweep(
-    frame: pd.DataFrame,
+    frame: Results,
     metric: str,
     degradation: str = "noise",
     parameter: str = "sigma",
@@ -311,17 +330,25 @@ def sweep(
             share a strength (their other parameters differ; select rows of one kind first).
     """
     name = DEGRADATIONS.canonical(degradation) if degradation in DEGRADATIONS else degradation
-    rows, options = _select(frame, [metric], filters)
-    specs = rows["degradation"].drop_duplicates()
+    if isinstance(frame, pd.DataFrame):
+        rows, _ = _select(frame, [metric], {k: v for k, v in filters.items() if k in _FILTERS})
+        specs = sorted(rows["degradation"].unique())
+    else:
+        specs = sorted({b.context["degradation"] for b in frame})
     strengths = {s: _strength(s, name.lower(), parameter) for s in specs}
-    rows = rows[rows["degradation"].map(strengths).notna()]
+    if isinstance(frame, pd.DataFrame):  # only the sweep's rows: other degradations may not mix
+        frame = rows[rows["degradation"].map(strengths).notna()]
     found = sorted({v for v in strengths.values() if not math.isnan(v)})
     if len(found) < 2:
         raise MixedResultsError(
             f"a sweep needs {name} at 2 or more {parameter} values; the selection has "
-            f"{', '.join(sorted(specs)) or 'no degradations'}."
+            f"{', '.join(specs) or 'no degradations'}."
         )
-    boards = leaderboards(rows, metrics=[metric], **options)
+    boards = [
+        b
+        for b in _boards(frame, [metric], filters)
+        if not math.isnan(strengths.get(b.context["degradation"], math.nan))
+    ]
     groups: dict[tuple[Any, ...], dict[float, Leaderboard]] = {}
     for board in boards:
         c = board.context
@@ -338,7 +365,7 @@ def sweep(
     for ax, ((dataset, scale, seed), per_strength) in zip(axes, groups.items(), strict=True):
         xs = sorted(per_strength)
         # legend best first, as ranked at the mildest strength
-        order = list(dict.fromkeys(m for x in xs for m in per_strength[x].order()))
+        order = list(dict.fromkeys(m for x in xs for m in per_strength[x].order(metric)))
         for method in order:
             points = [
                 (_metric_stats(per_strength[x], metric, [method]).loc[method], x)

@@ -70,9 +70,8 @@ def _anchor(text: str) -> str:
 class _Figures:
     """Saves figures under ``figures/`` and returns their Markdown image links."""
 
-    def __init__(self, out: Path, sizes: dict[str, int]) -> None:
+    def __init__(self, out: Path) -> None:
         self.out = out
-        self.sizes = sizes  # dataset sizes, so figures flag incomplete methods as tables do
 
     def add(self, name: str, caption: str, make: Callable[..., Any], *args: Any, **kw: Any) -> str:
         """Draw ``make(*args, **kw)``; a figure that cannot be drawn becomes a line saying why."""
@@ -108,13 +107,13 @@ def render_report(
         )
     sizes = dataset_sizes(manifests)
     boards = leaderboards(rows, sizes=sizes, test=options.test, alpha=options.alpha)
-    figures = _Figures(out, sizes)
+    figures = _Figures(out)
     sections = [
         _header(options, boards, manifests),
-        _summary(rows, boards),
-        *_dataset_sections(rows, boards, figures, results, options),
-        _sweeps(rows, figures),
-        _plane(rows, boards, figures),
+        _summary(boards),
+        *_dataset_sections(boards, figures, results, options),
+        _sweeps(boards, figures),
+        _plane(boards, figures),
         _failures(rows),
         _skipped(manifests),
         _provenance(manifests),
@@ -146,13 +145,13 @@ def _quality_metrics(boards: list[Leaderboard]) -> list[str]:
     return list(dict.fromkeys(m for b in boards for m in b.metrics if m != RUNTIME))
 
 
-def _summary(rows: pd.DataFrame, boards: list[Leaderboard]) -> str:
+def _summary(boards: list[Leaderboard]) -> str:
     parts = ["## Summary"]
     degradations = list(dict.fromkeys(b.context["degradation"] for b in boards))
     for metric in _quality_metrics(boards):
         for degradation in degradations:
             try:
-                table = wide(rows, metric, degradation=degradation)
+                table = wide(boards, metric, degradation=degradation)
             except SrbenchError as exc:
                 parts.append(f"_{md_escape(metric)}, {md_escape(degradation)}: {md_escape(exc)}_")
                 continue
@@ -165,7 +164,6 @@ def _summary(rows: pd.DataFrame, boards: list[Leaderboard]) -> str:
 
 
 def _dataset_sections(
-    rows: pd.DataFrame,
     boards: list[Leaderboard],
     figures: _Figures,
     results: str | os.PathLike[str],
@@ -189,10 +187,9 @@ def _dataset_sections(
                     f"{base}-{_slug(metric)}-bars",
                     f"{dataset}: mean {metric} per method",
                     bars,
-                    rows,
+                    boards,
                     metric,
                     dataset=dataset,
-                    sizes=figures.sizes,
                 )
             )
         if metrics:
@@ -201,10 +198,9 @@ def _dataset_sections(
                     f"{base}-{_slug(metrics[0])}-per-image",
                     f"{dataset}: {metrics[0]} per image",
                     distributions,
-                    rows,
+                    boards,
                     metrics[0],
                     dataset=dataset,
-                    sizes=figures.sizes,
                 )
             )
         sections.append("\n\n".join(parts))
@@ -255,12 +251,12 @@ def _telling_images(board: Leaderboard, methods: list[str], count: int) -> list[
     return list(spread.index[:count])
 
 
-def _sweeps(rows: pd.DataFrame, figures: _Figures) -> str:
-    found = _sweep_axes(rows["degradation"].unique())
+def _sweeps(boards: list[Leaderboard], figures: _Figures) -> str:
+    found = _sweep_axes(list(dict.fromkeys(b.context["degradation"] for b in boards)))
     if not found:
         return ""
     parts = ["## Degradation sweeps"]
-    metrics = [m for m in dict.fromkeys(rows["metric"]) if m != RUNTIME]
+    metrics = _quality_metrics(boards)
     for name, parameter in found:
         for metric in metrics:
             parts.append(
@@ -268,11 +264,10 @@ def _sweeps(rows: pd.DataFrame, figures: _Figures) -> str:
                     _slug("sweep", name, parameter, metric),
                     f"{metric} against {name} {parameter}",
                     sweep,
-                    rows,
+                    boards,
                     metric,
                     degradation=name,
                     parameter=parameter,
-                    sizes=figures.sizes,
                 )
             )
     return "\n\n".join(parts)
@@ -294,7 +289,7 @@ def _sweep_axes(specs: Sequence[str]) -> list[tuple[str, str]]:
     return axes
 
 
-def _plane(rows: pd.DataFrame, boards: list[Leaderboard], figures: _Figures) -> str:
+def _plane(boards: list[Leaderboard], figures: _Figures) -> str:
     metrics = _quality_metrics(boards)
     if len(metrics) < 2:
         return ""
@@ -307,10 +302,9 @@ def _plane(rows: pd.DataFrame, boards: list[Leaderboard], figures: _Figures) -> 
                 _slug("plane", x, y),
                 f"{x} against {y}, one point per method and table",
                 perception_distortion,
-                rows,
+                boards,
                 x=x,
                 y=y,
-                sizes=figures.sizes,
             ),
         ]
     )

@@ -175,6 +175,31 @@ def test_distributions_draw_a_box_and_every_image_per_method(frame):
     )
 
 
+def _series(fig: Figure) -> list:
+    """What a figure shows: bar heights, line data and point offsets, per axes."""
+    out = []
+    for ax in fig.axes:
+        out.append([p.get_height() for p in ax.patches if isinstance(p, Rectangle)])
+        out.append([list(line.get_ydata()) for line in ax.get_lines()])
+        out.append(
+            [c.get_offsets().tolist() for c in ax.collections if isinstance(c, PathCollection)]
+        )
+    return out
+
+
+def test_figures_from_leaderboards_equal_figures_from_rows(frame):
+    boards = leaderboards(frame)  # every metric at once, as a report computes them
+    for draw in (
+        lambda src: plots.bars(src, "ssim", degradation="bicubic"),
+        lambda src: plots.perception_distortion(src, "psnr", "ssim", dataset="A"),
+        lambda src: plots.distributions(src, "psnr", scale=4, degradation="bicubic"),
+        lambda src: plots.sweep(src, "psnr"),
+    ):
+        assert _series(draw(boards)) == _series(draw(frame))
+    with pytest.raises(MixedResultsError, match="cannot narrow leaderboards"):
+        plots.bars(boards, "psnr", method="m1")
+
+
 def test_sweep_plots_means_against_strength(frame):
     fig = plots.sweep(frame, "psnr", degradation="DN")  # the alias names the same degradation
     assert [ax.get_title() for ax in fig.axes] == ["A x4", "B x4"]
