@@ -449,15 +449,13 @@ def compare(
 
     ``filters`` (dataset, scale, degradation, seed, protocol) must narrow the rows to one table.
     """
-    board_rows = select(frame, method=[a, b], metrics=[metric], **filters)
-    leaderboard(board_rows, metrics=[metric])  # raises on mixed protocols, versions or tables
-    ok = board_rows[board_rows["error"].isna()]
-    values = ok.pivot_table(index="image", columns="method", values="value", aggfunc="first")
+    # a leaderboard of the two refuses mixed protocols, versions or tables, and pairs the images
+    board = leaderboard(frame, method=[a, b], metrics=[metric], n_boot=n_boot, **filters)
+    values = board.values(metric)
     for name in (a, b):
-        if name not in values:
+        if name not in values or values[name].isna().all():
             raise MixedResultsError(f"no {metric} values for {name!r} in the selection.")
-    pair = values[[a, b]].dropna()
-    return paired_test(pair[a], pair[b], test, alternative, n_boot, random_state)  # type: ignore[arg-type]
+    return paired_test(values[a], values[b], test, alternative, n_boot, random_state)  # type: ignore[arg-type]
 
 
 def wide(

@@ -119,7 +119,10 @@ def protocol_line(board: Leaderboard) -> str:
     return " · ".join(parts)
 
 
-def _cells(board: Leaderboard, ci: bool, bold: Callable[[str], str], name: Callable[[str], str]):
+def _cells(
+    board: Leaderboard, ci: bool, bold: Callable[[str], str], name: Callable[[str], str]
+) -> list[dict[str, str]]:
+    """Display strings per method (best first): marks, intervals and the image count."""
     stats = board.stats
     rows = []
     for method in board.order():
