@@ -101,3 +101,10 @@ class MethodTimeoutError(SrbenchError):
 
 class RunError(SrbenchError):
     """A run cannot start or resume (bad grid, locked or missing run, conflicting options)."""
+
+
+class MissingWeightsError(SrbenchError):
+    """Pretrained weights a metric or method needs are not on this machine (and were not fetched).
+
+    The message names the file, where it is published and the folder to put it in.
+    """

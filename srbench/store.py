@@ -36,6 +36,7 @@ __all__ = [
     "COLUMNS",
     "IDENTITY",
     "ROW_KEY",
+    "SET_IMAGE",
     "RunWriter",
     "dataset_sizes",
     "load_manifests",
@@ -60,6 +61,8 @@ SCHEMA = pa.schema(
         ("metric_version", pa.string()),
         ("protocol", pa.string()),
         ("value", pa.float64()),
+        ("samples", pa.int64()),
+        ("spread", pa.float64()),
         ("error", pa.string()),
     ]
 )
@@ -78,6 +81,8 @@ IDENTITY = (
     "metric_version",
     "protocol",
 )
+#: The ``image`` of a set-level row (FID, KID): one value for the whole set.
+SET_IMAGE = ""
 #: One (image, method) cell of the grid: the unit a resumed run skips or redoes.
 CELL_KEY = ("run_id", "dataset", "image", "scale", "degradation", "seed", "method")
 #: One row: a cell's value for one metric under one protocol.
@@ -109,11 +114,23 @@ def _write_table(path: Path, table: pa.Table) -> None:
         pq.write_table(table, tmp)
 
 
+def _conform(table: pa.Table) -> pa.Table:
+    """A table in the current schema: columns added since it was written become nulls, so
+    runs stored by earlier versions stay readable."""
+    columns = [
+        table.column(f.name).cast(f.type)
+        if f.name in table.column_names
+        else pa.nulls(table.num_rows, f.type)
+        for f in SCHEMA
+    ]
+    return pa.Table.from_arrays(columns, schema=SCHEMA)
+
+
 def read_run(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """Every row a run has written so far (finished or not), each key once."""
     run_dir = Path(run_dir)
     files = [run_dir / "scores.parquet", *sorted((run_dir / "parts").glob("*.parquet"))]
-    tables = [pq.read_table(f, schema=SCHEMA) for f in files if f.is_file()]
+    tables = [_conform(pq.read_table(f)) for f in files if f.is_file()]
     if not tables:
         return _frame([]).to_pandas()
     frame = pa.concat_tables(tables).to_pandas()

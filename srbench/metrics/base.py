@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -13,6 +13,8 @@ from srbench.registry import Registry
 __all__ = ["METRICS", "MetricInfo", "register_metric"]
 
 ImageMetricFn = Callable[[np.ndarray, np.ndarray], float]
+#: ``load(device)`` builds what a model-backed metric computes with (once per run).
+Loader = Callable[[str], Any]
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,16 @@ class MetricInfo:
             a :class:`~srbench.metrics.protocols.Protocol` prepares.
         unit: Printed beside the values (``"dB"``).
         description: One line for listings.
+        inputs: What ``compute`` receives. ``"protocol"``: the arrays the chosen protocol
+            prepares (Y or RGB, float64). ``"rgb"``: the shaved ``uint8`` RGB images (perceptual
+            and no-reference metrics, which are defined on RGB whatever ``--protocol`` says).
+        load: For metrics backed by a model: ``load(device)`` returns the ``compute`` function
+            (image level) or the set scorer (set level), built once per run. It raises
+            :class:`~srbench.errors.MissingWeightsError` when weights are absent.
+        weights: Names in :data:`srbench.weights.WEIGHTS` the metric needs.
+        reference: False for no-reference metrics (the HR image is not used).
+        min_samples: Set level: below this many samples (the feature dimension for FID) the
+            value is unreliable and tables mark it.
     """
 
     name: str
@@ -38,6 +50,11 @@ class MetricInfo:
     compute: ImageMetricFn | None = None
     unit: str = ""
     description: str = ""
+    inputs: Literal["protocol", "rgb"] = "protocol"
+    load: Loader | None = None
+    weights: tuple[str, ...] = ()
+    reference: bool = True
+    min_samples: int | None = None
 
 
 METRICS: Registry[MetricInfo] = Registry("metric")
