@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from srbench.device import resolve_device
 from srbench.errors import PairingError, SrbenchError
 from srbench.imageio import list_images, read_image
 from srbench.metrics import DEFAULT_METRICS, METRICS, Protocol, get_protocol, score_pair
@@ -113,20 +114,33 @@ def evaluate_folders(
     metrics: Sequence[str] = DEFAULT_METRICS,
     strip_suffix: str = "",
     progress: bool = False,
+    device: str = "auto",
 ) -> EvalResult:
-    """Score every SR image against its HR image; an image that fails does not stop the rest."""
+    """Score every SR image against its HR image; an image that fails does not stop the rest.
+
+    Model-backed metrics (LPIPS) run on ``device``; their missing weights raise
+    :class:`~srbench.errors.MissingWeightsError` before any image is read.
+    """
     protocol = protocol or get_protocol()
     metrics = [METRICS.canonical(m) for m in metrics]
-    unscorable = [m for m in metrics if METRICS.get(m).compute is None]
+    unscorable = [m for m in metrics if m == "runtime" or METRICS.get(m).level == "set"]
     if unscorable:
         raise SrbenchError(
-            f"{', '.join(unscorable)} cannot be computed from image files; srbench run measures it."
+            f"{', '.join(unscorable)} cannot be computed pair by pair from image files; "
+            "srbench run measures it (runtime while running methods, FID/KID over whole sets)."
         )
+    scorers = {
+        m: METRICS.get(m).load(resolve_device(device))  # type: ignore[misc]
+        for m in metrics
+        if METRICS.get(m).load is not None
+    }
     pairs = pair_folders(sr_dir, hr_dir, strip_suffix)
     rows, failures = [], []
     for image_id, sr_path, hr_path in tqdm(pairs, desc="eval", unit="img", disable=not progress):
         try:
-            values = score_pair(read_image(sr_path), read_image(hr_path), scale, protocol, metrics)
+            values = score_pair(
+                read_image(sr_path), read_image(hr_path), scale, protocol, metrics, scorers
+            )
         except SrbenchError as exc:
             failures.append((image_id, str(exc)))
             continue

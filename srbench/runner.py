@@ -15,6 +15,7 @@ import itertools
 import math
 import os
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,15 +30,18 @@ from tqdm import tqdm
 from srbench.datasets import Dataset, expand_datasets, resolve_dataset
 from srbench.degradations import DegradationContext, ParsedSpec, parse_spec
 from srbench.device import describe_device, resolve_device
-from srbench.errors import LicenceError, RunError, SrbenchError
+from srbench.errors import LicenceError, MissingWeightsError, RunError, SpecError, SrbenchError
 from srbench.imageio import modcrop, to_rgb, write_png
 from srbench.inference import infer
 from srbench.methods import METHODS, ImageContext, SRMethod, Tiling, create_method
 from srbench.methods import load_method_file as _load_method_file
 from srbench.metrics import METRICS, Protocol, get_protocol, score_pair
+from srbench.metrics.distribution import PatchSpec, SetMetricSpec, parse_set_metric
+from srbench.optional import MissingDependencyError
 from srbench.provenance import git_state, library_versions, now
+from srbench.setmetrics import Features, score_set
 from srbench.specs import split_spec
-from srbench.store import RunWriter
+from srbench.store import SET_IMAGE, RunWriter, read_run
 
 __all__ = ["RunConfig", "RunResult", "expand_methods", "image_path", "resume", "run"]
 
@@ -90,6 +94,7 @@ class RunResult:
     path: Path
     scores: pd.DataFrame
     skipped: list[str] = field(default_factory=list)
+    skipped_metrics: dict[str, str] = field(default_factory=dict)
 
     @property
     def failures(self) -> pd.DataFrame:
@@ -107,6 +112,10 @@ class _Plan:
     metrics: list[str]
     protocol: Protocol
     device: str
+    scorers: dict[str, Any] = field(default_factory=dict)
+    set_metrics: list[SetMetricSpec] = field(default_factory=list)
+    features: Features | None = None
+    skipped_metrics: dict[str, str] = field(default_factory=dict)
     datasets: list[Dataset] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
@@ -123,7 +132,7 @@ def run(
     log: Log = lambda _: None,
 ) -> RunResult:
     """Run the grid of ``config`` and store every row under ``results/runs/<run_id>``."""
-    plan = _plan(_absolute_paths(config))
+    plan = _plan(_absolute_paths(config), log)
     _resolve_datasets(plan, progress, log)
     writer = RunWriter.create(results, _manifest(plan, run_id))
     return _execute(plan, writer, progress, log)
@@ -139,7 +148,7 @@ def resume(
     """Continue a killed run: compute exactly the cells it has not recorded yet."""
     writer = RunWriter.resume(results, run_id)
     try:
-        plan = _plan(RunConfig.from_dict(writer.manifest["config"]))
+        plan = _plan(RunConfig.from_dict(writer.manifest["config"]), log)
         _resolve_datasets(plan, progress, log)
     except BaseException:
         writer.close()
@@ -161,7 +170,7 @@ def _absolute_paths(config: RunConfig) -> RunConfig:
     return dataclasses.replace(config, method_files=tuple(files), datasets=tuple(datasets))
 
 
-def _plan(config: RunConfig) -> _Plan:
+def _plan(config: RunConfig, log: Log = lambda _: None) -> _Plan:
     for target in config.method_files:
         _load_method_file(target)
     if not config.scales or any(s < 1 for s in config.scales):
@@ -172,13 +181,14 @@ def _plan(config: RunConfig) -> _Plan:
     for spec in degradations:
         for scale in config.scales:
             spec.canonical(scale)  # scale-dependent parameters fail here, before any work
-    metrics = list(dict.fromkeys(METRICS.canonical(m) for m in config.metrics))
-    metrics = [m for m in metrics if m != RUNTIME]
+    metrics, set_metrics = _parse_metrics(config.metrics)
     protocol = get_protocol(config.protocol, config.shave)
     specs = expand_methods(config.methods)
-    # torch is imported (seconds) only when a method can use an accelerator
+    # torch is imported (seconds) only when a method or a metric can use an accelerator
     classes = [METHODS.get(split_spec(spec, "method")[0]) for spec in specs]
-    device = resolve_device(config.device) if any(c.card.uses_device for c in classes) else "cpu"
+    models = [METRICS.get(m) for m in [*metrics, *(s.metric for s in set_metrics)]]
+    accelerated = any(c.card.uses_device for c in classes) or any(i.load for i in models)
+    device = resolve_device(config.device) if accelerated else "cpu"
     methods: dict[str, SRMethod] = {}
     for spec in specs:
         label, method = create_method(spec, device)
@@ -187,7 +197,48 @@ def _plan(config: RunConfig) -> _Plan:
         methods[label] = method
     if config.workers <= 0:
         config = dataclasses.replace(config, workers=min(4, os.cpu_count() or 1))
-    return _Plan(config, methods, degradations, metrics, protocol, device)
+    plan = _Plan(config, methods, degradations, metrics, protocol, device, set_metrics=set_metrics)
+    _load_metrics(plan, log)
+    return plan
+
+
+def _parse_metrics(specs: Sequence[str]) -> tuple[list[str], list[SetMetricSpec]]:
+    """Image-level metric names and parsed set-level specs (``fid:patch=128``)."""
+    image: list[str] = []
+    sets: list[SetMetricSpec] = []
+    for spec in specs:
+        name, params = split_spec(spec, "metric")
+        info = METRICS.get(name)
+        if info.level == "set":
+            sets.append(parse_set_metric(f"{info.name}:{spec.partition(':')[2]}"))
+        elif params:
+            raise SpecError(f"metric {spec!r}: {info.name} takes no parameters.")
+        elif info.name != RUNTIME:
+            image.append(info.name)
+    protocols = [(s.metric, s.protocol(0)) for s in sets]
+    if len(set(protocols)) != len(protocols):
+        raise RunError(f"a set-level metric is asked for twice: {list(specs)}.")
+    return list(dict.fromkeys(image)), sets
+
+
+def _load_metrics(plan: _Plan, log: Log) -> None:
+    """Build the models metrics need, once. A metric whose weights or packages are missing is
+    skipped with one warning (recorded in the manifest); everything else still runs."""
+    for name in [*plan.metrics, *dict.fromkeys(s.metric for s in plan.set_metrics)]:
+        info = METRICS.get(name)
+        if info.load is None:
+            continue
+        try:
+            if info.level == "set":
+                if plan.features is None:
+                    plan.features = Features(info.load(plan.device))
+            else:
+                plan.scorers[name] = info.load(plan.device)
+        except (MissingWeightsError, MissingDependencyError) as exc:
+            plan.skipped_metrics[name] = str(exc)
+            log(f"warning: skipping metric {name}: {exc}")
+    plan.metrics = [m for m in plan.metrics if m not in plan.skipped_metrics]
+    plan.set_metrics = [s for s in plan.set_metrics if s.metric not in plan.skipped_metrics]
 
 
 def expand_methods(specs: Sequence[str]) -> list[str]:
@@ -229,6 +280,7 @@ def _manifest(plan: _Plan, run_id: str | None) -> dict[str, Any]:
         "device": describe_device(plan.device),
         "started": now(),
         "ended": None,
+        "metrics_skipped": plan.skipped_metrics,
         "datasets": [d.record() for d in plan.datasets],
         "methods": {
             label: {"name": m.card.name, "version": m.card.version, "params": m.card.params}
@@ -252,12 +304,21 @@ def _execute(plan: _Plan, writer: RunWriter, progress: bool, log: Log) -> RunRes
                 if time.monotonic() - last_flush > FLUSH_SECONDS:
                     writer.flush()
                     last_flush = time.monotonic()
+        if plan.set_metrics:
+            writer.flush()
+            writer.add(_set_rows(plan, writer.path))
+            writer.flush()
+            # every group has its set rows now: the SR features were only kept for a resume
+            shutil.rmtree(writer.path / "features", ignore_errors=True)
         writer.manifest.update(status="complete", ended=now(), skipped=plan.skipped)
+        writer.manifest.setdefault("metrics_skipped", {}).update(plan.skipped_metrics)
         frame = writer.finish()
         failures = frame[frame["error"].notna()]
         writer.manifest["failures"] = int(failures.drop_duplicates(list(_CELL)).shape[0])
         writer.save_manifest()
-        return RunResult(writer.run_id, writer.path, frame, plan.skipped)
+        return RunResult(
+            writer.run_id, writer.path, frame, plan.skipped, dict(plan.skipped_metrics)
+        )
     except KeyboardInterrupt:
         writer.flush()
         writer.manifest.update(status="interrupted", ended=now())
@@ -322,21 +383,47 @@ def _pipeline(
 def _prepare(plan: _Plan, item: _Item) -> tuple[np.ndarray, np.ndarray]:
     hr = item.dataset.load(item.image_id)
     context = DegradationContext(item.dataset.name, item.image_id, plan.config.seed)
-    return hr, item.spec(modcrop(to_rgb(hr), item.scale), item.scale, context)
+    lr = item.spec(modcrop(to_rgb(hr), item.scale), item.scale, context)
+    if plan.features is not None:
+        image = plan.protocol.rgb(modcrop(hr, item.scale), item.scale)
+        for patch in _patch_specs(plan):
+            plan.features.ensure(
+                _hr_features(plan, item.dataset, item.image_id, item.scale, patch),
+                image,
+                patch,
+                _patch_key(plan, item.dataset.name, item.image_id, item.scale),
+            )
+    return hr, lr
+
+
+def _patch_specs(plan: _Plan) -> list[PatchSpec]:
+    return list(dict.fromkeys(s.patches for s in plan.set_metrics))
+
+
+def _patch_key(plan: _Plan, dataset: str, image_id: str, scale: int) -> tuple[Any, ...]:
+    """What random patch positions are drawn from: the same for HR and every method."""
+    return (plan.config.seed, dataset, image_id, scale)
+
+
+def _hr_features(
+    plan: _Plan, dataset: Dataset, image_id: str, scale: int, patch: PatchSpec
+) -> Path:
+    assert plan.features is not None
+    return plan.features.hr_file(
+        dataset.name,
+        dataset.version,
+        image_id,
+        scale,
+        plan.protocol.shave_for(scale),
+        patch,
+        plan.config.seed,
+    )
 
 
 def _run_methods(
     plan: _Plan, run_dir: Path, item: _Item, prepared: Future, pool: ThreadPoolExecutor
 ) -> list[Future]:
-    base = {
-        "dataset": item.dataset.name,
-        "dataset_version": item.dataset.version,
-        "image": item.image_id,
-        "scale": item.scale,
-        "degradation": item.spec.canonical(item.scale),
-        "degradation_version": item.spec.degradation.version,
-        "seed": plan.config.seed,
-    }
+    base = _base(plan, item.dataset, item.scale, item.spec, item.image_id)
     try:
         hr, lr = prepared.result()
     except Exception as exc:  # the image is unusable for every method: record that for each
@@ -357,6 +444,20 @@ def _run_methods(
     return futures
 
 
+def _base(
+    plan: _Plan, dataset: Dataset, scale: int, spec: ParsedSpec, image_id: str
+) -> dict[str, Any]:
+    return {
+        "dataset": dataset.name,
+        "dataset_version": dataset.version,
+        "image": image_id,
+        "scale": scale,
+        "degradation": spec.canonical(scale),
+        "degradation_version": spec.degradation.version,
+        "seed": plan.config.seed,
+    }
+
+
 def _done(rows: list[dict[str, Any]]) -> Future:
     future: Future = Future()
     future.set_result(rows)
@@ -374,7 +475,21 @@ def _score_cell(
     context: ImageContext,
 ) -> list[dict[str, Any]]:
     try:
-        scores = score_pair(sr, hr, context.scale, plan.protocol, plan.metrics)
+        scores = score_pair(sr, hr, context.scale, plan.protocol, plan.metrics, plan.scorers)
+        if plan.features is not None:
+            image = plan.protocol.rgb(sr, context.scale)
+            for patch in _patch_specs(plan):
+                path = Features.sr_file(
+                    run_dir,
+                    context.dataset,
+                    context.scale,
+                    context.degradation,
+                    label,
+                    context.image_id,
+                    patch,
+                )
+                key = _patch_key(plan, context.dataset, context.image_id, context.scale)
+                plan.features.ensure(path, image, patch, key)
         if plan.config.save_images:
             write_png(image_path(run_dir, context, label), sr)
     except Exception as exc:
@@ -415,6 +530,75 @@ def _by_image(todo: list[tuple[str, str]]) -> Iterator[tuple[str, list[str]]]:
     yield from images.items()
 
 
+def _set_rows(plan: _Plan, run_dir: Path) -> list[dict[str, Any]]:
+    """FID/KID rows of every finished (dataset, scale, degradation, method) group that has none
+    yet; a group with failed or missing images gets an error row instead of a partial value."""
+    frame = read_run(run_dir)
+    sets = frame[frame["image"] == SET_IMAGE]
+    done = set(
+        sets[["dataset", "scale", "degradation", "method", "metric", "protocol"]].itertuples(
+            index=False, name=None
+        )
+    )
+    errors = frame[frame["error"].notna() & (frame["image"] != SET_IMAGE)]
+    failed = errors.groupby(["dataset", "scale", "degradation", "method"])["image"].unique()
+    out: list[dict[str, Any]] = []
+    for dataset, scale, spec in itertools.product(
+        plan.datasets, plan.config.scales, plan.degradations
+    ):
+        base = _base(plan, dataset, scale, spec, SET_IMAGE)
+        for label, method in plan.methods.items():
+            if not method.card.supports(scale):
+                continue
+            group = (dataset.name, scale, base["degradation"], label)
+            bad = sorted(failed.get(group, []))
+            for metric in plan.set_metrics:
+                protocol = metric.protocol(plan.protocol.shave_for(scale))
+                if (*group, metric.metric, protocol) in done:
+                    continue
+                out.append(_set_row(plan, run_dir, dataset, base, label, metric, protocol, bad))
+    return out
+
+
+def _set_row(
+    plan: _Plan,
+    run_dir: Path,
+    dataset: Dataset,
+    base: dict[str, Any],
+    label: str,
+    metric: SetMetricSpec,
+    protocol: str,
+    failed: list[str],
+) -> dict[str, Any]:
+    scale, degradation = base["scale"], base["degradation"]
+    row = {**_row(plan, base, label, metric.metric, math.nan, None), "protocol": protocol}
+    if failed:
+        shown = ", ".join(failed[:5]) + (", ..." if len(failed) > 5 else "")
+        row["error"] = (
+            f"{metric.metric} needs every image of the set; {len(failed)} of "
+            f"{len(dataset.image_ids)} failed ({shown})"
+        )
+        return row
+    try:
+        hr = [
+            np.load(_hr_features(plan, dataset, i, scale, metric.patches))
+            for i in dataset.image_ids
+        ]
+        sr = [
+            np.load(
+                Features.sr_file(
+                    run_dir, dataset.name, scale, degradation, label, i, metric.patches
+                )
+            )
+            for i in dataset.image_ids
+        ]
+        result = score_set(metric, hr, sr, plan.config.seed)
+    except (OSError, ValueError) as exc:
+        row["error"] = f"{metric.metric}: {_describe(exc)}"
+        return row
+    return {**row, "value": result.value, "spread": result.spread, "samples": result.samples}
+
+
 def _failure_rows(
     plan: _Plan, base: dict[str, Any], label: str, message: str
 ) -> list[dict[str, Any]]:
@@ -425,11 +609,12 @@ def _failure_rows(
 def _row(
     plan: _Plan, base: dict[str, Any], label: str, metric: str, value: float, error: str | None
 ) -> dict[str, Any]:
-    protocol = (
-        f"seconds@{describe_device(plan.device)},workers={plan.config.workers}"
-        if metric == RUNTIME
-        else plan.protocol.key(base["scale"])
-    )
+    if metric == RUNTIME:
+        protocol = f"seconds@{describe_device(plan.device)},workers={plan.config.workers}"
+    elif METRICS.get(metric).inputs == "rgb":
+        protocol = plan.protocol.rgb_key(base["scale"])
+    else:
+        protocol = plan.protocol.key(base["scale"])
     return {
         **base,
         "method": label,

@@ -7,14 +7,15 @@ that scores an SR/HR pair.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from srbench.errors import SrbenchError
 from srbench.metrics import distribution as _distribution  # noqa: F401  (fid, kid)
 from srbench.metrics import fidelity as _fidelity  # noqa: F401  (registers psnr, ssim)
 from srbench.metrics import perceptual as _perceptual  # noqa: F401  (lpips, lpips-vgg)
-from srbench.metrics.base import METRICS, MetricInfo, register_metric
+from srbench.metrics.base import METRICS, ImageMetricFn, MetricInfo, register_metric
 from srbench.metrics.protocols import PROTOCOLS, Protocol, get_protocol
 
 __all__ = [
@@ -48,8 +49,13 @@ def score_pair(
     scale: int,
     protocol: Protocol | None = None,
     metrics: Sequence[str] = DEFAULT_METRICS,
+    scorers: Mapping[str, ImageMetricFn] | None = None,
 ) -> dict[str, float]:
     """Score one ``uint8`` SR image against its (un-cropped) HR image.
+
+    Image-level metrics only (set-level ones such as FID are computed over a whole set). A
+    model-backed metric (LPIPS) needs its scorer in ``scorers``, built once with
+    ``METRICS.get(name).load(device)``.
 
     Example:
         >>> hr = np.random.default_rng(0).integers(0, 256, (40, 40, 3), dtype=np.uint8)
@@ -60,6 +66,20 @@ def score_pair(
         raise TypeError(
             f"score_pair expects a uint8 SR image, got {sr.dtype}; quantize() it first."
         )
-    infos = [METRICS.get(m) for m in metrics]
-    a, b = (protocol or get_protocol()).prepare(sr, hr, scale)
-    return {info.name: info.compute(a, b) for info in infos if info.compute is not None}
+    protocol = protocol or get_protocol()
+    infos = [i for i in map(METRICS.get, metrics) if i.level == "image" and i.name != "runtime"]
+    pairs = {}
+    if any(i.inputs == "protocol" for i in infos):
+        pairs["protocol"] = protocol.prepare(sr, hr, scale)
+    if any(i.inputs == "rgb" for i in infos):
+        pairs["rgb"] = protocol.prepare_rgb(sr, hr, scale)
+    out = {}
+    for info in infos:
+        compute = (scorers or {}).get(info.name) or info.compute
+        if compute is None:
+            raise SrbenchError(
+                f"metric {info.name} needs its model: pass scorers={{'{info.name}': "
+                f"METRICS.get('{info.name}').load('cpu')}}."
+            )
+        out[info.name] = compute(*pairs[info.inputs])
+    return out

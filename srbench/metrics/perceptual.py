@@ -1,18 +1,194 @@
-"""LPIPS (Zhang et al. 2018) through the ``lpips`` package."""
+"""LPIPS (Zhang et al. 2018) through the ``lpips`` package, exact on images of any size.
+
+The ``lpips`` package computes, for each of its backbone's five layers, a per-position distance
+map (unit-normalised features, squared difference, learned 1x1 weights) and sums the maps'
+spatial means. Every step but the mean is local, so srbench evaluates large images in horizontal
+strips: each strip is run with a margin wider than the deepest layer's receptive field, only the
+rows of each layer's map that belong to the strip's core are kept, and the per-layer sums are
+divided by the full map's size at the end. The result equals the whole-image value (to float
+rounding) while memory stays bounded by the strip, which is what lets VGG-LPIPS run on 2K images.
+
+The heads (linear layers) ship with the ``lpips`` wheel; the backbone (torchvision AlexNet or
+VGG16 ImageNet weights) is read from the torch hub cache through :mod:`srbench.weights`, never
+downloaded implicitly. ``random_backbone=True`` builds the same network with random backbone
+weights: the code path of tests, and nothing else.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
 from srbench.metrics.base import MetricInfo, register_metric
 
-__all__ = ["LPIPS_METRICS"]
+__all__ = ["LPIPS_METRICS", "LpipsScorer", "build_lpips"]
+
+#: Cumulative stride of each LPIPS layer of the backbone (rows of the input per map row).
+_STRIDES = {"alex": (4, 8, 16, 16, 16), "vgg": (1, 2, 4, 8, 16)}
+#: Input rows around a strip's core; above both backbones' deepest receptive field radius
+#: (AlexNet conv5: 163 px, VGG16 conv5_3: 196 px) and a multiple of their total stride 16.
+_MARGIN = 224
+_ALIGN = 16
 
 
-def _load_alex(device: str):  # noqa: ANN202
-    raise NotImplementedError
+@dataclass
+class LpipsScorer:
+    """LPIPS of one backbone on one device, callable as ``scorer(sr, hr) -> float``.
+
+    Attributes:
+        model: The ``lpips.LPIPS`` module (eval mode).
+        net: ``"alex"`` or ``"vgg"``.
+        device: Torch device string.
+        max_pixels: Images with more pixels are scored in strips of about this many pixels
+            (the value is the same; only memory changes).
+    """
+
+    model: Any
+    net: str
+    device: str = "cpu"
+    max_pixels: int = 2048 * 2048
+
+    def __call__(self, sr: np.ndarray, hr: np.ndarray) -> float:
+        """LPIPS of two ``uint8`` ``(H, W, 3)`` RGB images (0: identical)."""
+        return self.distance(sr, hr, data_range=(0.0, 255.0))
+
+    def distance(self, a: Any, b: Any, data_range: tuple[float, float] = (0.0, 1.0)) -> float:
+        """LPIPS of two images given as ``(H, W, 3)`` arrays or ``(1, 3, H, W)`` tensors whose
+        values span ``data_range`` (``(0, 1)``, ``(-1, 1)``, ``(0, 255)``): they are mapped to
+        the ``[-1, 1]`` the networks were trained on."""
+        import torch
+
+        x0, x1 = (_to_unit_tensor(x, data_range, self.device) for x in (a, b))
+        if x0.shape != x1.shape:
+            raise ValueError(
+                f"LPIPS needs images of one size, got {tuple(x0.shape)} and {tuple(x1.shape)}."
+            )
+        height, width = x0.shape[-2:]
+        with torch.inference_mode():
+            sums = np.zeros(5)
+            counts = np.zeros(5)
+            for start, stop, first, last in _strips(height, self._core_rows(width)):
+                part = self._layer_maps(x0[..., start:stop, :], x1[..., start:stop, :])
+                for layer, distance in enumerate(part):
+                    stride = _STRIDES[self.net][layer]
+                    end = None if last >= height else (last - start) // stride
+                    kept = distance[..., (first - start) // stride : end, :]
+                    sums[layer] += float(kept.double().sum())
+                    counts[layer] += kept.numel()
+        return float(np.sum(sums / counts))
+
+    def _core_rows(self, width: int) -> int:
+        rows = max(self.max_pixels // max(width, 1) - 2 * _MARGIN, 2 * _MARGIN)
+        return rows // _ALIGN * _ALIGN
+
+    def _layer_maps(self, x0: Any, x1: Any) -> list[Any]:
+        """Per-layer distance maps ``(1, 1, h, w)``: the package's forward without the mean."""
+        import lpips
+
+        model = self.model
+        outs0 = model.net.forward(model.scaling_layer(x0))
+        outs1 = model.net.forward(model.scaling_layer(x1))
+        return [
+            model.lins[k](
+                (lpips.normalize_tensor(outs0[k]) - lpips.normalize_tensor(outs1[k])) ** 2
+            )
+            for k in range(model.L)
+        ]
 
 
-def _load_vgg(device: str):  # noqa: ANN202
-    raise NotImplementedError
+def _to_unit_tensor(x: Any, data_range: tuple[float, float], device: str) -> Any:
+    import torch
+
+    lo, hi = data_range
+    if hi <= lo:
+        raise ValueError(f"data_range must be (low, high) with low < high, got {data_range}.")
+    t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+    if t.ndim == 3:  # (H, W, C) image
+        t = t.permute(2, 0, 1)[None]
+    if t.ndim != 4 or t.shape[:2] != (1, 3):
+        shape = tuple(t.shape)
+        raise ValueError(f"LPIPS needs one RGB image, (H, W, 3) or (1, 3, H, W); got {shape}.")
+    return ((t.to(device, torch.float32) - lo) * (2.0 / (hi - lo)) - 1.0).contiguous()
+
+
+def _strips(height: int, core: int) -> Iterator[tuple[int, int, int, int]]:
+    """``(start, stop, first, last)``: input rows ``[start, stop)`` of each strip, whose core
+    ``[first, last)`` it owns.
+
+    Map row ``j`` of a strip starting at input row ``start`` (a multiple of every layer's
+    stride) is row ``j + start / stride`` of the whole image's map, so a core owns the map rows
+    from ``(first - start) / stride``; the last strip owns everything to the bottom.
+    """
+    if height <= core + 2 * _MARGIN:
+        yield 0, height, 0, height
+        return
+    for first in range(0, height, core):
+        last = min(first + core, height)
+        yield max(first - _MARGIN, 0), min(last + _MARGIN, height), first, last
+
+
+def build_lpips(net: str = "alex", device: str = "cpu", random_backbone: bool = False) -> Any:
+    """The ``lpips.LPIPS`` module (v0.1) with its packaged heads and the backbone's ImageNet
+    weights from the torch hub cache (random ones with ``random_backbone``).
+
+    Raises:
+        MissingWeightsError: The backbone or the packaged heads are not on this machine.
+    """
+    import torch
+
+    from srbench import weights
+    from srbench.optional import require
+
+    lpips = require("lpips", "LPIPS")
+    heads = weights.locate(f"lpips-{net}-v0.1")
+    backbone = None if random_backbone else weights.locate({"alex": "alexnet", "vgg": "vgg16"}[net])
+    with _quiet():  # torchvision's "pretrained is deprecated" warning, lpips' prints
+        model = lpips.LPIPS(
+            pretrained=True,
+            net=net,
+            version="0.1",
+            pnet_rand=True,
+            model_path=str(heads),
+            verbose=False,
+        )
+    if backbone is not None:
+        state = torch.load(backbone, map_location="cpu", weights_only=True)
+        model.net.load_state_dict(_slice_keys(model.net.state_dict(), state), strict=True)
+    return model.eval().to(device)
+
+
+def _slice_keys(ours: dict[str, Any], torchvision_state: dict[str, Any]) -> dict[str, Any]:
+    """torchvision ``features.<i>.<param>`` keys renamed to lpips' ``slice<k>.<i>.<param>``."""
+    mapped = {}
+    for key in ours:
+        _, index, param = key.split(".")
+        source = f"features.{index}.{param}"
+        if source not in torchvision_state:
+            raise KeyError(f"{source} is not in the backbone checkpoint; is it the right file?")
+        mapped[key] = torchvision_state[source]
+    return mapped
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    with warnings.catch_warnings(), contextlib.redirect_stdout(None):
+        warnings.simplefilter("ignore", UserWarning)
+        yield
+
+
+def _loader(net: str):  # noqa: ANN202
+    def load(device: str) -> LpipsScorer:
+        scorer = LpipsScorer(build_lpips(net, device), net, device)
+        if net == "vgg":  # VGG maps at full resolution: ~4 GB per 2K pair, so strips of 1 Mpx
+            scorer.max_pixels = 1024 * 1024
+        return scorer
+
+    return load
 
 
 LPIPS_METRICS = (
@@ -23,7 +199,7 @@ LPIPS_METRICS = (
             level="image",
             version="1+alex-v0.1",
             inputs="rgb",
-            load=_load_alex,
+            load=_loader("alex"),
             weights=("alexnet", "lpips-alex-v0.1"),
             description="LPIPS v0.1 with the AlexNet backbone (the reference); RGB, shaved.",
         )
@@ -35,7 +211,7 @@ LPIPS_METRICS = (
             level="image",
             version="1+vgg-v0.1",
             inputs="rgb",
-            load=_load_vgg,
+            load=_loader("vgg"),
             weights=("vgg16", "lpips-vgg-v0.1"),
             description="LPIPS v0.1 with the VGG16 backbone; RGB, shaved.",
         )

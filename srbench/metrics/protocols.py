@@ -67,6 +67,29 @@ class Protocol:
         a, b = _luma_pair(sr, hr) if self.channels == "y" else (to_rgb(sr), to_rgb(hr))
         return np.atleast_3d(a.astype(np.float64)), np.atleast_3d(b.astype(np.float64))
 
+    def rgb_key(self, scale: int) -> str:
+        """The protocol recorded with RGB-input metrics (LPIPS, FID): ``rgb-shave4``."""
+        return f"rgb-shave{self.shave_for(scale)}"
+
+    def rgb(self, image: np.ndarray, scale: int) -> np.ndarray:
+        """The shaved ``uint8`` RGB pixels of an image of the modcropped HR's size: what
+        RGB-input metrics see (a gray image is replicated to three channels)."""
+        s = self.shave_for(scale)
+        if min(image.shape[:2]) <= 2 * s:
+            raise SizeMismatchError(
+                f"Nothing is left of a {image.shape[1]}x{image.shape[0]} image after shaving "
+                f"{s} px."
+            )
+        return to_rgb(image[s : image.shape[0] - s, s : image.shape[1] - s])
+
+    def prepare_rgb(
+        self, sr: np.ndarray, hr: np.ndarray, scale: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The shaved ``uint8`` RGB pair of an SR image and its (un-cropped) HR image."""
+        hr = modcrop(hr, scale)
+        check_sizes(sr, hr, scale)
+        return self.rgb(sr, scale), self.rgb(hr, scale)
+
 
 def _luma_pair(sr: np.ndarray, hr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Y of both for an RGB HR; gray values (SR reduced by ``rgb2gray``) for a gray HR."""

@@ -1,0 +1,138 @@
+"""Set-level metrics (FID, KID) inside a run: patch features per image, one value per set.
+
+The runner scores image by image, but FID and KID compare whole sets. So each image's patch
+features are written as it is scored, and the set value is computed when every image of a
+(dataset, scale, degradation, method) group is done:
+
+* HR features depend only on the dataset version, scale, shave, patch protocol, seed (random
+  patches) and extractor, so they are cached across runs under
+  ``<cache>/features/<extractor>/<dataset>@<version>/x<scale>-shave<s>-<patches>/<image>.npy``.
+* SR features live in the run folder (``features/<dataset>/x<scale>/<degradation>/<method>/``)
+  until the group's value is stored, so a killed run resumes without recomputing them; the folder is
+  removed once every group's set rows are stored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from srbench.fsutil import atomic_path
+from srbench.hub import cache_root
+from srbench.metrics.distribution import (
+    PatchSpec,
+    SetMetricSpec,
+    fid_from_features,
+    kid_from_features,
+    patches,
+)
+
+__all__ = ["Features", "SetValue", "score_set"]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._@-]+", "_", text).strip("_") or "_"
+
+
+@dataclass
+class Features:
+    """A feature extractor (``extractor(uint8 patches) -> (n, d)``) and where features go."""
+
+    extractor: Any
+
+    @property
+    def identity(self) -> str:
+        """The extractor's name in cache keys (``pt_inception-2015-12-05``, or ``random``)."""
+        return str(getattr(self.extractor, "identity", type(self.extractor).__name__))
+
+    def hr_file(
+        self,
+        dataset: str,
+        version: str,
+        image: str,
+        scale: int,
+        shave: int,
+        spec: PatchSpec,
+        seed: int,
+    ) -> Path:
+        """Cache file of one HR image's patch features."""
+        sampling = f"-seed{seed}" if spec.count is not None else ""
+        folder = f"x{scale}-shave{shave}-{spec.key()}{sampling}"
+        return (
+            cache_root()
+            / "features"
+            / _slug(self.identity)
+            / _slug(f"{dataset}@{version}")
+            / folder
+            / f"{_slug(image)}.npy"
+        )
+
+    @staticmethod
+    def sr_file(
+        run_dir: Path,
+        dataset: str,
+        scale: int,
+        degradation: str,
+        label: str,
+        image: str,
+        spec: PatchSpec,
+    ) -> Path:
+        """Run file of one SR image's patch features."""
+        return (
+            sr_folder(run_dir, dataset, scale, degradation, label)
+            / f"{_slug(image)}.{spec.key()}.npy"
+        )
+
+    def ensure(
+        self, path: Path, image: np.ndarray, spec: PatchSpec, rng_key: Sequence[Any]
+    ) -> None:
+        """Compute and store the features of ``image`` (shaved RGB ``uint8``) unless ``path``
+        exists already."""
+        if path.is_file():
+            return
+        feats = self.extractor(patches(image, spec, rng_key))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, feats)
+
+
+def sr_folder(run_dir: Path, dataset: str, scale: int, degradation: str, label: str) -> Path:
+    """The run folder holding one group's SR features."""
+    return run_dir / "features" / _slug(dataset) / f"x{scale}" / _slug(degradation) / _slug(label)
+
+
+@dataclass(frozen=True)
+class SetValue:
+    """One set-level value: ``value``, ``spread`` (KID's std over subsets, else NaN) and the
+    number of ``samples`` (patches per set)."""
+
+    value: float
+    spread: float
+    samples: int
+
+
+def score_set(
+    spec: SetMetricSpec, hr: Sequence[np.ndarray], sr: Sequence[np.ndarray], seed: int = 0
+) -> SetValue:
+    """FID or KID of the SR patch features against the HR ones (per-image arrays, same order).
+
+    Raises:
+        ValueError: Too few patches (images smaller than the patch, or fewer than two).
+    """
+    a, b = np.concatenate(list(hr)), np.concatenate(list(sr))
+    if len(a) != len(b):  # same boxes on same-size images: anything else is a bug upstream
+        raise ValueError(f"HR and SR have {len(a)} and {len(b)} patches; they must match.")
+    if len(a) < 2:
+        raise ValueError(
+            f"only {len(a)} patch(es) of {spec.patches.patch} px fit in these images; "
+            f"use a smaller patch ({spec.metric}:patch=32) or more images."
+        )
+    if spec.metric == "fid":
+        return SetValue(fid_from_features(b, a), float("nan"), len(a))
+    value, spread = kid_from_features(b, a, spec.subsets, spec.subset_size, seed)
+    return SetValue(value, spread, len(a))
