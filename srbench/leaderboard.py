@@ -9,6 +9,14 @@ reports, regression checks) selects rows through :func:`select`, so they agree o
 * **Nothing incomparable shares a column.** A metric column has one protocol and one metric
   version; a table has one dataset version, degradation version and seed. Anything else raises
   :class:`MixedResultsError`, saying which values were found and how to choose one.
+
+Metrics come at two levels. Image-level metrics (PSNR, SSIM, LPIPS, runtime) have one value per
+image; a table shows their mean with a bootstrap interval and a paired test against the best.
+Set-level metrics (FID, KID; ``MetricInfo.level == "set"``, or rows whose ``image`` is
+``store.SET_IMAGE`` for a metric srbench does not know) have one value per method: a table
+shows that value with its ``samples`` and ``spread``, ranks it, and neither resamples nor tests
+it. Metrics defined on RGB (``MetricInfo.inputs == "rgb"``: LPIPS, FID, KID) are measured under
+their own protocol whatever ``--protocol`` says, so a protocol filter never drops them.
 """
 
 from __future__ import annotations
@@ -24,12 +32,15 @@ import pandas as pd
 from srbench.errors import SrbenchError
 from srbench.metrics import METRICS
 from srbench.stats import PairedTest, Test, bootstrap_ci, paired_test
+from srbench.store import SET_IMAGE
 
 __all__ = [
     "Leaderboard",
     "MixedResultsError",
     "compare",
     "direction",
+    "fixed_protocol",
+    "is_set_metric",
     "leaderboard",
     "leaderboards",
     "select",
@@ -53,6 +64,40 @@ def direction(metric: str) -> bool | None:
     return METRICS.get(metric).higher_is_better if metric in METRICS else None
 
 
+def fixed_protocol(metric: str) -> bool:
+    """Whether ``metric`` is measured under its own protocol whatever ``--protocol`` says:
+    ``runtime`` (timed on a device) and metrics defined on RGB (``MetricInfo.inputs``
+    ``"rgb"``: LPIPS, FID, KID, no-reference metrics). Unknown metrics follow ``--protocol``.
+
+    Example:
+        >>> fixed_protocol("psnr"), fixed_protocol("lpips"), fixed_protocol("runtime")
+        (False, True, True)
+    """
+    return metric == RUNTIME or (metric in METRICS and METRICS.get(metric).inputs != "protocol")
+
+
+def is_set_metric(metric: str, rows: pd.DataFrame | None = None) -> bool:
+    """Whether ``metric`` has one value per set (FID, KID) rather than one per image.
+
+    A registered metric says so by its ``level``; for one srbench does not know, ``rows`` (store
+    rows) decide: its rows all have ``image == store.SET_IMAGE``.
+
+    Example:
+        >>> is_set_metric("fid"), is_set_metric("psnr")
+        (True, False)
+    """
+    if metric in METRICS:
+        return METRICS.get(metric).level == "set"
+    if rows is None:
+        return False
+    own = rows.loc[rows["metric"] == metric, "image"]
+    return bool(len(own)) and bool((own == SET_IMAGE).all())
+
+
+def _min_samples(metric: str) -> int | None:
+    return METRICS.get(metric).min_samples if metric in METRICS else None
+
+
 def _matches(protocol: pd.Series, wanted: str) -> pd.Series:
     # "y" selects y-shave4 at x4 and y-shave2 at x2; a full key selects exactly that
     return (protocol == wanted) | protocol.str.startswith(f"{wanted}-")
@@ -70,8 +115,10 @@ def select(
     metrics: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Filter store rows, then keep the latest run of each (dataset, scale, degradation, seed,
-    method). ``protocol`` (``y``, ``rgb`` or a full key such as ``y-shave4``) filters every
-    metric but ``runtime``, whose protocol is the device it was timed on."""
+    method). ``protocol`` (``y``, ``rgb`` or a full key such as ``y-shave4``) filters the metrics
+    that follow ``--protocol`` (PSNR, SSIM, unknown metrics), not those measured under their own
+    protocol (:func:`fixed_protocol`: ``runtime``, timed on a device, and the RGB-defined
+    LPIPS, FID, KID)."""
     rows = frame
     for column, wanted in (
         ("dataset", dataset),
@@ -85,7 +132,8 @@ def select(
             values = [wanted] if np.ndim(wanted) == 0 else list(wanted)
             rows = rows[rows[column].isin(values)]
     if protocol is not None:
-        rows = rows[(rows["metric"] == RUNTIME) | _matches(rows["protocol"], protocol)]
+        fixed = rows["metric"].map(fixed_protocol).astype(bool)
+        rows = rows[fixed | _matches(rows["protocol"], protocol)]
     if rows.empty:
         return rows.reset_index(drop=True)
     cells = [*TABLE_KEY, "method"]
@@ -105,17 +153,25 @@ class Leaderboard:
     """One table: methods x metrics for one dataset, scale, degradation and seed.
 
     Attributes:
-        stats: One row per (method, metric): ``mean``, ``ci_low``, ``ci_high`` (bootstrap),
-            ``images`` (values averaged), ``rank`` (1 = best, following the metric's direction;
-            NaN for incomplete methods), ``p_value`` of the paired test against the best method
-            and ``differs`` (whether that difference is significant at ``alpha``).
-        methods: One row per method: ``images`` scored, ``failed``, ``complete``,
-            ``method_version``, ``run_id``.
+        stats: One row per (method, metric): ``mean``, ``images`` (values averaged),
+            ``ci_low``, ``ci_high`` (bootstrap), ``rank`` (1 = best, following the metric's
+            direction; NaN for incomplete methods), ``p_value`` of the paired test against the
+            best method, ``differs`` (whether that difference is significant at ``alpha``),
+            ``samples`` and ``spread`` (set-level metrics: the number of feature samples the
+            value comes from and, for KID, its standard deviation over subsets; NaN for
+            image-level metrics) and ``reliable`` (False when ``samples`` is below the metric's
+            ``min_samples``). For a set-level metric ``mean`` is its one value, ``images`` the
+            method's scored images, the interval and ``p_value`` are NaN and ``differs`` is
+            False: there is no test, and tables mark nothing from it.
+        methods: One row per method: ``images`` scored (set-level rows are not images),
+            ``failed``, ``complete``, ``method_version``, ``run_id``.
         context: What every number was measured under: dataset, dataset_version, scale,
-            degradation, degradation_version, seed, images (expected), and per metric its
-            protocol and version; plus the test, alpha, confidence and bootstrap size.
-        notes: Sentences a reader needs (incomplete methods, tests that cannot decide).
-        per_image: The values behind the means, per metric (see :meth:`values`).
+            degradation, degradation_version, seed, images (expected), per metric its
+            protocol and version, ``set_metrics`` (the set-level ones); plus the test, alpha,
+            confidence and bootstrap size.
+        notes: Sentences a reader needs (incomplete methods, tests that cannot decide,
+            unreliable set-level values).
+        per_image: The values behind the means, per image-level metric (see :meth:`values`).
     """
 
     stats: pd.DataFrame
@@ -125,7 +181,21 @@ class Leaderboard:
     per_image: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def values(self, metric: str) -> pd.DataFrame:
-        """Per-image values of one metric: images down, methods across (NaN where missing)."""
+        """Per-image values of one metric: images down, methods across (NaN where missing).
+
+        Raises:
+            MixedResultsError: ``metric`` is set-level (FID, KID: one value per method, in
+                :attr:`stats`) or not a column of this table.
+        """
+        if metric in self.set_metrics:
+            raise MixedResultsError(
+                f"{metric} is a set-level metric: one value per method over the whole set "
+                "(see the table's stats), no per-image values."
+            )
+        if metric not in self.per_image:
+            raise MixedResultsError(
+                f"no {metric} column in {self.title()}; it has {', '.join(self.metrics)}."
+            )
         return self.per_image[metric]
 
     @property
@@ -133,10 +203,21 @@ class Leaderboard:
         """The metric columns, in order."""
         return list(self.context["metrics"])
 
+    @property
+    def set_metrics(self) -> list[str]:
+        """The set-level metric columns (FID, KID), in order."""
+        return [m for m in self.metrics if m in self.context.get("set_metrics", ())]
+
+    @property
+    def image_metrics(self) -> list[str]:
+        """The metric columns with per-image values (everything :meth:`values` accepts)."""
+        return [m for m in self.metrics if m not in self.set_metrics]
+
     def table(self) -> pd.DataFrame:
         """A flat frame: one row per method (best first), ``<metric>``, ``<metric>_ci_low``,
-        ``<metric>_ci_high``, ``<metric>_rank``, ``<metric>_p`` columns, then images, failed
-        and complete."""
+        ``<metric>_ci_high``, ``<metric>_rank``, ``<metric>_p`` columns (set-level metrics add
+        ``<metric>_samples``, ``<metric>_spread`` and ``<metric>_reliable``), then images,
+        failed and complete."""
         wide_stats = self.stats.unstack("metric")
         columns: dict[str, pd.Series] = {}
         for metric in self.metrics:
@@ -146,6 +227,9 @@ class Leaderboard:
             columns[f"{metric}_ci_high"] = part["ci_high"]
             columns[f"{metric}_rank"] = part["rank"]
             columns[f"{metric}_p"] = part["p_value"]
+            if metric in self.set_metrics:
+                for key in ("samples", "spread", "reliable"):
+                    columns[f"{metric}_{key}"] = part[key]
         out = pd.DataFrame(columns).join(self.methods[["images", "failed", "complete"]])
         return out.loc[self.order()]
 
@@ -209,6 +293,12 @@ def leaderboard(
     ``expected_images`` (default: the most any method has) are flagged incomplete and left
     out of the ranking; their means are over the images they have.
 
+    Set-level metrics (FID, KID) are one value per method: ranked among complete methods, with
+    no interval and no test; a value from fewer samples than the metric's ``min_samples`` is
+    flagged unreliable (``reliable`` False) and a note says so. A table of set-level metrics
+    only (no per-image rows to count images from) takes a method as complete when its
+    set-level values were computed.
+
     Raises:
         MixedResultsError: The rows span several tables (pass dataset, scale, degradation or
             seed, or use :func:`leaderboards`), or a column would mix protocols or versions.
@@ -246,9 +336,12 @@ def leaderboard(
         )
     notes: list[str] = []
     metrics = _metric_columns(rows, metrics, notes)
+    set_metrics = [m for m in metrics if is_set_metric(m, rows)]
+    image_metrics = [m for m in metrics if m not in set_metrics]
     context = _context(rows, metrics)
+    context["set_metrics"] = set_metrics
     ok = rows[rows["error"].isna()]
-    methods = _methods(rows, ok, metrics, expected_images)
+    methods = _methods(rows, ok, image_metrics, set_metrics, expected_images)
     context.update(
         images=int(methods["images"].max() if expected_images is None else expected_images),
         test=test,
@@ -263,12 +356,14 @@ def leaderboard(
         .set_index(["image", "method"])["value"]
         .unstack("method")
         .reindex(columns=methods.index)
-        for m in metrics
+        for m in image_metrics
     }
     stats = (
         pd.concat(
             [
-                _metric_stats(
+                _set_stats(rows[rows["metric"] == m], m, methods)
+                if m in set_metrics
+                else _metric_stats(
                     per_image[m],
                     m,
                     methods,
@@ -289,6 +384,8 @@ def leaderboard(
     )
     if undecidable:
         notes.append(_undecidable_note(undecidable, test, alpha))
+    for metric in set_metrics:
+        notes += _set_notes(rows[rows["metric"] == metric], stats, metric)
     incomplete = methods.index[~methods["complete"]]
     for name in incomplete:
         notes.append(
@@ -354,11 +451,20 @@ def _context(rows: pd.DataFrame, metrics: list[str]) -> dict[str, Any]:
 
 
 def _methods(
-    rows: pd.DataFrame, ok: pd.DataFrame, metrics: list[str], expected: int | None
+    rows: pd.DataFrame,
+    ok: pd.DataFrame,
+    metrics: list[str],
+    set_metrics: list[str],
+    expected: int | None,
 ) -> pd.DataFrame:
+    """Images scored and failed per method; set-level rows are never counted as images."""
     by_method = rows.groupby("method", sort=False)
-    scored = ok[ok["metric"].isin(metrics)].groupby("method")["image"].nunique()
-    failed = rows[rows["error"].notna()].groupby("method")["image"].nunique()
+    per_image = ok[(ok["image"] != SET_IMAGE) & ~ok["metric"].isin(set_metrics)]
+    shown = per_image[per_image["metric"].isin(metrics)]
+    # a table of set-level metrics only: the images behind them are those the method scored
+    scored = (shown if len(shown) else per_image).groupby("method")["image"].nunique()
+    errors = rows[rows["error"].notna()]
+    failed = errors[errors["image"] != SET_IMAGE].groupby("method")["image"].nunique()
     out = pd.DataFrame(
         {
             "images": scored.reindex(by_method.groups.keys()).fillna(0).astype(int),
@@ -368,6 +474,12 @@ def _methods(
         }
     )
     out.index.name = "method"
+    if per_image.empty and set_metrics:  # nothing to count: complete when every value exists
+        computed = ok[ok["metric"].isin(set_metrics) & ok["value"].notna()]
+        done = computed.groupby("method")["metric"].nunique() == len(set_metrics)
+        out["complete"] = done.reindex(out.index).fillna(False).astype(bool)
+        out.loc[out["complete"], "images"] = int(expected or 0)
+        return out
     target = out["images"].max() if expected is None else expected
     out["complete"] = out["images"] >= target
     return out
@@ -401,6 +513,7 @@ def _metric_stats(
         complete.rank(method="min", ascending=not higher) if higher is not None else math.nan
     )
     out["p_value"], out["differs"] = math.nan, False
+    out["samples"], out["spread"], out["reliable"] = math.nan, math.nan, True
     if higher is None or complete.isna().all():
         return out
     best = complete.idxmax() if higher else complete.idxmin()
@@ -421,6 +534,58 @@ def _metric_stats(
     if weak:
         undecidable[metric] = weak
     return out
+
+
+def _set_stats(rows: pd.DataFrame, metric: str, methods: pd.DataFrame) -> pd.DataFrame:
+    """A set-level metric's one value per method: ranked by direction, not resampled or tested."""
+    higher = direction(metric)
+    ok = rows[rows["error"].isna()].drop_duplicates("method").set_index("method")
+    out = pd.DataFrame(index=methods.index)
+    out["mean"] = ok["value"].reindex(methods.index).astype(float)
+    out["images"] = methods["images"]
+    out["ci_low"], out["ci_high"] = math.nan, math.nan
+    complete = out["mean"].where(methods["complete"])
+    out["rank"] = (
+        complete.rank(method="min", ascending=not higher) if higher is not None else math.nan
+    )
+    out["p_value"], out["differs"] = math.nan, False
+    for column in ("samples", "spread"):  # frames built by hand may lack the columns
+        found = ok[column] if column in ok else pd.Series(math.nan, index=ok.index)
+        out[column] = pd.to_numeric(found, errors="coerce").reindex(methods.index)
+    need = _min_samples(metric)
+    out["reliable"] = ~(out["samples"] < need) if need is not None else True
+    out["reliable"] = out["reliable"].astype(bool)
+    return out
+
+
+#: Why a set-level metric needs ``min_samples``, for the note under a table.
+_MIN_SAMPLES_WHY = {
+    "fid": "its {need} feature dimensions (fewer samples give a singular covariance)",
+}
+
+
+def _set_notes(rows: pd.DataFrame, stats: pd.DataFrame, metric: str) -> list[str]:
+    """Set-level values that could not be computed, or are unreliable (too few samples)."""
+    notes = []
+    failed = rows[rows["error"].notna()].drop_duplicates("method")
+    for r in failed.itertuples():
+        notes.append(f"{metric} of {r.method} could not be computed: {r.error}")
+    of_metric = stats.xs(metric, level="metric")
+    weak = of_metric[~of_metric["reliable"] & of_metric["mean"].notna()]
+    need = _min_samples(metric)
+    if len(weak) and need is not None:
+        counts: dict[int, list[str]] = {}
+        for name, samples in weak["samples"].items():
+            counts.setdefault(int(samples), []).append(str(name))
+        where = "; ".join(
+            f"{n} patches ({', '.join(names)})" for n, names in sorted(counts.items())
+        )
+        why = _MIN_SAMPLES_WHY.get(metric, "the {need} samples it needs").format(need=need)
+        notes.append(
+            f"{metric}: computed from {where}, fewer than {why}; such values are unreliable "
+            "(‡) and should not be compared across datasets or protocols."
+        )
+    return notes
 
 
 def _undecidable_note(undecidable: dict[str, list[PairedTest]], test: str, alpha: float) -> str:
@@ -511,26 +676,55 @@ def summary(scores: pd.DataFrame) -> pd.DataFrame:
     """Mean per (dataset, scale, degradation, method) of each metric, with image counts.
 
     Failed cells are not averaged; ``failed`` counts them. The fidelity protocol (such as
-    ``y-shave4``) is part of the index, so numbers under different protocols never share a row.
+    ``y-shave4``, the one ``--protocol`` chose) is part of the index, so numbers under different
+    protocols never share a row; metrics measured under their own protocol (LPIPS, FID, KID on
+    RGB; ``runtime`` on a device) join the row of their (dataset, scale, degradation, method),
+    and the index shows ``-`` when a cell has none of the first kind. A set-level metric's
+    column holds its one value; ``images`` counts per-image rows only.
 
     Example:
-        >>> rows = pd.DataFrame({"dataset": ["a"] * 2, "scale": [4] * 2, "image": ["x", "y"],
-        ...     "degradation": ["bicubic"] * 2, "method": ["m"] * 2, "metric": ["psnr"] * 2,
-        ...     "protocol": ["y-shave4"] * 2, "value": [30.0, 32.0], "error": [None, None]})
-        >>> float(summary(rows)["psnr"].iloc[0])
-        31.0
+        >>> rows = pd.DataFrame({"dataset": ["a"] * 3, "scale": [4] * 3, "image": ["x", "y", ""],
+        ...     "degradation": ["bicubic"] * 3, "method": ["m"] * 3,
+        ...     "metric": ["psnr", "psnr", "fid"],
+        ...     "protocol": ["y-shave4", "y-shave4", "rgb-shave4-patch64-stride64"],
+        ...     "value": [30.0, 32.0, 41.5], "error": [None, None, None]})
+        >>> table = summary(rows)
+        >>> float(table["psnr"].iloc[0]), float(table["fid"].iloc[0]), int(table["images"].iloc[0])
+        (31.0, 41.5, 2)
     """
     if scores.empty:
         return pd.DataFrame()
     ok = scores[scores["error"].isna()]
-    # runtime rows carry the device as their protocol; they join the table by cell, not protocol
-    quality = ok[ok["metric"] != RUNTIME]
-    table = quality.pivot_table(index=_GROUP, columns="metric", values="value", aggfunc="mean")
-    images = quality.groupby(_GROUP)["image"].nunique().rename("images")
-    table = table.join(images)
+    metrics = list(dict.fromkeys(ok["metric"]))
+    # set-level rows and metrics with their own protocol join the table by cell, not protocol
+    own = {m for m in metrics if fixed_protocol(m) or is_set_metric(m, ok)}
+    fidelity = ok[~ok["metric"].isin(own)]
+    table = (
+        fidelity.pivot_table(index=_GROUP, columns="metric", values="value", aggfunc="mean")
+        .rename_axis(columns=None)
+        .reset_index()
+        if len(fidelity)
+        else pd.DataFrame(columns=_GROUP)
+    )
+    joined = ok[ok["metric"].isin(own - {RUNTIME})]
+    if len(joined):
+        extra = joined.pivot_table(index=_CELL, columns="metric", values="value", aggfunc="mean")
+        extra.columns.name = None
+        table = table.merge(extra.reset_index(), on=_CELL, how="outer")
+    table["protocol"] = table["protocol"].fillna("-") if "protocol" in table else "-"
+    counted = ok[(ok["metric"] != RUNTIME) & (ok["image"] != SET_IMAGE) & ~ok["metric"].isin(own)]
+    if counted.empty:  # no fidelity metric: count the images of the per-image ones
+        counted = ok[(ok["metric"] != RUNTIME) & (ok["image"] != SET_IMAGE)]
+        counted = counted[~counted["metric"].map(lambda m: is_set_metric(m, ok)).astype(bool)]
+    images = counted.groupby(_CELL)["image"].nunique().rename("images")
+    table = table.join(images, on=_CELL)
+    table["images"] = table["images"].fillna(0).astype(int)
     runtime = ok[ok["metric"] == RUNTIME].groupby(_CELL)["value"].mean().rename("runtime")
     table = table.join(runtime, on=_CELL)
-    failed = scores[scores["error"].notna()].groupby(_CELL)["image"].nunique().rename("failed")
+    table = table.set_index(_GROUP).sort_index()
+    errors = scores[scores["error"].notna()]
+    failed = errors[errors["image"] != SET_IMAGE].groupby(_CELL)["image"].nunique()
+    failed = failed.rename("failed")
     table = table.join(failed, on=_CELL, how="outer") if len(table) else failed.to_frame()
     table["failed"] = table["failed"].fillna(0).astype(int)
     table.columns.name = None

@@ -15,6 +15,10 @@ the table filters (dataset, scale, degradation, seed) apply. The filters ``datas
 (``confidence``, ``n_boot``, ``expected_images``, ...) pass through. Each method keeps one colour
 (:func:`method_colours`) in every subplot, and every series carries the method's name as its
 ``label``.
+
+Set-level metrics (FID, KID: one value per method) are drawn without intervals; KID's error bars
+are its standard deviation over subsets, and the axis label says so. They have no per-image
+values, so :func:`distributions` refuses them.
 """
 
 from __future__ import annotations
@@ -149,13 +153,36 @@ def _grid(count: int, panel: tuple[float, float] = _PANEL) -> tuple[Figure, list
 
 
 def _metric_stats(board: Leaderboard, metric: str, order: Sequence[str]) -> pd.DataFrame:
-    """Mean and interval of ``metric`` per method in ``order``, with the whisker lengths."""
+    """Mean and interval of ``metric`` per method in ``order``, with the whisker lengths.
+
+    A set-level metric has no interval: its whiskers are its ``spread`` (KID's standard
+    deviation over subsets) or NaN (none drawn).
+    """
     stats = board.stats.xs(metric, level="metric").reindex(order)
     mean = stats["mean"].where(np.isfinite(stats["mean"]))  # an infinite PSNR cannot be drawn
+    if metric in board.set_metrics:
+        spread = stats["spread"].where(np.isfinite(stats["spread"]))
+        return pd.DataFrame({"mean": mean, "below": spread, "above": spread})
     # clipped: a percentile interval can miss a skewed mean, and negative whiskers are invalid
     below = (mean - stats["ci_low"]).clip(lower=0)
     above = (stats["ci_high"] - mean).clip(lower=0)
     return pd.DataFrame({"mean": mean, "below": below, "above": above})
+
+
+def _whiskers(stats: pd.DataFrame, name: str) -> list[list[float]] | None:
+    """``[[below], [above]]`` for matplotlib, or None where there is no interval to draw."""
+    below, above = stats.at[name, "below"], stats.at[name, "above"]
+    return None if np.isnan(below) or np.isnan(above) else [[below], [above]]
+
+
+def _value_label(boards: Sequence[Leaderboard], metric: str) -> str:
+    """The axis label, saying what the whiskers of a set-level metric are."""
+    label = _axis_label(metric)
+    for board in boards:
+        if metric in board.set_metrics:
+            spread = board.stats.xs(metric, level="metric")["spread"]
+            return label + ("\n(± std over subsets)" if np.isfinite(spread).any() else "")
+    return label
 
 
 def _all_methods(boards: Sequence[Leaderboard]) -> list[str]:
@@ -169,8 +196,11 @@ def bars(frame: Results, metric: str, **filters: Any) -> Figure:
     """One bar per method (best first) per table, with the bootstrap interval as error bars.
 
     Incomplete methods (fewer images than the others, not ranked) are hatched and say so in
-    their tick label. The value axis starts just below the lowest interval, because PSNR
-    differences of tenths of a dB vanish on bars drawn from zero: compare heights, not areas.
+    their tick label. A set-level metric (FID, KID) has no interval: its bars carry KID's
+    standard deviation over subsets, or nothing; an unreliable value (too few samples) is
+    marked ``‡`` in its tick label. The value axis starts just below the lowest interval,
+    because PSNR differences of tenths of a dB vanish on bars drawn from zero: compare heights,
+    not areas.
 
     Raises:
         MixedResultsError: ``metric`` is not in the selection (the message lists those that
@@ -188,7 +218,7 @@ def bars(frame: Results, metric: str, **filters: Any) -> Figure:
             ax.bar(
                 x,
                 stats.at[name, "mean"],
-                yerr=[[stats.at[name, "below"]], [stats.at[name, "above"]]],
+                yerr=_whiskers(stats, name),
                 color=colours[name],
                 edgecolor="black" if not complete else colours[name],
                 hatch=None if complete else "//",
@@ -197,13 +227,16 @@ def bars(frame: Results, metric: str, **filters: Any) -> Figure:
             )
             images = int(board.methods.at[name, "images"])
             expected = board.context["images"]
-            ticks.append(name if complete else f"{name}\n(incomplete: {images}/{expected})")
+            tick = name if complete else f"{name}\n(incomplete: {images}/{expected})"
+            if not board.stats.at[(name, metric), "reliable"]:
+                tick += " ‡"
+            ticks.append(tick)
         ax.set_xticks(range(len(order)), ticks, rotation=30 if len(order) > 4 else 0, ha="center")
-        low = (stats["mean"] - stats["below"]).min()
-        high = (stats["mean"] + stats["above"]).max()
+        low = (stats["mean"] - stats["below"].fillna(0)).min()
+        high = (stats["mean"] + stats["above"].fillna(0)).max()
         if np.isfinite(low) and np.isfinite(high) and low > 0:
             ax.set_ylim(bottom=max(0.0, low - 0.5 * max(high - low, 0.02 * high)))
-        ax.set_ylabel(_axis_label(metric))
+        ax.set_ylabel(_value_label([board], metric))
         ax.set_title(board.title())
         ax.grid(axis="y", alpha=0.3)
     return fig
@@ -214,6 +247,9 @@ def perception_distortion(
 ) -> Figure:
     """The perception-distortion plane: one point per method per table, with interval whiskers
     on both axes and the method's name beside it. Incomplete methods are hollow.
+
+    Either axis may be a set-level metric (``y="fid"``): it has no interval, so no whiskers
+    (KID's are its standard deviation over subsets).
 
     Raises:
         MixedResultsError: ``x`` or ``y`` is not in the selection (the message lists the metrics
@@ -233,8 +269,8 @@ def perception_distortion(
             ax.errorbar(
                 px,
                 py,
-                xerr=[[xs.at[name, "below"]], [xs.at[name, "above"]]],
-                yerr=[[ys.at[name, "below"]], [ys.at[name, "above"]]],
+                xerr=_whiskers(xs, name),
+                yerr=_whiskers(ys, name),
                 fmt="o",
                 color=colours[name],
                 markerfacecolor=colours[name] if complete else "white",
@@ -249,8 +285,8 @@ def perception_distortion(
                     textcoords="offset points",
                     fontsize="small",
                 )
-        ax.set_xlabel(_axis_label(x))
-        ax.set_ylabel(_axis_label(y))
+        ax.set_xlabel(_value_label([board], x))
+        ax.set_ylabel(_value_label([board], y))
         ax.set_title(board.title())
         ax.grid(alpha=0.3)
     return fig
@@ -261,10 +297,16 @@ def distributions(frame: Results, metric: str, **filters: Any) -> Figure:
     tables show) over the image values as jittered points, one subplot per table.
 
     Raises:
-        MixedResultsError: ``metric`` is not in the selection, or the rows mix tables that must
-            not be compared.
+        MixedResultsError: ``metric`` is not in the selection, is set-level (FID, KID: one
+            value per method, nothing to distribute; draw :func:`bars`), or the rows mix
+            tables that must not be compared.
     """
     boards = _boards(frame, [metric], filters)
+    if any(metric in b.set_metrics for b in boards):
+        raise MixedResultsError(
+            f"{metric} is a set-level metric (one value per method, no per-image values); "
+            "plot it with bars."
+        )
     colours = method_colours(_all_methods(boards))
     # seeded per figure: the same results always draw the same picture
     rng = np.random.default_rng(0)

@@ -13,6 +13,12 @@ metric, protocol):
   comparable: re-baseline on purpose);
 * moves in the better direction beyond tolerance are ``improved`` (a hint to re-baseline), and
   cells the baseline does not have are ``new``; neither fails a build.
+
+Set-level metrics (FID, KID) have one row per cell (``image`` empty, ``images`` the method's
+scored images, ``samples`` the feature samples behind the value): their value is compared with
+the tolerance in the metric's direction, with no paired test; a different protocol (such as
+another patch size) is ``changed``, and fewer images than the baseline's is ``missing``.
+Baselines written before the ``samples`` column existed still load.
 """
 
 from __future__ import annotations
@@ -28,9 +34,9 @@ import pandas as pd
 
 from srbench.errors import SrbenchError
 from srbench.fsutil import atomic_path
-from srbench.leaderboard import RUNTIME, direction, select
+from srbench.leaderboard import RUNTIME, direction, is_set_metric, select
 from srbench.stats import Test, paired_test
-from srbench.store import IDENTITY
+from srbench.store import IDENTITY, SET_IMAGE
 from srbench.tables import md_escape
 
 __all__ = [
@@ -47,12 +53,17 @@ __all__ = [
     "write_baseline",
 ]
 
-#: A baseline row; ``image`` is empty on a mean row, whose ``images`` says how many it averages.
+#: A baseline row; ``image`` is empty on a mean row, whose ``images`` says how many it averages,
+#: and on a set-level row (FID, KID), whose ``images`` are the method's scored images.
 BASELINE_COLUMNS = [*IDENTITY, "image", "images", "value"]
+#: Columns written since the first baselines; a baseline without them reads them as empty.
+OPTIONAL_COLUMNS = ["samples"]
 #: What a cell is; every baseline comparison is one cell.
 CELL = ["dataset", "scale", "degradation", "seed", "method", "metric", "protocol"]
 FAILING = ("regressed", "missing", "failed", "changed")
 _TEXT = {c: str for c in BASELINE_COLUMNS if c not in ("scale", "seed", "images", "value")}
+#: The run and table cell a set-level value belongs to (its images are that cell's images).
+_SET_CELL = ["run_id", "dataset", "scale", "degradation", "seed", "method"]
 
 
 class BaselineError(SrbenchError):
@@ -113,6 +124,9 @@ def make_baseline(
 ) -> pd.DataFrame:
     """Baseline rows from store rows (latest run of each cell; runtime left out unless asked).
 
+    Set-level rows (FID, KID) are kept as they are in both modes, with ``images`` the number
+    of images their method scored and their ``samples``.
+
     Raises:
         BaselineError: Nothing to record, or the results have failed cells (a baseline records
             what works; fix or drop the failing method first).
@@ -130,15 +144,41 @@ def make_baseline(
             "a baseline records working results."
         )
     rows = rows.assign(images=1)
-    if not per_image:
+    set_level = _set_rows(rows)
+    sets = rows[set_level]
+    if len(sets):
+        sets = sets.assign(
+            image=SET_IMAGE,
+            images=_set_images(sets, frame),
+            samples=pd.to_numeric(sets["samples"], errors="coerce"),
+        )
+    rows = rows[~set_level].assign(samples=pd.NA)
+    if not per_image and len(rows):
         keys = [c for c in BASELINE_COLUMNS if c not in ("image", "images", "value")]
         rows = (
             rows.groupby(keys, sort=False, dropna=False)
             .agg(value=("value", "mean"), images=("image", "nunique"))
             .reset_index()
-            .assign(image="")
+            .assign(image="", samples=pd.NA)
         )
-    return rows[BASELINE_COLUMNS].sort_values([*CELL, "image"], ignore_index=True)
+    out = pd.concat([rows, sets]) if len(sets) else rows
+    out = out[[*BASELINE_COLUMNS, *OPTIONAL_COLUMNS]].astype({"samples": "Int64"})
+    return out.sort_values([*CELL, "image"], ignore_index=True)
+
+
+def _set_rows(rows: pd.DataFrame) -> pd.Series:
+    """Which store rows are set-level values (FID, KID)."""
+    kinds = {m: is_set_metric(m, rows) for m in rows["metric"].unique()}
+    return rows["metric"].map(kinds).astype(bool)
+
+
+def _set_images(sets: pd.DataFrame, frame: pd.DataFrame) -> pd.Series:
+    """Images scored in the run and table cell of each set-level row (0 when none are stored)."""
+    ok = frame[frame["error"].isna() & (frame["image"] != SET_IMAGE)]
+    ok = ok[~_set_rows(ok)] if len(ok) else ok
+    counts = ok.groupby(_SET_CELL)["image"].nunique().rename("_images")
+    found = sets[_SET_CELL].join(counts, on=_SET_CELL)["_images"]
+    return found.fillna(0).astype(int)
 
 
 def write_baseline(baseline: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
@@ -159,7 +199,12 @@ def read_baseline(path: str | os.PathLike[str]) -> pd.DataFrame:
             "you trust, and commit it."
         )
     try:
-        frame = pd.read_csv(path, dtype=_TEXT, keep_default_na=False, na_values={"value": [""]})
+        frame = pd.read_csv(
+            path,
+            dtype=_TEXT,
+            keep_default_na=False,
+            na_values={"value": [""], "samples": [""]},
+        )
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise BaselineError(f"{path} is not a baseline CSV: {exc}") from None
     missing = [c for c in BASELINE_COLUMNS if c not in frame.columns]
@@ -168,6 +213,12 @@ def read_baseline(path: str | os.PathLike[str]) -> pd.DataFrame:
             f"{path} lacks the column(s) {', '.join(missing)}; regenerate it with "
             "`srbench baseline`."
         )
+    if "samples" not in frame.columns:  # written before set-level metrics existed
+        frame["samples"] = pd.NA
+    try:
+        frame["samples"] = pd.to_numeric(frame["samples"]).astype("Int64")
+    except (ValueError, TypeError):
+        raise BaselineError(f"{path}: the samples column must hold integers.") from None
     return frame
 
 
@@ -200,11 +251,21 @@ def check(
     """Compare store rows with a baseline; one :class:`Finding` per cell of either."""
     tolerances = {**DEFAULT_TOLERANCES, **(tolerances or {})}
     rows = select(current, metrics=sorted(set(baseline["metric"])))
+    set_level = _set_rows(rows) if len(rows) else pd.Series(False, index=rows.index)
+    if set_level.any():
+        rows = rows.assign(images=0)
+        rows.loc[set_level, "images"] = _set_images(rows[set_level], current).to_numpy()
     cur_cells = dict(tuple(rows.groupby(CELL, sort=False)))
     findings = []
     for cell, base in baseline.groupby(CELL, sort=True):
         tol = tolerances.get(str(cell[5]), _OTHER)
-        findings.append(_compare_cell(cell, base, cur_cells.pop(cell, None), tol, alpha, test))
+        now = cur_cells.pop(cell, None)
+        if now is not None and _is_set_cell(now):
+            findings.append(_compare_set_cell(cell, base, now, tol))
+        elif now is None and is_set_metric(str(cell[5])):
+            findings.append(_compare_set_cell(cell, base, _other_protocol(cell, cur_cells), tol))
+        else:
+            findings.append(_compare_cell(cell, base, now, tol, alpha, test))
     for cell, now in cur_cells.items():
         ok = now[now["error"].isna()]["value"]
         findings.append(
@@ -279,6 +340,64 @@ def _compare_cell(
     if -worse > limit:
         return finding("improved", cur_mean, note=_join(version, "re-baseline to lock it in"))
     return finding("ok", cur_mean, note=version)
+
+
+def _is_set_cell(now: pd.DataFrame) -> bool:
+    return is_set_metric(str(now["metric"].iloc[0]), now)
+
+
+def _other_protocol(cell: tuple, cur_cells: dict[tuple, pd.DataFrame]) -> pd.DataFrame | None:
+    """The current rows of a set-level cell measured under another protocol (another patch
+    size, say), taken out of ``cur_cells``: the baseline's value is not comparable with them."""
+    same = [k for k in cur_cells if k[:6] == cell[:6]]
+    return cur_cells.pop(same[0]) if len(same) == 1 else None
+
+
+def _compare_set_cell(
+    cell: tuple, base: pd.DataFrame, now: pd.DataFrame | None, tol: Tolerance
+) -> Finding:
+    """One set-level value against the baseline's: tolerance and direction, no paired test."""
+    base_value = float(base["value"].iloc[0])
+
+    def finding(status: str, current: float = math.nan, note: str = "") -> Finding:
+        return Finding(cell, status, base_value, current, str(tol), math.nan, note)
+
+    if now is None:
+        return finding("missing", note="no results for this cell")
+    first = now.iloc[0]
+    changed = [
+        f"{col.replace('_', ' ')} {b} → {n}"
+        for col in ("dataset_version", "metric_version", "degradation_version", "protocol")
+        for b, n in [(str(base[col].iloc[0]), str(first[col]))]
+        if b != n
+    ]
+    if changed:
+        return finding("changed", note="; ".join(changed) + ": not comparable, re-baseline")
+    if pd.notna(first["error"]):
+        return finding("failed", note=f"not computed: {first['error']}")
+    current = float(first["value"])
+    images, base_images = int(first.get("images", 0)), int(base["images"].iloc[0])
+    if base_images and images and images < base_images:
+        return finding("missing", current, note=f"{images} images, baseline {base_images}")
+    notes = []
+    if str(base["method_version"].iloc[0]) != str(first["method_version"]):
+        notes.append(
+            f"method version {base['method_version'].iloc[0]} -> {first['method_version']}"
+        )
+    base_samples = base["samples"].iloc[0] if "samples" in base else pd.NA
+    samples = pd.to_numeric(pd.Series([first.get("samples")]), errors="coerce").iloc[0]
+    if pd.notna(base_samples) and pd.notna(samples) and int(base_samples) != int(samples):
+        notes.append(f"samples {int(base_samples)} → {int(samples)}")
+    if not math.isfinite(current):
+        return finding("failed", current, _join(*notes, "no value"))
+    higher = direction(str(cell[5]))
+    worse = (base_value - current) if higher is not False else (current - base_value)
+    limit = tol.limit(base_value)
+    if worse > limit:
+        return finding("regressed", current, _join(*notes))
+    if -worse > limit:
+        return finding("improved", current, _join(*notes, "re-baseline to lock it in"))
+    return finding("ok", current, _join(*notes))
 
 
 def _join(*parts: str) -> str:

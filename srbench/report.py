@@ -19,7 +19,15 @@ import pandas as pd
 
 from srbench.errors import SrbenchError
 from srbench.fsutil import atomic_path
-from srbench.leaderboard import RUNTIME, Leaderboard, leaderboards, select, wide
+from srbench.leaderboard import (
+    RUNTIME,
+    Leaderboard,
+    fixed_protocol,
+    leaderboards,
+    select,
+    wide,
+)
+from srbench.metrics import METRICS
 from srbench.plots import (
     bars,
     comparison_grid,
@@ -134,7 +142,7 @@ def _header(options: ReportOptions, boards: list[Leaderboard], manifests: list[d
         "",
         f"{len(boards)} tables from {len(manifests)} run(s), results up to {ended or 'unknown'}. "
         "Every number is a mean over images; the protocol and versions are under each table. "
-        + legend_line(boards[0].context, "**Bold**"),
+        + legend_line(boards[0].context, "**Bold**", boards),
         "",
         "Datasets: " + ", ".join(f"[{md_escape(d)}](#{_anchor(d)})" for d in datasets),
     ]
@@ -143,6 +151,11 @@ def _header(options: ReportOptions, boards: list[Leaderboard], manifests: list[d
 
 def _quality_metrics(boards: list[Leaderboard]) -> list[str]:
     return list(dict.fromkeys(m for b in boards for m in b.metrics if m != RUNTIME))
+
+
+def _per_image_metrics(boards: list[Leaderboard]) -> list[str]:
+    """Quality metrics with per-image values (not FID, KID: one value per method)."""
+    return [m for m in _quality_metrics(boards) if all(m not in b.set_metrics for b in boards)]
 
 
 def _summary(boards: list[Leaderboard]) -> str:
@@ -192,14 +205,15 @@ def _dataset_sections(
                     dataset=dataset,
                 )
             )
-        if metrics:
+        per_image = _per_image_metrics(mine)
+        if per_image:
             parts.append(
                 figures.add(
-                    f"{base}-{_slug(metrics[0])}-per-image",
-                    f"{dataset}: {metrics[0]} per image",
+                    f"{base}-{_slug(per_image[0])}-per-image",
+                    f"{dataset}: {per_image[0]} per image",
                     distributions,
                     boards,
-                    metrics[0],
+                    per_image[0],
                     dataset=dataset,
                 )
             )
@@ -211,7 +225,7 @@ def _visuals(
     board: Leaderboard, figures: _Figures, results: str | os.PathLike[str], options: ReportOptions
 ) -> list[str]:
     methods = [m for m in board.order() if board.methods.at[m, "complete"]]
-    if options.visuals <= 0 or not methods:
+    if options.visuals <= 0 or not methods or not board.image_metrics:
         return []
     c = board.context
     parts = []
@@ -226,7 +240,7 @@ def _visuals(
             continue
         box = interesting_box(hr, min(options.crop, *hr.shape[:2]))
         scores = {
-            m: {k: board.values(k).at[image, m] for k in board.metrics if k != RUNTIME}
+            m: {k: board.values(k).at[image, m] for k in board.image_metrics if k != RUNTIME}
             for m in methods
         }
         parts.append(
@@ -246,7 +260,7 @@ def _visuals(
 
 def _telling_images(board: Leaderboard, methods: list[str], count: int) -> list[str]:
     """The images on which the methods' first metric spreads the most (where they differ)."""
-    values = board.values(board.metrics[0])[methods].dropna()
+    values = board.values(board.image_metrics[0])[methods].dropna()
     spread = (values.max(axis=1) - values.min(axis=1)).sort_values(ascending=False, kind="stable")
     return list(spread.index[:count])
 
@@ -293,7 +307,8 @@ def _plane(boards: list[Leaderboard], figures: _Figures) -> str:
     metrics = _quality_metrics(boards)
     if len(metrics) < 2:
         return ""
-    y = "lpips" if "lpips" in metrics else metrics[1]
+    # perception on y (LPIPS first, else a set-level FID or KID), distortion on x
+    y = next((m for m in ("lpips", "fid", "kid") if m in metrics), metrics[1])
     x = metrics[0] if metrics[0] != y else metrics[1]
     return "\n\n".join(
         [
@@ -366,27 +381,69 @@ def _provenance(manifests: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _describe(key: str) -> str:
+    """A protocol key in words: ``y-shave4``, ``rgb-shave4-patch64-stride64``, ..."""
+    if key.startswith("seconds@"):
+        return "wall-clock seconds of the method per image on the named device and threads"
+    head, *parts = key.split("-")
+    found = [re.fullmatch(r"([a-z]+)(\d+(?:x\d+)?)", part) for part in parts]
+    fields = dict(m.groups() for m in found if m)
+    if head not in ("y", "rgb") or len(fields) != len(parts) or "shave" not in fields:
+        return "as recorded by its metric"
+    if head == "y":
+        text = (
+            "Y channel of MATLAB's rgb2ycbcr (gray images on their gray values), uint8 SR, "
+            f"{fields['shave']} border pixels shaved; PSNR in float64, SSIM as ssim_index.m"
+        )
+    else:
+        text = f"all three channels, {fields['shave']} border pixels shaved"
+    if "patch" in fields:
+        size, stride = fields["patch"], fields.get("stride", fields["patch"])
+        text += f", cut into {size}x{size} patches at stride {stride}"
+    if "subsets" in fields and "x" in fields["subsets"]:
+        count, size = fields["subsets"].split("x")
+        text += (
+            f"; the value is the mean over {count} random subsets of {size} patches, ± their "
+            "standard deviation"
+        )
+    return text
+
+
 def _protocol(boards: list[Leaderboard]) -> str:
     keys = sorted({p for b in boards for p in b.context["protocols"].values()})
     lines = ["## Protocol", ""]
     for key in keys:
-        if key.startswith("seconds@"):
-            text = "wall-clock seconds of the method per image on the named device and threads"
-        elif key.startswith("y-"):
-            text = (
-                "Y channel of MATLAB's rgb2ycbcr (gray images on their gray values), uint8 SR, "
-                f"{key.split('shave')[-1]} border pixels shaved; PSNR in float64, SSIM as "
-                "ssim_index.m"
-            )
-        elif key.startswith("rgb-"):
-            text = f"all three channels, {key.split('shave')[-1]} border pixels shaved"
-        else:
-            text = "as recorded by its metric"
-        lines.append(f"- `{key}`: {text}.")
+        lines.append(f"- `{key}`: {_describe(key)}.")
     lines += [
         "",
         "HR images are modcropped to the scale and degraded with the stated spec (MATLAB-exact "
         "bicubic by default). Methods with fewer images than the dataset are marked incomplete "
         "and not ranked. The srbench README's *The protocol* section has the full definition.",
     ]
+    metrics = list(dict.fromkeys(m for b in boards for m in b.metrics))
+    rgb = [m for m in metrics if m != RUNTIME and fixed_protocol(m)]
+    if rgb:
+        lines += [
+            "",
+            f"{', '.join(rgb)} {'is' if len(rgb) == 1 else 'are'} defined on RGB and measured "
+            "under their own RGB protocol above whatever `--protocol` chose, so they share a "
+            "table with Y-channel fidelity metrics.",
+        ]
+    set_level = list(dict.fromkeys(m for b in boards for m in b.set_metrics))
+    if set_level:
+        needs = [
+            f"{m}: {METRICS.get(m).min_samples}"
+            for m in set_level
+            if m in METRICS and METRICS.get(m).min_samples
+        ]
+        lines += [
+            "",
+            f"{', '.join(set_level)} {'is' if len(set_level) == 1 else 'are'} set-level: one "
+            "value per method, from the patches of all its SR images against those of the HR "
+            "images, with no bootstrap interval and no paired test. A value from fewer patches "
+            "than the metric needs"
+            + (f" ({', '.join(needs)})" if needs else "")
+            + " is marked ‡: it is unreliable and should not be compared across datasets or "
+            "protocols.",
+        ]
     return "\n".join(lines)

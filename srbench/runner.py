@@ -236,6 +236,7 @@ def _load_metrics(plan: _Plan, log: Log) -> None:
                 plan.scorers[name] = info.load(plan.device)
         except (MissingWeightsError, MissingDependencyError) as exc:
             plan.skipped_metrics[name] = str(exc)
+            plan.skipped.append(f"skipped metric {name}: {str(exc).splitlines()[0]}")
             log(f"warning: skipping metric {name}: {exc}")
     plan.metrics = [m for m in plan.metrics if m not in plan.skipped_metrics]
     plan.set_metrics = [s for s in plan.set_metrics if s.metric not in plan.skipped_metrics]

@@ -2,15 +2,17 @@
 
 The markdown and LaTeX tables mark the best value of each column in bold (following the metric's
 direction) and put a dagger on methods the paired test cannot tell from the best; every table
-is followed by the protocol and versions it was measured under. Names come from users and image
-files, so they are escaped for the target format.
+is followed by the protocol and versions it was measured under. Set-level metrics (FID, KID)
+show their one value without interval or dagger (KID as ``value ± spread``, the standard
+deviation over its subsets), and a double dagger marks a value from fewer samples than the
+metric needs. Names come from users and image files, so they are escaped for the target format.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 
@@ -30,13 +32,19 @@ __all__ = [
 
 FORMATS = ("text", "csv", "md", "latex")
 #: Decimals shown per metric (papers print PSNR to 2 and SSIM to 4); CSV keeps full precision.
-DIGITS = {"psnr": 2, "ssim": 4, "runtime": 4}
+DIGITS = {"psnr": 2, "ssim": 4, "runtime": 4, "fid": 2}
 DAGGER = "†"
+#: Marks a set-level value computed from fewer samples than its metric needs.
+UNRELIABLE = "‡"
+PLUS_MINUS = "±"
 CSV_COLUMNS = [
     *IDENTITY,
     "mean",
     "ci_low",
     "ci_high",
+    "samples",
+    "spread",
+    "reliable",
     "images",
     "rank",
     "p_value",
@@ -133,14 +141,25 @@ def _cells(
             else f" (incomplete, {board.methods.at[method, 'images']}/{board.context['images']})"
         )
         row = {"method": label}
+        set_level = board.set_metrics
         for metric in board.metrics:
             s = stats.loc[(method, metric)]
             text = _number(metric, s["mean"])
             if s["rank"] == 1:
                 text = bold(text)
-            elif direction(metric) is not None and complete and not s["differs"]:
+            elif (
+                metric not in set_level  # one value per set: no test, so no dagger
+                and direction(metric) is not None
+                and complete
+                and not s["differs"]
+            ):
                 text += DAGGER
-            if ci and math.isfinite(s["ci_low"]):
+            if metric in set_level:
+                if math.isfinite(s["mean"]) and math.isfinite(s["spread"]):
+                    text += f" {PLUS_MINUS} {_number(metric, s['spread'])}"
+                if math.isfinite(s["mean"]) and not s["reliable"]:
+                    text += UNRELIABLE
+            elif ci and math.isfinite(s["ci_low"]):
                 text += f" [{_number(metric, s['ci_low'])}, {_number(metric, s['ci_high'])}]"
             row[_header(metric)] = text
         row["images"] = str(board.methods.at[method, "images"])
@@ -148,13 +167,49 @@ def _cells(
     return rows
 
 
-def legend_line(c: dict, bold_word: str) -> str:
-    """What bold, daggers and brackets mean in a table measured under context ``c``."""
-    return (
+def legend_line(c: dict, bold_word: str, boards: Sequence[Leaderboard] = ()) -> str:
+    """What bold, daggers and brackets mean in a table measured under context ``c``.
+
+    ``boards`` are the tables the legend serves: when they have set-level metrics it also says
+    what their values, ``±`` and the double dagger mean (nothing is added otherwise).
+    """
+    line = (
         f"{bold_word}: best; {DAGGER}: not significantly different from the best "
         f"({c['test']}, two-sided, alpha {c['alpha']}); [low, high]: {c['confidence']:.0%} "
         "bootstrap interval of the mean over images."
     )
+    extra = _set_legend(boards)
+    return f"{line} {extra}" if extra else line
+
+
+def _set_legend(boards: Sequence[Leaderboard]) -> str:
+    """What set-level values, ``±`` and the double dagger mean; empty without set metrics."""
+    set_level = list(dict.fromkeys(m for b in boards for m in b.set_metrics))
+    if not set_level:
+        return ""
+    line = f"{', '.join(set_level)}: one value per method over the whole set (no interval, no test)"
+    spread = [m for m in set_level if _shows(boards, m, "spread")]
+    if spread:
+        names = ", ".join(spread)
+        line += f"; {PLUS_MINUS}: the standard deviation of {names} over its random subsets"
+    if any(_shows(boards, m, "unreliable") for m in set_level):
+        line += (
+            f"; {UNRELIABLE}: computed from fewer samples than the metric needs (unreliable, "
+            "see the note)"
+        )
+    return line + "."
+
+
+def _shows(boards: Sequence[Leaderboard], metric: str, what: str) -> bool:
+    """Whether any table shows ``metric`` with a spread, or an unreliable value of it."""
+    for board in boards:
+        if metric not in board.set_metrics:
+            continue
+        s = board.stats.xs(metric, level="metric")
+        s = s[s["mean"].map(math.isfinite)]
+        if (s["spread"].map(math.isfinite) if what == "spread" else ~s["reliable"]).any():
+            return True
+    return False
 
 
 def format_leaderboard(
@@ -180,7 +235,7 @@ def format_leaderboard(
         board.title(),
         table,
         protocol_line(board),
-        legend_line(board.context, "*"),
+        legend_line(board.context, "*", [board]),
         *board.notes,
     ]
     return "\n".join(lines)
@@ -202,6 +257,7 @@ def _csv(board: Leaderboard) -> str:
         frame[name] = value
     frame["protocol"] = frame["metric"].map(c["protocols"])
     frame["metric_version"] = frame["metric"].map(c["metric_versions"])
+    frame["samples"] = frame["samples"].astype("Int64")  # a count: 2048, not 2048.0
     frame = frame[[*CSV_COLUMNS, *(k for k in frame.columns if k not in CSV_COLUMNS)]]
     return frame.to_csv(index=False).rstrip("\n")
 
@@ -219,7 +275,7 @@ def _markdown(board: Leaderboard, ci: bool, legend: bool) -> str:
     )
     blocks = [table, f"<sub>{md_escape(protocol_line(board))}</sub>"]
     if legend:
-        blocks.append(f"<sub>{legend_line(board.context, '**bold**')}</sub>")
+        blocks.append(f"<sub>{legend_line(board.context, '**bold**', [board])}</sub>")
     blocks += [f"> {md_escape(note)}" for note in board.notes]
     return "\n\n".join(blocks)
 
@@ -235,12 +291,17 @@ def _latex(board: Leaderboard) -> str:
     head = " & ".join(
         latex_escape(c).replace("↑", r"$\uparrow$").replace("↓", r"$\downarrow$") for c in columns
     )
-    body = [" & ".join(v.replace(DAGGER, r"$^\dagger$") for v in r.values()) + r" \\" for r in rows]
+    marks = {DAGGER: r"$^\dagger$", UNRELIABLE: r"$^\ddagger$", PLUS_MINUS: r"$\pm$"}
+    body = [" & ".join(_replace(v, marks) for v in r.values()) + r" \\" for r in rows]
+    caption = f"{board.title()}. {protocol_line(board)}"
+    if board.set_metrics:
+        caption += f". {_set_legend([board])}"
+    caption = _replace(latex_escape(caption), marks)
     return "\n".join(
         [
             r"\begin{table}[t]",
             r"\centering",
-            rf"\caption{{{latex_escape(board.title())}. {latex_escape(protocol_line(board))}}}",
+            rf"\caption{{{caption}}}",
             r"\begin{tabular}{l" + "r" * (len(columns) - 1) + "}",
             r"\toprule",
             head + r" \\",
@@ -251,6 +312,12 @@ def _latex(board: Leaderboard) -> str:
             r"\end{table}",
         ]
     )
+
+
+def _replace(text: str, marks: dict[str, str]) -> str:
+    for mark, latex in marks.items():
+        text = text.replace(mark, latex)
+    return text
 
 
 def format_wide(table: pd.DataFrame, metric: str, fmt: str = "text") -> str:

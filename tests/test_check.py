@@ -12,8 +12,9 @@ from srbench.regress import (
     make_baseline,
     parse_tolerances,
     read_baseline,
+    write_baseline,
 )
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 from tests.frames import rows, write_run
 
 PSNR = np.array([30.0, 28.5, 33.2, 26.1, 31.7, 29.9, 27.4, 32.8, 30.6, 25.3])
@@ -169,3 +170,91 @@ def test_new_cells_do_not_fail():
     findings = check(pd.concat([baseline_rows, rows({"z": PSNR})]), baseline)
     assert sorted(f.status for f in findings) == ["new", "ok"]
     assert parse_tolerances("ssim=1e-3")["ssim"].amount == 1e-3
+
+
+# --- set-level metrics (FID): one value per cell, tolerance and direction, no paired test -------
+
+
+def _with_fid(fid_b=15.0, samples=4096, **fields) -> pd.DataFrame:
+    return pd.concat(
+        [
+            rows({"a": PSNR, "b": PSNR - 0.5}, "psnr"),
+            rows({"a": 20.0, "b": fid_b}, "fid", samples=samples, **fields),
+        ]
+    )
+
+
+@pytest.fixture
+def fid_baseline(tmp_path):
+    path = write_baseline(make_baseline(_with_fid()), tmp_path / "fid.csv")
+    return read_baseline(path)
+
+
+def _statuses(findings) -> dict:
+    return {(f.cell[4], f.cell[5]): f.status for f in findings}
+
+
+def test_set_level_rows_in_the_baseline(fid_baseline, tmp_path):
+    fid = fid_baseline[fid_baseline["metric"] == "fid"].set_index("method")
+    assert fid["image"].tolist() == ["", ""]
+    assert fid["images"].tolist() == [10, 10]  # the images behind the value, not 1
+    assert fid["samples"].tolist() == [4096, 4096]
+    assert fid.loc["b", "value"] == 15.0
+    psnr = fid_baseline[fid_baseline["metric"] == "psnr"]
+    assert len(psnr) == 20 and psnr["samples"].isna().all() and (psnr["images"] == 1).all()
+    means = make_baseline(_with_fid(), per_image=False)
+    assert means.set_index(["method", "metric"])["images"].to_dict() == {
+        ("a", "fid"): 10,
+        ("a", "psnr"): 10,
+        ("b", "fid"): 10,
+        ("b", "psnr"): 10,
+    }
+    assert set(_statuses(check(_with_fid(), fid_baseline)).values()) == {"ok"}
+
+
+def test_a_worse_fid_beyond_tolerance_regresses(fid_baseline):
+    # default tolerance for fid: 0.1% of the baseline value (0.015 for b's 15.0)
+    findings = check(_with_fid(fid_b=15.5), fid_baseline)
+    assert _statuses(findings) == {
+        ("a", "fid"): "ok",
+        ("a", "psnr"): "ok",
+        ("b", "fid"): "regressed",
+        ("b", "psnr"): "ok",
+    }
+    (worse,) = [f for f in findings if f.status == "regressed"]
+    assert worse.delta == pytest.approx(0.5) and np.isnan(worse.p_value)
+    within = check(_with_fid(fid_b=15.01), fid_baseline)
+    assert _statuses(within)["b", "fid"] == "ok"
+    loose = check(_with_fid(fid_b=15.5), fid_baseline, parse_tolerances("fid=1"))
+    assert _statuses(loose)["b", "fid"] == "ok"
+    better = check(_with_fid(fid_b=14.0), fid_baseline)
+    assert _statuses(better)["b", "fid"] == "improved"  # lower is better
+
+
+def test_fid_under_another_protocol_or_version_is_changed(fid_baseline):
+    other = check(_with_fid(protocol="rgb-shave4-patch32-stride32"), fid_baseline)
+    statuses = [f for f in other if f.cell[5] == "fid"]
+    assert [f.status for f in statuses] == ["changed", "changed"]
+    assert "protocol rgb-shave4-patch64-stride64 → rgb-shave4-patch32-stride32" in statuses[0].note
+    newer = check(_with_fid(metric_version="2"), fid_baseline)
+    assert _statuses(newer)["b", "fid"] == "changed"
+    failed = _with_fid()
+    broken = (failed["metric"] == "fid") & (failed["method"] == "b")
+    failed.loc[broken, ["value", "error"]] = [np.nan, "RuntimeError: images of b failed"]
+    assert _statuses(check(failed, fid_baseline))["b", "fid"] == "failed"
+    fewer = _with_fid()
+    fewer = fewer[~((fewer["metric"] == "psnr") & (fewer["image"] == "img09"))]
+    # psnr lost an image (missing) and fid now comes from 9 images (missing)
+    assert _statuses(check(fewer, fid_baseline))["b", "fid"] == "missing"
+    samples = check(_with_fid(samples=4000), fid_baseline)
+    assert {f.note for f in samples if f.cell[5] == "fid"} == {"samples 4096 → 4000"}
+
+
+def test_baselines_without_a_samples_column_still_load(fid_baseline, tmp_path):
+    old = tmp_path / "old.csv"
+    fid_baseline[fid_baseline["metric"] == "psnr"].drop(columns="samples").to_csv(old, index=False)
+    loaded = read_baseline(old)
+    assert "samples" in loaded and loaded["samples"].isna().all()
+    assert [f.status for f in check(_with_fid(), loaded)] == ["ok", "ok"]  # psnr of a and b
+    committed = read_baseline(REPO / "results" / "baselines" / "ci.csv")
+    assert committed["samples"].isna().all() and len(committed) > 0

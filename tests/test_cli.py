@@ -110,7 +110,7 @@ def test_corrupt_hr_is_reported_and_the_rest_is_written(folders, tmp_path):
         (["degrade", "-d", "blur:sigma=x"], "sigma='x' is not a valid float"),
         (["upscale", "-m", "bicubc"], "Unknown method 'bicubc'. Did you mean 'bicubic'?"),
         (["eval", "-p", "ycbcr"], "Unknown protocol 'ycbcr'"),
-        (["eval", "--metrics", "psnr,lpips"], "Unknown metric 'lpips'"),
+        (["eval", "--metrics", "psnr,lpipz"], "Unknown metric 'lpipz'. Did you mean 'lpips'"),
         (["eval", "--shave", "-1"], "--shave must be >= 0"),
     ],
 )

@@ -15,6 +15,7 @@ from srbench.leaderboard import (
     leaderboard,
     leaderboards,
     select,
+    summary,
     wide,
 )
 from srbench.metrics import METRICS, MetricInfo, register_metric
@@ -219,3 +220,179 @@ def test_csv_is_tidy_and_stamped(board_rows):
     assert len(frame) == 3 and set(frame["protocol"]) == {"y-shave4"}
     assert {"dataset_version", "metric_version", "ci_low", "ci_high", "p_value"} <= set(frame)
     assert frame.set_index("method").loc["a", "mean"] == pytest.approx(BASE.mean())
+
+
+# --- RGB-input and set-level metrics (LPIPS, FID, KID) -----------------------------------------
+
+LPIPS = np.array([0.21, 0.25, 0.18, 0.30, 0.22, 0.24, 0.27, 0.19, 0.23, 0.31])
+FID = {"a": 20.0, "b": 15.0, "c": 25.0}  # b is best (lower is better) but worst in PSNR
+KID = {"a": 0.02, "b": 0.01, "c": 0.03}
+KID_STD = {"a": 0.004, "b": 0.002, "c": 0.005}
+
+
+def _perceptual(fid_samples=120, kid_samples=120) -> pd.DataFrame:
+    return pd.concat(
+        [
+            rows({"a": BASE, "b": BASE - 0.1, "c": BASE + WOBBLE}),
+            rows({"a": LPIPS, "b": LPIPS + 0.01, "c": LPIPS + WOBBLE / 10}, "lpips"),
+            rows(FID, "fid", samples=fid_samples),
+            rows(KID, "kid", samples=kid_samples, spread=KID_STD),
+        ]
+    )
+
+
+def _cell(md: str, method: str, column: int) -> str:
+    line = next(x for x in md.splitlines() if x.startswith(f"| {method} |"))
+    return line.split(" | ")[column].strip(" |")
+
+
+def test_protocol_filter_keeps_rgb_metrics():
+    frame = pd.concat(
+        [_perceptual(), rows({"a": BASE, "b": BASE, "c": BASE}, protocol="rgb-shave4")]
+    )
+    kept = select(frame, protocol="y")
+    assert set(zip(kept["metric"], kept["protocol"], strict=True)) == {
+        ("psnr", "y-shave4"),
+        ("lpips", "rgb-shave4"),
+        ("fid", "rgb-shave4-patch64-stride64"),
+        ("kid", "rgb-shave4-patch64-stride64-subsets100x1000"),
+    }
+    rgb = select(frame, protocol="rgb")
+    assert set(rgb.loc[rgb["metric"] == "psnr", "protocol"]) == {"rgb-shave4"}
+    assert {"lpips", "fid", "kid"} <= set(rgb["metric"])
+    # unknown metrics follow the protocol filter like psnr
+    other = rows({"a": BASE}, "niqe", protocol="rgb-shave4")
+    assert select(pd.concat([frame, other]), protocol="y")["metric"].ne("niqe").all()
+    board = leaderboard(frame, protocol="y")
+    assert board.metrics == ["psnr", "lpips", "fid", "kid"]
+    assert board.set_metrics == ["fid", "kid"] and board.image_metrics == ["psnr", "lpips"]
+
+
+def test_set_metrics_rank_by_value_without_interval_or_test():
+    board = leaderboard(_perceptual())
+    # the set rows (image "") are not an eleventh image
+    assert board.methods["images"].tolist() == [10, 10, 10] and board.methods["complete"].all()
+    assert board.context["images"] == 10
+    fid = board.stats.xs("fid", level="metric")
+    assert fid["mean"].to_dict() == FID
+    assert fid["rank"].to_dict() == {"a": 2.0, "b": 1.0, "c": 3.0}
+    assert fid[["ci_low", "ci_high", "p_value"]].isna().all().all()
+    assert fid["images"].tolist() == [10, 10, 10] and fid["samples"].tolist() == [120] * 3
+    assert not fid["differs"].any()
+    kid = board.stats.xs("kid", level="metric")
+    assert kid["spread"].to_dict() == KID_STD and kid["rank"].to_dict()["b"] == 1.0
+    psnr = board.stats.xs("psnr", level="metric")
+    assert psnr["samples"].isna().all() and psnr["spread"].isna().all()
+    assert psnr["reliable"].all() and psnr["ci_low"].notna().all()
+    assert board.context["protocols"]["fid"] == "rgb-shave4-patch64-stride64"
+    table = board.table()
+    assert table.loc["b", "fid_samples"] == 120 and table.loc["a", "kid_spread"] == 0.004
+    assert "psnr_samples" not in table
+    with pytest.raises(MixedResultsError, match="fid is a set-level metric"):
+        board.values("fid")
+    assert board.values("lpips").shape == (10, 3)
+    with pytest.raises(MixedResultsError, match="set-level"):
+        compare(_perceptual(), "a", "b", "fid")
+
+
+def test_too_few_samples_are_marked_unreliable():
+    board = leaderboard(_perceptual(fid_samples={"a": 120, "b": 300, "c": 120}))
+    fid = board.stats.xs("fid", level="metric")
+    assert not fid["reliable"].any()
+    assert board.stats.xs("kid", level="metric")["reliable"].all()  # kid has no minimum
+    assert (
+        "fid: computed from 120 patches (a, c); 300 patches (b), fewer than its 2048 feature "
+        "dimensions (fewer samples give a singular covariance); such values are unreliable (‡) "
+        "and should not be compared across datasets or protocols."
+    ) in board.notes
+    md = format_leaderboard(board, "md")
+    header = md.splitlines()[0]
+    assert header == "| method | PSNR ↑ (dB) | LPIPS ↓ | FID ↓ | KID ↓ | images |"
+    assert _cell(md, "b", 3) == "**15.00**‡"
+    assert _cell(md, "a", 3) == "20.00‡"  # no dagger: no test; no bracket: no interval
+    assert _cell(md, "c", 3) == "25.00‡"
+    assert _cell(md, "a", 4) == "0.0200 ± 0.0040"
+    assert _cell(md, "b", 4) == "**0.0100** ± 0.0020"
+    assert _cell(md, "a", 5) == "10"
+    assert _cell(md, "a", 1).startswith("29.55† [")  # psnr keeps its interval and dagger
+    assert "‡: computed from fewer samples than the metric needs" in md
+    assert "±: the standard deviation of kid over its random subsets" in md
+    text = format_leaderboard(board, "text")
+    assert "15.00*‡" in text and "0.0200 ± 0.0040" in text and "fid: computed from" in text
+    latex = format_leaderboard(board, "latex")
+    assert r"\textbf{15.00}$^\ddagger$" in latex and r"0.0200 $\pm$ 0.0040" in latex
+
+    enough = leaderboard(_perceptual(fid_samples=2048))
+    assert enough.stats.xs("fid", level="metric")["reliable"].all()
+    assert not any("unreliable" in n for n in enough.notes)
+    md = format_leaderboard(enough, "md")
+    assert "‡" not in md and _cell(md, "b", 3) == "**15.00**"
+
+
+def test_tables_without_set_metrics_have_no_set_legend(board_rows):
+    md = format_leaderboard(leaderboard(board_rows), "md")
+    assert "±" not in md and "‡" not in md and "whole set" not in md
+
+
+def test_set_metric_csv_columns():
+    from io import StringIO
+
+    frame = pd.read_csv(StringIO(format_leaderboard(leaderboard(_perceptual()), "csv")))
+    assert {"samples", "spread", "reliable"} <= set(frame)
+    fid = frame[frame["metric"] == "fid"].set_index("method")
+    assert fid["samples"].tolist() == [120] * 3 and not fid["reliable"].any()
+    assert fid["ci_low"].isna().all() and fid["spread"].isna().all()
+    assert fid.loc["b", "rank"] == 1 and fid.loc["b", "protocol"] == "rgb-shave4-patch64-stride64"
+    kid = frame[frame["metric"] == "kid"].set_index("method")
+    assert kid["spread"].to_dict() == KID_STD and kid["reliable"].all()
+    psnr = frame[frame["metric"] == "psnr"]
+    assert psnr["samples"].isna().all() and psnr["reliable"].all()
+
+
+def test_set_metric_that_failed_is_noted_not_counted():
+    frame = _perceptual()
+    failed = (frame["metric"] == "fid") & (frame["method"] == "c")
+    frame.loc[failed, ["value", "error"]] = [math.nan, "RuntimeError: images of c failed"]
+    board = leaderboard(frame)
+    assert board.methods["failed"].tolist() == [0, 0, 0]
+    assert math.isnan(board.stats.loc[("c", "fid"), "rank"])
+    assert "fid of c could not be computed: RuntimeError: images of c failed" in board.notes
+    assert _cell(format_leaderboard(board, "md"), "c", 3) == "-"
+
+
+def test_set_metrics_alone_and_in_wide_tables():
+    frame = _perceptual()
+    fid = frame[frame["metric"] == "fid"]
+    alone = leaderboard(fid, expected_images=10)
+    assert alone.metrics == ["fid"] and alone.methods["complete"].all()
+    assert alone.methods["images"].tolist() == [10, 10, 10]
+    assert alone.order() == ["b", "a", "c"]
+    # with no per-image rows to count, a method is complete when its value was computed
+    failed = fid.assign(error=np.where(fid["method"] == "c", "boom", None))
+    assert leaderboard(failed, expected_images=10).methods["complete"].tolist() == [
+        True,
+        True,
+        False,
+    ]
+    x2 = rows({"a": 30.0, "b": 31.0, "c": 28.0}, "fid", scale=2, samples=4096)
+    table = wide(pd.concat([frame, x2]), "fid")
+    assert table[("Set5", 4)].to_dict() == FID
+    assert table[("Set5", 2)].to_dict() == {"a": 30.0, "b": 31.0, "c": 28.0}
+    assert "| b | 31.00 | **15.00** |" in format_wide(table, "fid", "md")
+    boards = leaderboards(frame)
+    assert wide(boards, "kid")[("Set5", 4)].to_dict() == KID
+
+
+def test_summary_puts_fidelity_and_rgb_metrics_in_one_row():
+    timed = rows({m: [0.5] * 10 for m in "abc"}, "runtime", protocol="seconds@cpu,workers=1")
+    table = summary(pd.concat([_perceptual(), timed]))
+    assert len(table) == 3
+    assert table.index.get_level_values("protocol").unique().tolist() == ["y-shave4"]
+    row = table.xs("b", level="method").iloc[0]
+    assert row["psnr"] == pytest.approx(BASE.mean() - 0.1)
+    assert row["lpips"] == pytest.approx(LPIPS.mean() + 0.01)
+    assert (row["fid"], row["kid"], row["runtime"]) == (15.0, 0.01, 0.5)
+    assert table["images"].tolist() == [10, 10, 10]  # the set rows are not images
+    assert table["failed"].tolist() == [0, 0, 0]
+    only_rgb = summary(_perceptual().query("metric != 'psnr'"))
+    assert len(only_rgb) == 3 and only_rgb["images"].tolist() == [10, 10, 10]

@@ -90,7 +90,8 @@ def test_axis_labels_carry_unit_and_direction():
     assert plots._axis_label("psnr") == "PSNR (dB) ↑"
     assert plots._axis_label("ssim") == "SSIM ↑"
     assert plots._axis_label("runtime") == "Runtime (s) ↓"
-    assert plots._axis_label("lpips") == "LPIPS"  # not registered: no direction claimed
+    assert plots._axis_label("lpips") == "LPIPS ↓"
+    assert plots._axis_label("niqe") == "NIQE"  # not registered: no direction claimed
 
 
 def test_colours_are_stable_and_distinct():
@@ -306,3 +307,67 @@ def test_sr_images_reads_saved_images_or_recomputes_them(tmp_path):
         sr_images(*args[:-1], "moon", ["bicubic"])
     with pytest.raises(RunError, match="it ran bicubic, nearest|it ran nearest, bicubic"):
         sr_images(*args, ["lanczos"])
+
+
+# --- set-level metrics: values without intervals, KID's spread as error bars ---------------------
+
+
+@pytest.fixture(scope="module")
+def perceptual():
+    from tests.frames import rows as store_rows
+
+    psnr = {m: BASE[m] + OFFSETS for m in METHODS}
+    return pd.concat(
+        [
+            store_rows(psnr),
+            store_rows({m: 0.3 - v / 200 for m, v in psnr.items()}, "lpips"),
+            store_rows(
+                {"m1": 12.0, "m2": 18.0, "m3": 30.0},
+                "fid",
+                samples={"m1": 4096, "m2": 4096, "m3": 100},
+            ),
+            store_rows({"m1": 0.01, "m2": 0.02, "m3": 0.04}, "kid", samples=4096, spread=0.003),
+        ]
+    )
+
+
+def test_distributions_refuse_set_level_metrics(perceptual):
+    with pytest.raises(MixedResultsError, match="fid is a set-level metric.*plot it with bars"):
+        plots.distributions(perceptual, "fid")
+    with pytest.raises(MixedResultsError, match="set-level"):
+        plots.distributions(leaderboards(perceptual), "kid")
+    fig = plots.distributions(perceptual, "lpips")  # per-image RGB metrics still have boxes
+    strips = [c for c in fig.axes[0].collections if isinstance(c, PathCollection)]
+    assert [len(s.get_offsets()) for s in strips] == [6, 6, 6]
+
+
+def test_bars_of_set_level_metrics(perceptual):
+    fig = plots.bars(perceptual, "fid")
+    (ax,) = fig.axes
+    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    assert [c.get_label() for c in bars] == ["m1", "m2", "m3"]  # lower is better
+    assert [c.patches[0].get_height() for c in bars] == [12.0, 18.0, 30.0]
+    assert all(c.errorbar is None for c in bars)  # no interval to draw
+    assert ax.get_ylabel() == "FID ↓"
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["m1", "m2", "m3 ‡"]  # 100 patches: fewer than fid's 2048
+    kid = plots.bars(perceptual, "kid").axes[0]
+    assert kid.get_ylabel() == "KID ↓\n(± std over subsets)"
+    kid_bars = [c for c in kid.containers if isinstance(c, BarContainer)]
+    for container, value in zip(kid_bars, (0.01, 0.02, 0.04), strict=True):
+        (segment,) = container.errorbar.lines[2][0].get_segments()
+        assert segment[:, 1] == pytest.approx([value - 0.003, value + 0.003])
+
+
+def test_perception_distortion_with_fid_on_y(perceptual):
+    fig = plots.perception_distortion(perceptual, x="psnr", y="fid")
+    (ax,) = fig.axes
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("PSNR (dB) ↑", "FID ↓")
+    points = {c.get_label(): c for c in ax.containers if isinstance(c, ErrorbarContainer)}
+    for name, fid in {"m1": 12.0, "m2": 18.0, "m3": 30.0}.items():
+        line = points[name].lines[0]
+        assert line.get_xdata()[0] == pytest.approx(BASE[name] + OFFSETS.mean())
+        assert line.get_ydata()[0] == fid
+        assert points[name].has_xerr and not points[name].has_yerr
+    lpips = plots.perception_distortion(leaderboards(perceptual), x="psnr", y="lpips")
+    assert lpips.axes[0].get_ylabel() == "LPIPS ↓"

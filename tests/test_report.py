@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from srbench.report import ReportOptions, render_report
+from srbench.leaderboard import leaderboard
+from srbench.report import ReportOptions, _telling_images, render_report
 from srbench.runner import RunConfig, run
 from tests.conftest import REPO, run_cli
 from tests.frames import rows, write_run
@@ -155,3 +156,47 @@ def test_cli_report_with_visual_comparisons(tmp_path):
     assert "## Provenance" in text and "| vis | complete |" in text
     empty = run_cli("report", "--results", results, "--out", out, "-D", "Set5", expect=2)
     assert "nothing to report" in empty.stderr
+
+
+def test_report_with_rgb_and_set_level_metrics(tmp_path):
+    results = tmp_path / "results"
+    frame = pd.concat(
+        [
+            rows({"a": PSNR, "b": PSNR - 0.3}, "psnr"),
+            rows({"a": SSIM, "b": SSIM - 0.01}, "ssim"),
+            rows({"a": 0.3 - SSIM / 10, "b": 0.31 - SSIM / 10}, "lpips"),
+            rows({"a": 40.0, "b": 35.0}, "fid", samples=120),
+            rows({"a": 0.02, "b": 0.015}, "kid", samples=120, spread={"a": 0.004, "b": 0.003}),
+        ]
+    )
+    started = "2026-03-01T10:00:00+00:00"
+    write_run(results, frame, "r1", started, **_manifest("r1", started))
+    readme = render_report(results, tmp_path / "report", options=ReportOptions(visuals=0))
+    text = readme.read_text()
+    assert "‡: computed from fewer samples than the metric needs" in text.split("## Summary")[0]
+    assert "±: the standard deviation of kid over its random subsets" in text
+    assert "| method | PSNR ↑ (dB) | SSIM ↑ | LPIPS ↓ | FID ↓ | KID ↓ | images |" in text
+    row_b = next(line for line in text.splitlines() if line.startswith("| b | ") and "‡" in line)
+    assert "| **35.00**‡ | **0.0150** ± 0.0030 | 6 |" in row_b
+    assert "&gt; fid: computed from 120 patches (a, b), fewer than its 2048" not in text
+    assert "> fid: computed from 120 patches (a, b), fewer than its 2048 feature dimensions" in text
+    assert "**FID, bicubic**" in text and "| a | 40.00 |" in text
+    figures = set(re.findall(r"\((figures/[^)]+)\)", text))
+    assert "figures/Set5-fid-bars.png" in figures and "figures/Set5-kid-bars.png" in figures
+    assert "figures/Set5-psnr-per-image.png" in figures
+    assert not any("fid-per-image" in f or "kid-per-image" in f for f in figures)
+    assert "figures/plane-psnr-lpips.png" in figures
+    assert "not drawn" not in text
+    protocol = text.split("## Protocol")[1]
+    assert (
+        "- `rgb-shave4-patch64-stride64`: all three channels, 4 border pixels shaved, cut into "
+        "64x64 patches at stride 64." in protocol
+    )
+    assert (
+        "the mean over 100 random subsets of 1000 patches, ± their standard deviation" in protocol
+    )
+    assert "lpips, fid, kid are defined on RGB" in protocol
+    assert "fid, kid are set-level" in protocol and "(fid: 2048)" in protocol
+    # the visual comparison picks its images by a per-image metric, even when fid comes first
+    board = leaderboard(frame, metrics=["fid", "kid", "psnr"])
+    assert _telling_images(board, ["a", "b"], 2) == ["img00", "img01"]

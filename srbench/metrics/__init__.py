@@ -14,6 +14,7 @@ import numpy as np
 from srbench.errors import SrbenchError
 from srbench.metrics import distribution as _distribution  # noqa: F401  (fid, kid)
 from srbench.metrics import fidelity as _fidelity  # noqa: F401  (registers psnr, ssim)
+from srbench.metrics import noreference as _noreference  # noqa: F401  (brisque)
 from srbench.metrics import perceptual as _perceptual  # noqa: F401  (lpips, lpips-vgg)
 from srbench.metrics.base import METRICS, ImageMetricFn, MetricInfo, register_metric
 from srbench.metrics.protocols import PROTOCOLS, Protocol, get_protocol

