@@ -142,3 +142,29 @@ def test_bad_set_metric_specs_are_usage_errors(tmp_path, folder):
     err = _run(tmp_path, "-D", folder, "--metrics", "psnr:shave=2", expect=2).stderr
     assert "psnr takes no parameters" in err
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+
+
+def test_a_run_that_died_before_its_set_values_resumes_them(
+    tmp_path, folder, random_backbones, monkeypatch
+):
+    from srbench import runner
+
+    config = runner.RunConfig(
+        datasets=(str(folder),), methods=("bicubic",), metrics=("psnr", FID), scales=(4,)
+    )
+    finish = runner._set_rows
+
+    def dies(*_):
+        raise RuntimeError("killed before the set values")
+
+    monkeypatch.setattr(runner, "_set_rows", dies)
+    with pytest.raises(RuntimeError, match="killed"):
+        runner.run(config, tmp_path / "k", run_id="k", progress=False)
+    kept = sorted((tmp_path / "k" / "runs" / "k" / "features").rglob("*.npy"))
+    assert [p.name.split(".")[0] for p in kept] == ["astronaut", "camera", "chelsea"]
+    monkeypatch.setattr(runner, "_set_rows", finish)
+    resumed = runner.resume("k", tmp_path / "k", progress=False).scores
+    clean = runner.run(config, tmp_path / "c", run_id="c", progress=False).scores
+    values = [f[f["image"] == SET_IMAGE][["metric", "value", "samples"]] for f in (resumed, clean)]
+    pd.testing.assert_frame_equal(*(v.reset_index(drop=True) for v in values))
+    assert not (tmp_path / "k" / "runs" / "k" / "features").exists()
