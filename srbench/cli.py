@@ -309,13 +309,25 @@ def _list_datasets() -> list[str]:
 
 
 def _list_methods() -> list[str]:
-    lines = [f"{'name':12} {'scales':8} {'params':>10}  summary"]
+    from srbench.methods.trained import TrainedMethod
+    from srbench.methods.weightstore import tags
+
+    lines = [f"{'name':14} {'scales':8} {'params':>11}  {'weights (tag: scales)':24} summary"]
     for name, cls in METHODS.items():
         card = cls.card
         scales = ",".join(map(str, card.scales)) if card.scales else "any"
         params = "-" if card.params is None else f"{card.params:,}"
         paper = f" [{card.paper}]" if card.paper else ""
-        lines.append(f"{name:12} {scales:8} {params:>10}  {card.summary}{paper}")
+        held = "-"
+        if issubclass(cls, TrainedMethod):
+            found = tags(name, cls.arch.official)
+            held = "; ".join(f"{t}: x{','.join(map(str, s))}" for t, s in found.items())
+            held = held or "none (not runnable)"
+        lines.append(f"{name:14} {scales:8} {params:>11}  {held:24} {card.summary}{paper}")
+    lines.append(
+        "trained methods without weights: `srbench weights --fetch NAME` (authors' releases) or "
+        "`srbench train METHOD`."
+    )
     return lines
 
 
@@ -568,6 +580,78 @@ def run_(
         raise typer.Exit(1)
     if result.skipped_metrics:
         raise typer.Exit(EXIT_METRIC_SKIPPED)
+
+
+@command("train")
+def train_cmd(
+    method: Annotated[str, typer.Argument(help="A trainable method (srbench ls methods).")],
+    data: Annotated[str, typer.Option("--data", help="Training images: div2k-train, or a folder.")],
+    scale: Annotated[int | None, typer.Option("--scale", "-s", help="Scale to train.")] = None,
+    degradation: Annotated[
+        str | None, typer.Option(help="LR maker, as in srbench run (default: the config's).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="YAML config (default: methods/<method>/x<scale>.yaml).")
+    ] = None,
+    iters: Annotated[
+        int | None, typer.Option(min=1, help="Iterations (overrides the config).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Run folder (default: runs/train/<method>-x<scale>).")
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="Continue the training in --out.")] = False,
+    val: Annotated[
+        str | None, typer.Option(help="Held-out images for PSNR/SSIM (set5, or a folder).")
+    ] = None,
+    tag: Annotated[
+        str, typer.Option(help="Install the weights as METHOD:tag=TAG ('' to skip).")
+    ] = "trained",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    workers: Annotated[int | None, typer.Option(min=0, help="DataLoader workers.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed (overrides the config).")] = None,
+    accept_licence: AcceptLicence = None,
+    progress: Progress = True,
+) -> None:
+    """Train a method on a degradation, then install its weights and model card as a tag.
+
+    Interrupting (Ctrl-C) saves a checkpoint; --resume continues it exactly.
+    """
+    from srbench.device import resolve_device
+    from srbench.training.config import load_config
+    from srbench.training.loop import train
+
+    overrides: dict[str, Any] = {}
+    if degradation:
+        overrides["degradation"] = degradation
+    if iters:
+        overrides["iters"] = iters
+    if seed is not None:
+        overrides["seed"] = seed
+    if workers is not None:
+        overrides["data"] = {"workers": workers}
+    settings = load_config(config, method, scale, overrides)
+    scales = settings["scale"] if isinstance(settings["scale"], list) else [settings["scale"]]
+    out = out or Path("runs") / "train" / f"{settings['method']}-x{'-'.join(map(str, scales))}"
+    log = functools.partial(typer.echo, err=True)
+    log(f"training {settings['method']} x{scales} on {data} into {out}")
+    try:
+        result = train(
+            settings,
+            data,
+            out,
+            resume=resume,
+            device=resolve_device(device),
+            tag=tag or None,
+            validation=val,
+            accept_licence=tuple(accept_licence or ()),
+            progress=progress,
+            log=log,
+        )
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    typer.echo(f"weights: {result.weights}")
+    if result.card.get("validation"):
+        typer.echo(f"validation: {json.dumps(result.card['validation'])}")
 
 
 # Options that only shape how a run executes or reports; everything else is stored with the run.

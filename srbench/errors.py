@@ -13,10 +13,12 @@ __all__ = [
     "MethodOutputError",
     "MethodTimeoutError",
     "RunError",
+    "CheckpointError",
     "ChecksumError",
     "DownloadError",
     "ImageReadError",
     "LicenceError",
+    "MissingWeightsError",
     "OfflineError",
     "PairingError",
     "SizeMismatchError",
@@ -108,3 +110,8 @@ class MissingWeightsError(SrbenchError):
 
     The message names the file, where it is published and the folder to put it in.
     """
+
+
+class CheckpointError(SrbenchError):
+    """A checkpoint or weights file cannot be used: unreadable, truncated, or made for another
+    architecture. The message names the file, what it holds and what was expected."""

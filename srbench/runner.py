@@ -183,7 +183,10 @@ def _plan(config: RunConfig, log: Log = lambda _: None) -> _Plan:
             spec.canonical(scale)  # scale-dependent parameters fail here, before any work
     metrics, set_metrics = _parse_metrics(config.metrics)
     protocol = get_protocol(config.protocol, config.shave)
-    specs = expand_methods(config.methods)
+    not_runnable: list[str] = []
+    specs = expand_methods(config.methods, not_runnable)
+    for line in not_runnable:
+        log(f"warning: {line}")
     # torch is imported (seconds) only when a method or a metric can use an accelerator
     classes = [METHODS.get(split_spec(spec, "method")[0]) for spec in specs]
     models = [METRICS.get(m) for m in [*metrics, *(s.metric for s in set_metrics)]]
@@ -198,6 +201,7 @@ def _plan(config: RunConfig, log: Log = lambda _: None) -> _Plan:
     if config.workers <= 0:
         config = dataclasses.replace(config, workers=min(4, os.cpu_count() or 1))
     plan = _Plan(config, methods, degradations, metrics, protocol, device, set_metrics=set_metrics)
+    plan.skipped += [line.partition(" (tags here")[0] for line in not_runnable]
     _load_metrics(plan, log)
     return plan
 
@@ -242,14 +246,21 @@ def _load_metrics(plan: _Plan, log: Log) -> None:
     plan.set_metrics = [s for s in plan.set_metrics if s.metric not in plan.skipped_metrics]
 
 
-def expand_methods(specs: Sequence[str]) -> list[str]:
-    """Method specs with ``all`` expanded (every registered method but ``precomputed``)."""
+def expand_methods(specs: Sequence[str], skipped: list[str] | None = None) -> list[str]:
+    """Method specs with ``all`` expanded: every registered method but ``precomputed`` that can
+    run here; each one that cannot (a trained method without weights) adds a line to
+    ``skipped``. A method named explicitly is kept, so its own error says what is missing."""
     out: list[str] = []
     for spec in specs:
-        if spec.strip().lower() == "all":
-            out += [n for n, _ in METHODS.items() if n != "precomputed"]
-        else:
+        if spec.strip().lower() != "all":
             out.append(spec.strip())
+            continue
+        for name, cls in METHODS.items():
+            why = None if name == "precomputed" else cls.unavailable()
+            if why is not None and skipped is not None:
+                skipped.append(f"skipped method {name}: {why}")
+            if name != "precomputed" and why is None:
+                out.append(name)
     return list(dict.fromkeys(out))
 
 
@@ -284,7 +295,12 @@ def _manifest(plan: _Plan, run_id: str | None) -> dict[str, Any]:
         "metrics_skipped": plan.skipped_metrics,
         "datasets": [d.record() for d in plan.datasets],
         "methods": {
-            label: {"name": m.card.name, "version": m.card.version, "params": m.card.params}
+            label: {
+                "name": m.card.name,
+                "version": m.card.version,
+                "params": m.card.params,
+                **m.provenance(),
+            }
             for label, m in plan.methods.items()
         },
     }
@@ -619,7 +635,7 @@ def _row(
     return {
         **base,
         "method": label,
-        "method_version": plan.methods[label].card.version,
+        "method_version": plan.methods[label].version_at(base["scale"]),
         "metric": metric,
         "metric_version": METRICS.get(metric).version,
         "protocol": protocol,

@@ -23,7 +23,6 @@ digits of the file's SHA-256 (``alexnet-owt-7be5be79.pth``); for those the prefi
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 
 from srbench import hub
 from srbench.errors import ChecksumError, MissingWeightsError
+from srbench.fsutil import sha256_file
 from srbench.registry import Registry
 
 __all__ = [
@@ -45,8 +45,6 @@ __all__ = [
     "status",
     "verify",
 ]
-
-_HASH_CHUNK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -155,6 +153,29 @@ _declare(
         used_by="fid, kid (pytorch-fid InceptionV3)",
     )
 )
+_EDSR = "https://cv.snu.ac.kr/research/EDSR/models/"
+# The EDSR authors' releases (EDSR-PyTorch, model/edsr.py and model/mdsr.py). Only the name's
+# hash prefix is published; the tags `paper` of the edsr/mdsr methods load them.
+for _name, _file, _users in [
+    ("edsr-baseline-x2", "edsr_baseline_x2-1bc95232.pt", "edsr_baseline x2"),
+    ("edsr-baseline-x3", "edsr_baseline_x3-abf2a44e.pt", "edsr_baseline x3"),
+    ("edsr-baseline-x4", "edsr_baseline_x4-6b446fab.pt", "edsr_baseline x4"),
+    ("edsr-x2", "edsr_x2-0edfb8a3.pt", "edsr x2"),
+    ("edsr-x3", "edsr_x3-ea3ef2c6.pt", "edsr x3"),
+    ("edsr-x4", "edsr_x4-4f62e9ef.pt", "edsr x4"),
+    ("mdsr-baseline", "mdsr_baseline-a00cab12.pt", "mdsr_baseline x2/x3/x4"),
+    ("mdsr", "mdsr-4a78bedf.pt", "mdsr x2/x3/x4"),
+]:
+    _declare(
+        WeightFile(
+            name=_name,
+            filename=_file,
+            url=_EDSR + _file,
+            sha256=None,
+            sha256_prefix=_file.rpartition("-")[2].removesuffix(".pt"),
+            used_by=f"method {_users} (tag paper)",
+        )
+    )
 _LPIPS_RAW = "https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/"
 _declare(
     WeightFile(
@@ -300,7 +321,7 @@ def fetch(name: str, progress: bool = True) -> Path:
         [weight.url], weight.filename, target.parent, sha256=weight.sha256, progress=progress
     )
     if weight.sha256 is None and weight.sha256_prefix:
-        got = _sha256(path)
+        got = sha256_file(path)
         if not got.startswith(weight.sha256_prefix.lower()):
             path.unlink(missing_ok=True)
             raise ChecksumError(
@@ -312,18 +333,10 @@ def fetch(name: str, progress: bool = True) -> Path:
     return path
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _check(weight: WeightFile, path: Path) -> tuple[bool | None, str]:
     if not (weight.sha256 or weight.sha256_prefix):
         return None, "no published hash"
-    got = _sha256(path)
+    got = sha256_file(path)
     if weight.sha256:
         want = weight.sha256.lower()
         if got == want:

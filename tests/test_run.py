@@ -53,7 +53,8 @@ def test_sample_runs_offline_and_stores_every_row(tmp_path):
 
 def test_methods_are_listed_from_their_cards():
     out = run_cli("ls", "methods").stdout
-    assert re.search(r"bicubic +any +0  MATLAB bicubic", out)
+    assert re.search(r"bicubic +any +0  +- +MATLAB bicubic", out)
+    assert re.search(r"edsr_baseline +2,3,4 +1,517,571 ", out)
     assert "precomputed" in out and "[MATLAB imresize]" in out
 
 

@@ -22,6 +22,7 @@ from srbench.errors import SpecError, SrbenchError
 from srbench.methods.base import ImageContext, MethodCard, SRMethod, Tiling, tiled_upscale
 from srbench.methods.interpolators import INTERPOLATORS, Interpolator
 from srbench.methods.precomputed import Precomputed
+from srbench.methods.trained import trained_method_classes
 from srbench.registry import Registry
 from srbench.specs import convert, split_spec
 
@@ -58,6 +59,8 @@ METHODS: Registry[type[SRMethod]] = Registry("method", discover=load_entry_point
 for _name, _cls in INTERPOLATORS.items():
     METHODS.add(_name, _cls, aliases=("lanczos3",) if _name == "lanczos" else ())
 METHODS.add("precomputed", Precomputed)
+for _cls in trained_method_classes():
+    METHODS.add(_cls.card.name, _cls)
 
 
 def register_method(cls: type[SRMethod]) -> type[SRMethod]:

@@ -83,6 +83,20 @@ class SRMethod(abc.ABC):
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
 
+    @classmethod
+    def unavailable(cls) -> str | None:
+        """Why the method cannot run here (no weights...), checked cheaply before creating it;
+        ``--methods all`` skips it with this line. ``None`` when it can run."""
+        return None
+
+    def version_at(self, scale: int) -> str:
+        """The version stored with each row at ``scale`` (methods with weights add theirs)."""
+        return self.card.version
+
+    def provenance(self) -> dict[str, object]:
+        """Extra facts for the run manifest (the weights a trained method uses)."""
+        return {}
+
     @abc.abstractmethod
     def upscale(self, lr: np.ndarray, scale: int) -> np.ndarray:
         """Upscale one RGB ``uint8`` image by ``scale``."""

@@ -1,0 +1,145 @@
+"""Reading weights and checkpoints into networks, with errors that say what went wrong.
+
+Shared by the trained methods (inference) and ``srbench train`` (resume, initialisation). Files
+are read with ``torch.load(weights_only=True)``: a weights file can never run code.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from srbench.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from srbench.methods.trained import Architecture
+
+__all__ = ["build_network", "infer_scales", "load_network", "load_strict", "read_file"]
+
+# Frozen constants (the DIV2K mean); a file without them still loads, they are rebuilt.
+_CONSTANT_PREFIXES = ("sub_mean.", "add_mean.")
+
+
+def import_target(target: str) -> Any:
+    """The object named by ``"package.module:Name"``."""
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def build_network(
+    arch: Architecture, scales: tuple[int, ...], kwargs: Mapping[str, Any] | None = None
+) -> nn.Module:
+    """The generator of ``arch`` for ``scales`` (one scale unless multi-scale)."""
+    cls = import_target(arch.net)
+    options = dict(arch.kwargs if kwargs is None else kwargs)
+    if arch.multiscale:
+        return cls(scales=tuple(scales), **options)
+    if len(scales) != 1:
+        raise CheckpointError(f"{arch.name} is single-scale; got scales {list(scales)}.")
+    return cls(scale=scales[0], **options)
+
+
+def read_file(path: Path, what: str = "weights file") -> dict[str, Any]:
+    """``torch.load`` a file onto the CPU, turning every failure into a :class:`CheckpointError`."""
+    import pickle
+    import zipfile
+
+    import torch
+
+    if not path.is_file():
+        raise CheckpointError(f"{what} {path} does not exist.")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError) as exc:
+        size = path.stat().st_size
+        raise CheckpointError(
+            f"{what} {path} ({size:,} bytes) cannot be read: it is truncated, corrupt or not a "
+            f"torch file ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). Fix: copy or "
+            "download it again; a training checkpoint can be replaced by the previous one "
+            "(checkpoints/previous.pt)."
+        ) from exc
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{what} {path} holds a {type(data).__name__}, not a state dict.")
+    return data
+
+
+def load_strict(net: nn.Module, state: Mapping[str, Any], source: str, expected: str) -> None:
+    """Load ``state`` into ``net`` with every key and shape matching, else explain the mismatch.
+
+    ``expected`` describes the architecture (``"edsr x4 (32 blocks x 256)"``) for the message.
+    """
+    own = net.state_dict()
+    state = dict(state)
+    for key in own:
+        if key.startswith(_CONSTANT_PREFIXES) and key not in state:
+            state[key] = own[key]
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [
+        f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}"
+        for k in own
+        if k in state and hasattr(state[k], "shape") and state[k].shape != own[k].shape
+    ]
+    if missing or unexpected or shapes:
+        problems = []
+        if missing:
+            problems.append(f"{len(missing)} missing key(s) ({', '.join(missing[:3])}...)")
+        if unexpected:
+            problems.append(f"{len(unexpected)} unexpected key(s) ({', '.join(unexpected[:3])}...)")
+        if shapes:
+            problems.append(f"{len(shapes)} shape mismatch(es) (file vs model: {shapes[0]})")
+        raise CheckpointError(
+            f"{source} does not fit {expected}: {'; '.join(problems)}. It was made for another "
+            "architecture, scale or configuration. Fix: pick the method and scale it was trained "
+            "for, or give its model card (the .json beside it) so srbench knows its configuration."
+        )
+    net.load_state_dict(state, strict=True)
+
+
+def describe(arch: Architecture, scales: tuple[int, ...], kwargs: Mapping[str, Any]) -> str:
+    """``edsr x4 (n_resblocks=32, n_feats=256, res_scale=0.1)`` for messages."""
+    options = ", ".join(f"{k}={v}" for k, v in kwargs.items())
+    return f"{arch.name} x{','.join(map(str, scales))} ({options})"
+
+
+def load_network(
+    arch: Architecture,
+    path: Path,
+    scales: tuple[int, ...],
+    card: Mapping[str, Any] | None = None,
+) -> nn.Module:
+    """Build ``arch`` (with the card's configuration when there is one) and load ``path``."""
+    kwargs = dict(card["arch"]["kwargs"]) if card else dict(arch.kwargs)
+    net_scales = arch.scales if arch.multiscale else scales
+    net = build_network(arch, net_scales, kwargs)
+    state = read_file(path)
+    load_strict(net, state, f"weights file {path}", describe(arch, net_scales, kwargs))
+    return net
+
+
+def infer_scales(arch: Architecture, path: Path) -> tuple[int, ...]:
+    """The scales a bare state-dict file (no model card) serves, found by matching its keys and
+    shapes against the architecture at each scale (built on the meta device: no memory)."""
+    import torch
+
+    state = read_file(path)
+    candidates = [arch.scales] if arch.multiscale else [(s,) for s in arch.scales]
+    for scales in candidates:
+        with torch.device("meta"):
+            own = build_network(arch, scales).state_dict()
+        keys = {k for k in own if not k.startswith(_CONSTANT_PREFIXES)}
+        if (
+            keys <= state.keys()
+            and all(tuple(state[k].shape) == tuple(own[k].shape) for k in keys)
+            and not (state.keys() - own.keys())
+        ):
+            return scales
+    raise CheckpointError(
+        f"weights file {path} does not fit {describe(arch, arch.scales, arch.kwargs)} at any "
+        f"scale ({len(state)} tensors, first keys: {', '.join(list(state)[:3])}). Fix: pick the "
+        "method it was trained for, or put its model card (.json) beside it."
+    )

@@ -1,0 +1,154 @@
+"""Training pairs: random HR patches and their LR made on the fly by the benchmark's degradations.
+
+Every sample is a pure function of ``(seed, sample index)``: the image, crop, augmentation and any
+random degradation come from a generator seeded by both. Batches therefore do not depend on the
+number of DataLoader workers, and a resumed training sees exactly the batches an uninterrupted
+one would have.
+
+The LR patch equals the same crop of the whole degraded image: the HR crop is taken with a margin
+(clipped at the image's edges, where the whole image's border handling applies anyway), degraded,
+and the margin is cut off again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from srbench.datasets import Dataset, resolve_dataset
+from srbench.degradations import DegradationContext, ParsedSpec
+from srbench.errors import SrbenchError
+from srbench.imageio import modcrop, to_rgb
+
+__all__ = ["PatchPairs", "ValidationSet", "load_images", "validation_set"]
+
+# LR pixels of context degraded around a patch: wider than bicubic's support (2 LR px) and the
+# blur kernels srbench declares, so the patch's LR equals the whole image's LR.
+MARGIN = 8
+
+
+def load_images(
+    token: str, min_side: int, accept_licence: Sequence[str] = (), progress: bool = True
+) -> tuple[Dataset, list[np.ndarray], list[str]]:
+    """Decode every image of a dataset or folder once (RGB ``uint8``); returns the dataset, the
+    images at least ``min_side`` pixels on both sides, and the ids of those too small."""
+    dataset = resolve_dataset(token, accept_licence=accept_licence, progress=progress)
+    images, small = [], []
+    for image_id in dataset.image_ids:
+        image = to_rgb(dataset.load(image_id))
+        if min(image.shape[:2]) >= min_side:
+            images.append(image)
+        else:
+            small.append(image_id)
+    if not images:
+        raise SrbenchError(
+            f"training data {token} has no image of at least {min_side}x{min_side} pixels "
+            f"({len(small)} smaller). Fix: a smaller data.patch, or other data."
+        )
+    return dataset, images, small
+
+
+@dataclass(frozen=True)
+class PatchPairs:
+    """A map-style dataset: sample ``k`` is the ``k``-th training pair of the whole run.
+
+    Attributes:
+        images: Decoded HR images (RGB ``uint8``), shared by reference with the workers.
+        scales: Training scales; the batch of iteration ``t`` uses ``scales[t % len(scales)]``.
+        patch: LR patch side.
+        batch: Batch size (to know a sample's iteration).
+        degradation: The LR maker, as in ``srbench run``.
+        augment: Random flips and 90-degree rotations.
+        seed: The training seed.
+        length: Number of samples (iterations x batch).
+    """
+
+    images: Sequence[np.ndarray]
+    scales: tuple[int, ...]
+    patch: int
+    batch: int
+    degradation: ParsedSpec
+    augment: bool
+    seed: int
+    length: int
+
+    def __len__(self) -> int:
+        return self.length
+
+    def scale_of(self, index: int) -> int:
+        """The scale of sample ``index`` (all samples of a batch share it)."""
+        return self.scales[(index // self.batch) % len(self.scales)]
+
+    def pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Sample ``index`` as ``(lr, hr)`` RGB ``uint8`` arrays."""
+        rng = np.random.default_rng([self.seed, index])
+        scale = self.scale_of(index)
+        image = modcrop(self.images[int(rng.integers(len(self.images)))], scale)
+        lh, lw = image.shape[0] // scale, image.shape[1] // scale
+        if min(lh, lw) < self.patch:
+            raise SrbenchError(f"an image of {image.shape[:2]} is below the patch at x{scale}.")
+        y, x = int(rng.integers(lh - self.patch + 1)), int(rng.integers(lw - self.patch + 1))
+        y0, x0 = max(y - MARGIN, 0), max(x - MARGIN, 0)
+        y1, x1 = min(y + self.patch + MARGIN, lh), min(x + self.patch + MARGIN, lw)
+        region = image[y0 * scale : y1 * scale, x0 * scale : x1 * scale]
+        params = self.degradation.resolved(scale)
+        lr = self.degradation.degradation.apply(region, scale, params, rng)
+        lr = lr[y - y0 : y - y0 + self.patch, x - x0 : x - x0 + self.patch]
+        side = self.patch * scale
+        hr = region[(y - y0) * scale :, (x - x0) * scale :][:side, :side]
+        if self.augment:
+            lr, hr = _augment(lr, hr, rng)
+        return lr, hr
+
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
+        import torch
+
+        lr, hr = self.pair(index)
+        return _tensor(torch, lr), _tensor(torch, hr)
+
+
+def _augment(
+    lr: np.ndarray, hr: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The same random flip and 90-degree rotation of both images (8 symmetries)."""
+    hflip, vflip, turn = rng.integers(2, size=3)
+    out = []
+    for img in (lr, hr):
+        img = img[:, ::-1] if hflip else img
+        img = img[::-1] if vflip else img
+        out.append(np.rot90(img) if turn else img)
+    return out[0], out[1]
+
+
+def _tensor(torch: Any, img: np.ndarray) -> Any:
+    return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float().div_(255.0)
+
+
+@dataclass(frozen=True)
+class ValidationSet:
+    """Held-out images degraded exactly as ``srbench run`` degrades them."""
+
+    name: str
+    record: dict[str, object]
+    pairs: list[tuple[str, np.ndarray, np.ndarray]]  # (image id, LR, HR), RGB uint8
+
+
+def validation_set(
+    token: str,
+    scale: int,
+    degradation: ParsedSpec,
+    images: int,
+    seed: int,
+    accept_licence: Sequence[str] = (),
+) -> ValidationSet:
+    """The first ``images`` images of a dataset or folder as LR/HR pairs at ``scale``."""
+    dataset = resolve_dataset(token, accept_licence=accept_licence, progress=False)
+    pairs = []
+    for image_id in dataset.image_ids[:images]:
+        hr = modcrop(to_rgb(dataset.load(image_id)), scale)
+        context = DegradationContext(dataset.name, image_id, seed)
+        pairs.append((image_id, degradation(hr, scale, context), hr))
+    return ValidationSet(dataset.name, dataset.record(), pairs)
