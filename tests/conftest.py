@@ -46,3 +46,15 @@ def _private_cache(
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(autouse=True)
+def _method_registry():
+    """Methods a test registers (``--method-file``, plug-ins) do not leak into later tests, as
+    they would not leak from one srbench process into the next."""
+    from srbench.methods import METHODS
+
+    METHODS.items()  # entry points are discovered once, before the snapshot
+    items, aliases = dict(METHODS._items), dict(METHODS._aliases)
+    yield
+    METHODS._items, METHODS._aliases = items, aliases

@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 from srbench.checkpoints import build_network  # noqa: E402
 from srbench.degradations import DegradationContext, parse_spec  # noqa: E402
 from srbench.errors import CheckpointError, MissingWeightsError, SrbenchError  # noqa: E402
-from srbench.imageio import modcrop, quantize, write_png  # noqa: E402
+from srbench.imageio import modcrop, quantize, read_image, to_rgb, write_png  # noqa: E402
 from srbench.methods import create_method  # noqa: E402
 from srbench.methods.trained import ARCHITECTURES  # noqa: E402
 from srbench.metrics.fidelity import psnr  # noqa: E402
@@ -24,6 +24,7 @@ from srbench.training import loop  # noqa: E402
 from srbench.training.config import load_config  # noqa: E402
 from srbench.training.data import PatchPairs  # noqa: E402
 from tests.conftest import run_cli  # noqa: E402
+from tests.httpserver import http_server_fixture, srbench_cache_fixture  # noqa: E402, F401
 
 TINY_EDSR = {
     "method": "edsr_baseline",
@@ -208,6 +209,101 @@ def test_a_gan_step_updates_both_networks(tmp_path, images):
             if v.is_floating_point() and not torch.equal(v, old[k])
         ]
         assert changed, type(net).__name__
+
+
+def test_mdsr_trains_one_scale_per_batch_and_serves_every_scale(tmp_path, images):
+    config = _config(
+        tmp_path,
+        method="mdsr_baseline",
+        scale=[2, 3, 4],
+        arch={"n_resblocks": 1, "n_feats": 8},
+        data={"patch": 8, "batch": 2, "workers": 0},
+        iters=3,
+    )
+    result = _train(config, images, tmp_path / "run", tag="multi")
+    assert result.card["scales"] == [2, 3, 4]
+    assert {"x2", "x3", "x4"} <= result.card["validation"].keys()
+    _, method = create_method("mdsr_baseline:tag=multi")
+    assert method.card.scales == (2, 3, 4)
+    lr = sample_images()["astronaut"][:6, :7]
+    for scale in (2, 3, 4):
+        assert method.upscale(lr, scale).shape == (6 * scale, 7 * scale, 3)
+    assert method.version_at(2) == method.version_at(4)  # one file serves every scale
+
+
+SMALL_GAN = {
+    "method": "srgan",
+    "arch": {"n_blocks": 1, "n_feats": 8},
+    "data": {"patch": 16, "batch": 2, "workers": 0},
+    "loss": {"mse": 1.0, "vgg": {"weight": 0.006, "layer": "relu2_2"}, "adversarial": 1.0e-3},
+    "discriminator": {"arch": {"n_feats": 8}, "optimizer": {"lr": 2.0e-4}},
+    "init": "srresnet:tag=trained",
+    "iters": 4,
+    "checkpoint_every": 2,
+}
+
+
+def test_srgan_starts_from_srresnet_and_resumes_exactly(tmp_path, images):
+    srresnet = _config(tmp_path, method="srresnet", arch=SMALL_GAN["arch"], iters=2)
+    pretrained = _train(srresnet, images, tmp_path / "srresnet", tag="trained")
+    gan = _config(tmp_path, **SMALL_GAN)
+    lines: list[str] = []
+    straight = _train(gan, images, tmp_path / "straight", random_vgg=True, log=lines.append)
+    assert f"initialised 30 of 30 tensors from {pretrained.installed}" in lines, lines
+    _train({**gan, "iters": 2}, images, tmp_path / "halves", random_vgg=True)
+    resumed = _train(gan, images, tmp_path / "halves", resume=True, random_vgg=True)
+    _states_equal(
+        torch.load(straight.weights, weights_only=True),
+        torch.load(resumed.weights, weights_only=True),
+    )
+    d_losses = [r["d_loss"] for r in straight.losses]
+    assert d_losses == [r["d_loss"] for r in resumed.losses] and len(d_losses) == 4
+
+
+def test_training_data_by_catalog_name_is_downloaded_and_verified(
+    tmp_path, http_server, shared, monkeypatch
+):
+    import zipfile
+
+    from srbench import catalog, datasets
+
+    pngs = sorted((shared / "train" / "T91").glob("*.png"))[:3]
+    with zipfile.ZipFile(http_server.root / "tiny_train.zip", "w") as archive:
+        for png in pngs:
+            archive.write(png, f"tiny/{png.name}")
+    digests = {
+        p.stem: f"{read_image(p).shape[1]}x{read_image(p).shape[0]} "
+        + catalog.pixel_digest(to_rgb(read_image(p)))
+        for p in pngs
+    }
+    entry = {
+        "id": "Tiny-train",
+        "aliases": [],
+        "split": "train",
+        "images": 3,
+        "licence": "test",
+        "agreement_required": False,
+        "citation": "-",
+        "homepage": "-",
+        "version": "1",
+        "sources": [
+            {
+                "url": "https://example.invalid/tiny_train.zip",
+                "format": "zip",
+                "sha256": None,
+                "hr_dir": "tiny/",
+            }
+        ],
+        "digests": digests,
+    }
+    path = tmp_path / "datasets.yaml"
+    path.write_text(json.dumps({"schema_version": 1, "datasets": [entry]}))
+    monkeypatch.setattr(datasets, "load_catalog", lambda: catalog.load_catalog(path))
+    monkeypatch.setenv("SRBENCH_MIRROR", http_server.url(""))
+    result = _train(_config(tmp_path, iters=1), "tiny-train", tmp_path / "run", validation=None)
+    assert http_server.hits == ["tiny_train.zip"]
+    data = result.card["training"]["data"]
+    assert data["name"] == "Tiny-train" and data["verified"] and data["used"] == 3
 
 
 # --------------------------------------------------------------------------------------------

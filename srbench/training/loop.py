@@ -403,7 +403,8 @@ def _step(context: _Context, lr: Any, hr: Any, scale: int) -> dict[str, float]:
         parts.d.requires_grad_(False)
         with autocast:
             fake_logits = parts.d(sr).float()
-            real_logits = parts.d(hr).float().detach()
+            if context.losses[1].kind != "standard":  # relativistic losses compare with real
+                real_logits = parts.d(hr).float().detach()
         parts.d.requires_grad_(True)
     loss, terms = generator_loss(sr.float(), hr, fake_logits=fake_logits, real_logits=real_logits)
     if not torch.isfinite(loss):
