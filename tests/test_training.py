@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ from srbench.training.data import PatchPairs  # noqa: E402
 from tests.conftest import run_cli  # noqa: E402
 from tests.httpserver import http_server_fixture, srbench_cache_fixture  # noqa: E402, F401
 
+USER_TORCH_HOME = os.environ.get("TORCH_HOME")
 TINY_EDSR = {
     "method": "edsr_baseline",
     "scale": 2,
@@ -554,5 +556,28 @@ def test_the_train_command_trains_installs_and_refuses_to_overwrite(tmp_path, im
     assert (tmp_path / "run/log.csv").is_file() and (tmp_path / "run/log.jsonl").is_file()
     failed = run_cli(*common, "--iters", "2", expect=2)
     assert "already holds a training" in failed.stderr
-    run_cli(*common, "--resume", "--iters", "3")
+    run_cli(*common, "--resume", "--iters", "3", "--workers", "1")  # workers may change
     assert json.loads((tmp_path / "run/log.jsonl").read_text().splitlines()[-1])["iteration"] == 3
+
+
+def test_the_real_edsr_baseline_release_beats_bicubic_on_set5(shared, monkeypatch):
+    """Runs where `srbench weights --fetch edsr-baseline-x4` was done (skips here otherwise)."""
+    from srbench import weights
+
+    if USER_TORCH_HOME is None:  # the user's own hub cache
+        monkeypatch.delenv("TORCH_HOME")
+    else:
+        monkeypatch.setenv("TORCH_HOME", USER_TORCH_HOME)
+    path = weights.path_of("edsr-baseline-x4")
+    if not path.is_file():
+        pytest.skip(f"real weights absent: {path} (srbench weights --fetch edsr-baseline-x4)")
+    _, method = create_method("edsr_baseline")  # strict load of the authors' file
+    from srbench.metrics import score_pair
+
+    gains = []
+    for png in sorted((shared / "benchmark" / "Set5").glob("*.png")):
+        hr = modcrop(to_rgb(read_image(png)), 4)
+        lr = imresize(hr, 0.25)
+        ours = score_pair(quantize(method.upscale(lr, 4)), hr, 4)["psnr"]
+        gains.append(ours - score_pair(quantize(imresize(lr, 4.0)), hr, 4)["psnr"])
+    assert np.mean(gains) > 2.5, gains  # published: 32.1 dB against bicubic's 28.4 dB

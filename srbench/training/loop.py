@@ -127,34 +127,15 @@ def train(
     checkpoint = out / "checkpoints" / "last.pt"
     state = _start_state(checkpoint, config, resume)
     degradation = parse_spec(config["degradation"])
-    patch = config["data"]["patch"]
-    dataset, images, small = load_images(data, patch * max(scales), accept_licence, progress)
-    if small:
-        log(f"training data: {len(small)} image(s) smaller than the HR patch are not used")
-    data_record = {**dataset.record(), "used": len(images)}
+    images, data_record = _training_images(data, config, scales, accept_licence, progress, log)
     if state is not None and state["data"].get("version") != data_record["version"]:
         raise CheckpointError(
             f"{checkpoint} was trained on {state['data']['name']} ({state['data']['version']}); "
-            f"--data {data} is {dataset.name} ({dataset.version}). Resume with the same data."
+            f"--data {data} is {data_record['name']} ({data_record['version']}). Resume with "
+            "the same data."
         )
-    val_token = validation or config["validation"]["data"]
-    valsets = (
-        [
-            validation_set(
-                val_token,
-                s,
-                degradation,
-                config["validation"]["images"],
-                config["seed"],
-                accept_licence,
-            )
-            for s in scales
-        ]
-        if val_token
-        else []
-    )
-    if not valsets:
-        log("no validation data (--val DATA): the model card will carry no validation scores")
+    config["validation"]["data"] = validation or config["validation"]["data"]
+    valsets = _validation_sets(config, scales, degradation, accept_licence, log)
 
     torch.manual_seed(config["seed"])
     parts = _build(config, arch, scales, device)
@@ -171,7 +152,7 @@ def train(
     pairs = PatchPairs(
         images,
         scales,
-        patch,
+        config["data"]["patch"],
         config["data"]["batch"],
         degradation,
         config["data"]["augment"],
@@ -184,6 +165,37 @@ def train(
     if iteration >= config["iters"]:
         _export(context, iteration, result, tag)
     return result
+
+
+def _training_images(
+    data: str,
+    config: Mapping[str, Any],
+    scales: tuple[int, ...],
+    accept_licence: Sequence[str],
+    progress: bool,
+    log: Log,
+) -> tuple[list[np.ndarray], dict[str, Any]]:
+    """The decoded training images large enough for a patch, and what the card records."""
+    side = config["data"]["patch"] * max(scales)
+    dataset, images, small = load_images(data, side, accept_licence, progress)
+    if small:
+        log(f"training data: {len(small)} image(s) smaller than {side}x{side} are not used")
+    return images, {**dataset.record(), "used": len(images)}
+
+
+def _validation_sets(
+    config: Mapping[str, Any],
+    scales: tuple[int, ...],
+    degradation: Any,
+    accept_licence: Sequence[str],
+    log: Log,
+) -> list[ValidationSet]:
+    token = config["validation"]["data"]
+    if not token:
+        log("no validation data (--val DATA): the model card will carry no validation scores")
+        return []
+    images, seed = config["validation"]["images"], config["seed"]
+    return [validation_set(token, s, degradation, images, seed, accept_licence) for s in scales]
 
 
 def _start_state(checkpoint: Path, config: Mapping[str, Any], resume: bool) -> Any:
@@ -204,7 +216,7 @@ def _start_state(checkpoint: Path, config: Mapping[str, Any], resume: bool) -> A
             f"{checkpoint} is not an srbench training checkpoint (format {CHECKPOINT_FORMAT})."
         )
     saved = state["config"]
-    differ = [k for k in _IDENTITY if saved.get(k) != config.get(k)]
+    differ = [k for k in _IDENTITY if _identity(saved, k) != _identity(config, k)]
     if differ:
         arch = ARCHITECTURES.get(saved.get("method"))
         what = describe(arch, _as_tuple(saved["scale"]), saved["arch"]) if arch else "?"
@@ -214,6 +226,15 @@ def _start_state(checkpoint: Path, config: Mapping[str, Any], resume: bool) -> A
             + "). Fix: resume with the checkpoint's method, scale and config, or use another --out."
         )
     return state
+
+
+def _identity(config: Mapping[str, Any], key: str) -> Any:
+    """A setting as far as it changes the result (DataLoader workers do not: samples depend
+    only on the seed and their index)."""
+    value = config.get(key)
+    if key == "data" and isinstance(value, Mapping):
+        return {k: v for k, v in value.items() if k != "workers"}
+    return value
 
 
 def _as_tuple(scale: Any) -> tuple[int, ...]:
