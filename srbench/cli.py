@@ -633,7 +633,7 @@ def train_cmd(
     scales = settings["scale"] if isinstance(settings["scale"], list) else [settings["scale"]]
     out = out or Path("runs") / "train" / f"{settings['method']}-x{'-'.join(map(str, scales))}"
     log = functools.partial(typer.echo, err=True)
-    log(f"training {settings['method']} x{scales} on {data} into {out}")
+    log(f"training {settings['method']} x{','.join(map(str, scales))} on {data} into {out}")
     try:
         result = train(
             settings,

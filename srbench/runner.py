@@ -201,7 +201,7 @@ def _plan(config: RunConfig, log: Log = lambda _: None) -> _Plan:
     if config.workers <= 0:
         config = dataclasses.replace(config, workers=min(4, os.cpu_count() or 1))
     plan = _Plan(config, methods, degradations, metrics, protocol, device, set_metrics=set_metrics)
-    plan.skipped += [line.partition(" (tags here")[0] for line in not_runnable]
+    plan.skipped += not_runnable
     _load_metrics(plan, log)
     return plan
 
