@@ -332,7 +332,7 @@ def test_resuming_equals_training_straight_through(tmp_path, images, monkeypatch
     else:
         pytest.fail("the training was not interrupted")
     saved = torch.load(tmp_path / "resumed/checkpoints/last.pt", weights_only=True)
-    assert saved["iteration"] == 4
+    assert saved["iteration"] == 4 and saved["elapsed"] > 0
     monkeypatch.setattr(loop, "_step", step)
     resumed = _train(config, images, tmp_path / "resumed", resume=True)
     assert resumed.iterations == straight.iterations == 6
@@ -347,6 +347,11 @@ def test_resuming_equals_training_straight_through(tmp_path, images, monkeypatch
     assert resumed.history == straight.history
     assert straight.card["validation"]["iteration"] == 6
     assert straight.card["sha256"] == resumed.card["sha256"]
+    # time before the interruption counts: elapsed_s keeps growing across the resume
+    elapsed = [r["elapsed_s"] for r in resumed.losses]
+    assert elapsed == sorted(elapsed) and resumed.card["training"]["seconds"] >= round(
+        saved["elapsed"], 1
+    )
 
 
 def test_a_truncated_checkpoint_is_a_clear_error(tmp_path, images):

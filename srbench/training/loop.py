@@ -160,6 +160,8 @@ def train(
         config["iters"] * config["data"]["batch"],
     )
     context = _Context(config, parts, losses, device, out, data_record, valsets, history, log)
+    if state is not None:  # the card's seconds and it/s cover the whole training
+        context.elapsed = float(state["elapsed"])
     iteration = _loop(context, pairs, start, progress)
     result = TrainResult(out, iteration, history=history, losses=_read_log(out))
     if iteration >= config["iters"]:
