@@ -18,7 +18,15 @@ if TYPE_CHECKING:
 
     from srbench.methods.trained import Architecture
 
-__all__ = ["build_network", "infer_scales", "load_network", "load_strict", "read_file"]
+__all__ = [
+    "build_network",
+    "infer_scales",
+    "interpolate_states",
+    "load_network",
+    "load_strict",
+    "native_layout",
+    "read_file",
+]
 
 # Frozen constants (the DIV2K mean); a file without them still loads, they are rebuilt.
 _CONSTANT_PREFIXES = ("sub_mean.", "add_mean.")
@@ -65,6 +73,14 @@ def read_file(path: Path, what: str = "weights file") -> dict[str, Any]:
     if not isinstance(data, dict):
         raise CheckpointError(f"{what} {path} holds a {type(data).__name__}, not a state dict.")
     return data
+
+
+def native_layout(arch: Architecture, state: Mapping[str, Any]) -> dict[str, Any]:
+    """``state`` with its keys in ``arch``'s layout: a network class that knows other published
+    layouts of its weights (ESRGAN's first release, BasicSR) converts them in its
+    ``convert_state_dict``; other states are returned as they are."""
+    convert = getattr(import_target(arch.net), "convert_state_dict", None)
+    return convert(state) if convert is not None else dict(state)
 
 
 def load_strict(net: nn.Module, state: Mapping[str, Any], source: str, expected: str) -> None:
@@ -116,9 +132,43 @@ def load_network(
     kwargs = dict(card["arch"]["kwargs"]) if card else dict(arch.kwargs)
     net_scales = arch.scales if arch.multiscale else scales
     net = build_network(arch, net_scales, kwargs)
-    state = read_file(path)
+    state = native_layout(arch, read_file(path))
     load_strict(net, state, f"weights file {path}", describe(arch, net_scales, kwargs))
     return net
+
+
+def interpolate_states(
+    psnr: Mapping[str, Any], gan: Mapping[str, Any], alpha: float
+) -> dict[str, Any]:
+    """ESRGAN's network interpolation: ``(1 - alpha) * psnr + alpha * gan`` for every floating
+    tensor (integer ones, like batch-norm counters, come from ``gan``). ``alpha`` 0 and 1 return
+    copies of ``psnr`` and ``gan`` exactly.
+
+    Raises:
+        CheckpointError: The two states are not of one architecture.
+    """
+    if psnr.keys() != gan.keys():
+        differ = sorted(psnr.keys() ^ gan.keys())
+        raise CheckpointError(
+            f"network interpolation needs two states of one architecture; {len(differ)} key(s) "
+            f"are in only one ({', '.join(differ[:3])}...)."
+        )
+    shapes = [k for k in gan if tuple(psnr[k].shape) != tuple(gan[k].shape)]
+    if shapes:
+        raise CheckpointError(
+            f"network interpolation: {shapes[0]} is {tuple(psnr[shapes[0]].shape)} in the PSNR "
+            f"weights and {tuple(gan[shapes[0]].shape)} in the GAN weights; they were trained "
+            "with other configurations."
+        )
+    out = {}
+    for key, value in gan.items():
+        if not value.is_floating_point() or alpha == 1:
+            out[key] = value.clone()
+        elif alpha == 0:
+            out[key] = psnr[key].clone()
+        else:
+            out[key] = (1 - alpha) * psnr[key] + alpha * value
+    return out
 
 
 def infer_scales(arch: Architecture, path: Path) -> tuple[int, ...]:
@@ -126,7 +176,7 @@ def infer_scales(arch: Architecture, path: Path) -> tuple[int, ...]:
     shapes against the architecture at each scale (built on the meta device: no memory)."""
     import torch
 
-    state = read_file(path)
+    state = native_layout(arch, read_file(path))
     candidates = [arch.scales] if arch.multiscale else [(s,) for s in arch.scales]
     for scales in candidates:
         with torch.device("meta"):

@@ -599,6 +599,12 @@ def train_cmd(
     out: Annotated[
         Path | None, typer.Option(help="Run folder (default: runs/train/<method>-x<scale>).")
     ] = None,
+    time_limit: Annotated[
+        float | None,
+        typer.Option(
+            min=1, help="Stop after this many seconds of training, validate, save and export."
+        ),
+    ] = None,
     resume: Annotated[bool, typer.Option(help="Continue the training in --out.")] = False,
     val: Annotated[
         str | None, typer.Option(help="Held-out images for PSNR/SSIM (set5, or a folder).")
@@ -614,7 +620,8 @@ def train_cmd(
 ) -> None:
     """Train a method on a degradation, then install its weights and model card as a tag.
 
-    Interrupting (Ctrl-C) saves a checkpoint; --resume continues it exactly.
+    Interrupting (Ctrl-C) saves a checkpoint; --resume continues it exactly. With --time-limit
+    the weights trained so far are exported and installed too (their card says so).
     """
     from srbench.device import resolve_device
     from srbench.training.config import load_config
@@ -627,6 +634,8 @@ def train_cmd(
         overrides["iters"] = iters
     if seed is not None:
         overrides["seed"] = seed
+    if time_limit is not None:
+        overrides["time_limit"] = time_limit
     if workers is not None:
         overrides["data"] = {"workers": workers}
     settings = load_config(config, method, scale, overrides)

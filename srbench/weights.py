@@ -176,6 +176,35 @@ for _name, _file, _users in [
             used_by=f"method {_users} (tag paper)",
         )
     )
+# ESRGAN's authors' x4 weights (RRDB_ESRGAN_x4.pth, RRDB_PSNR_x4.pth), as BasicSR republished
+# them in its key layout under names carrying their SHA-256 prefix, from its Google Drive
+# (basicsr/scripts/download_pretrained_models.py). Their first-release and current-layout
+# copies load too, with esrgan:weights=FILE / rrdb:weights=FILE.
+_DRIVE = "https://drive.google.com/uc?export=download&id="
+for _name, _file, _id, _users in [
+    (
+        "esrgan-x4",
+        "ESRGAN_SRx4_DF2KOST_official-ff704c30.pth",
+        "1b3_bWZTjNO3iL2js1yWkJfjZykcQgvzT",
+        "esrgan x4",
+    ),
+    (
+        "esrgan-psnr-x4",
+        "ESRGAN_PSNR_SRx4_DF2K_official-150ff491.pth",
+        "1swaV5iBMFfg-DL6ZyiARztbhutDCWXMM",
+        "rrdb x4 and esrgan:alpha=...",
+    ),
+]:
+    _declare(
+        WeightFile(
+            name=_name,
+            filename=_file,
+            url=_DRIVE + _id,
+            sha256=None,
+            sha256_prefix=_file.rpartition("-")[2].removesuffix(".pth"),
+            used_by=f"method {_users} (tag paper)",
+        )
+    )
 _LPIPS_RAW = "https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/"
 _declare(
     WeightFile(

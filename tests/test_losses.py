@@ -293,8 +293,8 @@ def test_standard_adversarial_loss_formulas():
 
 
 def test_unknown_adversarial_kind():
-    with pytest.raises(SpecError, match="Accepted: standard"):
-        AdversarialLoss("relativistic")
+    with pytest.raises(SpecError, match="Accepted: standard, relativistic"):
+        AdversarialLoss("wasserstein")
 
 
 # --------------------------------------------------------------------------------------------
@@ -388,7 +388,9 @@ def test_config_errors_say_what_is_wrong(config, fragments, no_weight_lookup):
 def test_parse_fills_defaults():
     specs = parse_loss_config({"l1": 1, "vgg": 0.006, "texture": 1.0, "adversarial": 5.0e-3})
     assert specs["l1"] == {"weight": 1.0}
-    assert specs["vgg"] == {"weight": 0.006, "layer": "relu5_4", "criterion": "mse"}
+    assert specs["vgg"] == {
+        "weight": 0.006, "layer": "relu5_4", "criterion": "mse", "network": "vgg19"
+    }
     assert specs["texture"]["layers"] == ("relu1_1", "relu2_1", "relu3_1")
     assert specs["texture"]["patch"] == 16
     assert specs["adversarial"] == {"weight": 5.0e-3, "kind": "standard"}

@@ -28,6 +28,14 @@ from tests.conftest import run_cli  # noqa: E402
 from tests.httpserver import http_server_fixture, srbench_cache_fixture  # noqa: E402, F401
 
 USER_TORCH_HOME = os.environ.get("TORCH_HOME")
+SMALL_SRUGAN = {
+    "n_feats": 8,
+    "dense_feats": 12,
+    "n_dense": 1,
+    "growth": 4,
+    "dense_layers": 2,
+    "unet_levels": 2,
+}
 TINY_EDSR = {
     "method": "edsr_baseline",
     "scale": 2,
@@ -136,8 +144,9 @@ def test_samples_depend_only_on_seed_and_index_so_workers_do_not_change_batches(
         torch.utils.data.DataLoader(pairs, batch_size=4, sampler=range(64), num_workers=w)
         for w in (0, 2)
     ]
-    for (lr0, hr0), (lr1, hr1) in zip(*loaders, strict=True):
+    for (lr0, hr0, label0), (lr1, hr1, label1) in zip(*loaders, strict=True):
         assert torch.equal(lr0, lr1) and torch.equal(hr0, hr1)
+        assert (label0 == -1).all() and (label1 == -1).all()  # unlabelled data
         assert hr0.shape[-1] == lr0.shape[-1] * hr0.shape[-1] // lr0.shape[-1]
 
 
@@ -181,29 +190,42 @@ def test_a_tiny_edsr_learns_and_beats_bicubic_on_its_training_patches(tmp_path, 
     assert ours > bicubic + 1.0, (ours, bicubic)
 
 
-def test_a_gan_step_updates_both_networks(tmp_path, images):
+GAN_CASES = {
+    "srgan": ({"n_blocks": 1, "n_feats": 8}, "standard", {"n_feats": 8}, 0),
+    "esrgan": ({"n_blocks": 1, "n_feats": 8, "growth": 4}, "relativistic", {"n_feats": 4}, 0),
+    "srugan": (SMALL_SRUGAN, "standard", {"n_feats": 8}, 0),
+    "srugan-classes": (SMALL_SRUGAN, "standard", {"n_feats": 8}, 3),
+}
+
+
+@pytest.mark.parametrize("case", GAN_CASES)
+def test_a_gan_step_updates_both_networks(tmp_path, case):
+    arch_kwargs, kind, d_arch, classes = GAN_CASES[case]
+    method = case.partition("-")[0]
     config = _config(
         tmp_path,
-        method="srgan",
+        method=method,
         scale=2,
-        arch={"n_blocks": 1, "n_feats": 8},
+        arch=arch_kwargs,
         data={"patch": 16, "batch": 2, "workers": 0},
         loss={"mse": 1.0, "vgg": {"weight": 0.006, "layer": "relu2_2"}, "adversarial": 1.0e-3},
-        discriminator={"arch": {"n_feats": 8}},
+        discriminator={"arch": d_arch},
         iters=1,
     )
+    config["loss"]["adversarial"] = {"weight": 1.0e-3, "kind": kind}
     torch.manual_seed(config["seed"])
-    arch = ARCHITECTURES["srgan"]
-    parts = loop._build(config, arch, (2,), "cpu")
+    parts = loop._build(config, ARCHITECTURES[method], (2,), "cpu", classes, print)
     losses = loop._losses(config, "cpu", random_vgg=True)
     before = [{k: v.clone() for k, v in net.state_dict().items()} for net in (parts.g, parts.d)]
     context = loop._Context(config, parts, losses, "cpu", tmp_path, {}, [], [], print)
-    pairs = PatchPairs(
-        [sample_images()["astronaut"]], (2,), 16, 2, parse_spec("bicubic"), True, 0, 2
-    )
-    lr, hr = next(iter(torch.utils.data.DataLoader(pairs, batch_size=2)))
-    logged = loop._step(context, lr, hr, 2)
-    assert {"loss", "mse", "vgg", "adversarial", "d_loss"} <= logged.keys()
+    labels = list(range(classes)) if classes else None
+    astronaut = sample_images()["astronaut"]
+    images = [astronaut] * max(classes, 1)
+    pairs = PatchPairs(images, (2,), 16, 2, parse_spec("bicubic"), True, 0, 2, labels)
+    lr, hr, label = next(iter(torch.utils.data.DataLoader(pairs, batch_size=2)))
+    logged = loop._step(context, lr, hr, label, 2)
+    expected = {"loss", "mse", "vgg", "adversarial", "d_loss"}
+    assert expected | ({"d_class", "d_class_acc"} if classes else set()) == logged.keys() - {"lr"}
     for net, old in zip((parts.g, parts.d), before, strict=True):
         changed = [
             k
@@ -211,6 +233,8 @@ def test_a_gan_step_updates_both_networks(tmp_path, images):
             if v.is_floating_point() and not torch.equal(v, old[k])
         ]
         assert changed, type(net).__name__
+    heads = [k for k in parts.d.state_dict() if k.startswith("class_head")]
+    assert bool(heads) == bool(classes)
 
 
 def test_mdsr_trains_one_scale_per_batch_and_serves_every_scale(tmp_path, images):

@@ -22,7 +22,13 @@ from srbench.fsutil import sha256_file
 from srbench.methods import weightstore
 from srbench.methods.base import MethodCard, SRMethod
 
-__all__ = ["ARCHITECTURES", "Architecture", "TrainedMethod", "trained_method_classes"]
+__all__ = [
+    "ARCHITECTURES",
+    "Architecture",
+    "InterpolatingMethod",
+    "TrainedMethod",
+    "trained_method_classes",
+]
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,8 @@ class Architecture:
         multiscale: One network serves every scale (MDSR: ``forward(x, scale)``).
         official: Scale -> :mod:`srbench.weights` name of the authors' release (tag ``paper``).
         discriminator: ``"module:Class"`` of the GAN discriminator, if the method is a GAN.
+        interpolates: The PSNR-oriented method of the same network whose weights the ``alpha``
+            option blends with this one's (ESRGAN's network interpolation).
         summary, paper, params: For the method card (``params``: the generator at x4, or
             with every scale's head and tail for a multi-scale network).
     """
@@ -51,6 +59,7 @@ class Architecture:
     multiscale: bool = False
     official: Mapping[int, str] = field(default_factory=dict)
     discriminator: str | None = None
+    interpolates: str | None = None
 
     @property
     def default_tag(self) -> str:
@@ -60,6 +69,12 @@ class Architecture:
 
 _EDSR_PAPER = "Lim et al., Enhanced Deep Residual Networks for SISR, CVPRW 2017"
 _SRGAN_PAPER = "Ledig et al., Photo-Realistic SISR Using a GAN, CVPR 2017"
+_ESRGAN_PAPER = "Wang et al., ESRGAN: Enhanced Super-Resolution GANs, ECCVW 2018"
+_SRUGAN_PAPER = "Greeley, Image Super Resolution with Deep Learning and Modern Methods (SR-UGAN)"
+_SRCNN_PAPER = "Dong et al., Image Super-Resolution Using Deep Convolutional Networks, TPAMI 2016"
+_UNET_PAPER = "Ronneberger et al., U-Net, MICCAI 2015; perceptual loss: Johnson et al., ECCV 2016"
+_RRDB = {"n_blocks": 23, "n_feats": 64, "growth": 32, "res_scale": 0.2}
+_UNET = {"n_feats": 64, "depth": 4}
 
 ARCHITECTURES: dict[str, Architecture] = {
     a.name: a
@@ -125,6 +140,76 @@ ARCHITECTURES: dict[str, Architecture] = {
             1_549_462,
             discriminator="srbench.nets.srresnet:Discriminator",
         ),
+        Architecture(
+            "rrdb",
+            "srbench.nets.rrdb:RRDBNet",
+            _RRDB,
+            (2, 4),
+            "RRDB: ESRGAN's 23 x 64 generator trained with L1 (PSNR-oriented; ESRGAN stage 1).",
+            _ESRGAN_PAPER,
+            16_697_987,
+            official={4: "esrgan-psnr-x4"},
+        ),
+        Architecture(
+            "esrgan",
+            "srbench.nets.rrdb:RRDBNet",
+            _RRDB,
+            (2, 4),
+            "ESRGAN: RRDB + relativistic GAN, VGG19 conv5_4 + 5e-3 RaGAN + 1e-2 L1; alpha= "
+            "interpolates with the RRDB weights.",
+            _ESRGAN_PAPER,
+            16_697_987,
+            official={4: "esrgan-x4"},
+            discriminator="srbench.nets.rrdb:ESRGANDiscriminator",
+            interpolates="rrdb",
+        ),
+        Architecture(
+            "srugan",
+            "srbench.nets.srugan:SRUGAN",
+            {},
+            (2, 4),
+            "SR-UGAN: U-Net with SE + spatial attention, 8+8 dense blocks; MSE + VGG + 1e-3 "
+            "adversarial, ACGAN class head on labelled folders.",
+            _SRUGAN_PAPER,
+            7_359_787,
+            discriminator="srbench.nets.srugan:SRUGANDiscriminator",
+        ),
+        Architecture(
+            "srcnn",
+            "srbench.nets.baselines:SRCNN",
+            {"channels": 3, "n1": 64, "n2": 32, "f1": 9, "f2": 1, "f3": 5},
+            (2, 3, 4),
+            "SRCNN 9-1-5 (RGB) on the bicubic-upscaled image, MSE.",
+            _SRCNN_PAPER,
+            20_099,
+        ),
+        Architecture(
+            "unet",
+            "srbench.nets.baselines:UNet",
+            _UNET,
+            (2, 3, 4),
+            "U-Net on the bicubic-upscaled image predicting its residual, MSE.",
+            _UNET_PAPER,
+            31_031_875,
+        ),
+        Architecture(
+            "unet_perceptual",
+            "srbench.nets.baselines:UNet",
+            _UNET,
+            (2, 3, 4),
+            "The same U-Net trained with a perceptual loss on VGG16 relu3_3 features.",
+            _UNET_PAPER,
+            31_031_875,
+        ),
+        Architecture(
+            "autoencoder",
+            "srbench.nets.baselines:ConvAutoEncoder",
+            {"n_feats": 64, "depth": 2},
+            (2, 3, 4),
+            "Convolutional auto-encoder (no skips) on the bicubic-upscaled image, MSE.",
+            "Seed baseline: image SR with auto-encoders (encoder-decoder, MSE)",
+            1_700_483,
+        ),
     ]
 }
 
@@ -189,17 +274,19 @@ class TrainedMethod(SRMethod):
                 f"x{', x'.join(map(str, sorted(self._files)))}."
             )
         if scale not in self._nets:
-            from srbench.checkpoints import load_network
-
             resolved = self._files[scale]
-            net = load_network(self.arch, resolved.path, resolved.scales, resolved.card)
-            net = net.to(self.device).eval()
+            net = self._load(resolved).to(self.device).eval()
             if self.half and self.device.startswith("cuda"):
                 net = net.half()
             for s in resolved.scales:
                 if self._files.get(s) == resolved:
                     self._nets[s] = net
         return self._nets[scale]
+
+    def _load(self, resolved: weightstore.ResolvedWeights) -> Any:
+        from srbench.checkpoints import load_network
+
+        return load_network(self.arch, resolved.path, resolved.scales, resolved.card)
 
     def upscale(self, lr: np.ndarray, scale: int) -> np.ndarray:
         """One RGB ``uint8`` image through the network."""
@@ -216,6 +303,88 @@ class TrainedMethod(SRMethod):
         with torch.inference_mode():
             y = net(x, scale) if self.arch.multiscale else net(x)
         return (y.float() * 255.0).permute(0, 2, 3, 1).cpu().numpy()
+
+
+class InterpolatingMethod(TrainedMethod):
+    """A GAN whose weights can be blended with its PSNR-oriented twin (ESRGAN sec. 3.4):
+    ``theta = (1 - alpha) * theta_PSNR + alpha * theta_GAN``, so ``alpha`` sweeps the
+    perception-distortion trade-off; ``alpha=1`` is the GAN, ``alpha=0`` the PSNR model, both
+    exactly. ``psnr`` is the twin's tag or a weights file (default: the same tag as the GAN's).
+    """
+
+    def __init__(
+        self,
+        device: str = "cpu",
+        *,
+        tag: str | None = None,
+        weights: Path | None = None,
+        half: bool = False,
+        alpha: float | None = None,
+        psnr: str | None = None,
+    ) -> None:
+        super().__init__(device, tag=tag, weights=weights, half=half)
+        self.alpha = _check_alpha(self.arch.name, alpha, psnr)
+        self._twin: dict[int, weightstore.ResolvedWeights] = {}
+        if self.alpha is None:
+            return
+        twin = ARCHITECTURES[str(self.arch.interpolates)]
+        source = psnr or self.tag
+        path = Path(source).expanduser()
+        found = _explicit_file(twin, path) if path.is_file() else _tagged_files(twin, source)
+        self._twin = {s: w for s, w in found.items() if s in self._files}
+        if not self._twin:
+            raise MissingWeightsError(
+                f"{self.arch.name}:alpha={self.alpha:g} blends with {twin.name} weights "
+                f"({source}) at x{', x'.join(map(str, sorted(found)))}, but the "
+                f"{self.arch.name} weights are for x{', x'.join(map(str, sorted(self._files)))}."
+                f" Fix: psnr=TAG or psnr=FILE of {twin.name} weights at the same scale."
+            )
+        self.card = dataclasses.replace(self.card, scales=tuple(sorted(self._twin)))
+
+    def version_at(self, scale: int) -> str:
+        """The GAN's version plus ``alpha`` and the PSNR weights' tag and hash."""
+        version = super().version_at(scale)
+        twin = self._twin.get(scale)
+        if self.alpha is None or twin is None:
+            return version
+        return f"{version}+alpha{self.alpha:g}.{twin.tag}.{self._digest(twin.path)[:8]}"
+
+    def provenance(self) -> dict[str, Any]:
+        """The GAN weights, and with ``alpha`` the PSNR weights blended in."""
+        record = super().provenance()
+        for scale, twin in self._twin.items():
+            record[f"x{scale}"]["interpolation"] = {
+                "alpha": self.alpha,
+                "psnr": {**twin.record(), "sha256": self._digest(twin.path)},
+            }
+        return record
+
+    def _load(self, resolved: weightstore.ResolvedWeights) -> Any:
+        from srbench.checkpoints import interpolate_states, load_network
+
+        net = super()._load(resolved)
+        if self.alpha is None:
+            return net
+        twin = self._twin[resolved.scales[0]]
+        psnr = load_network(
+            ARCHITECTURES[str(self.arch.interpolates)], twin.path, twin.scales, twin.card
+        )
+        blended = interpolate_states(psnr.state_dict(), net.state_dict(), self.alpha)
+        net.load_state_dict(blended)
+        return net
+
+
+def _check_alpha(name: str, alpha: float | None, psnr: str | None) -> float | None:
+    if alpha is None:
+        if psnr is not None:
+            raise SrbenchError(f"{name}: psnr={psnr} needs alpha=A (0 <= A <= 1) to blend.")
+        return None
+    if not 0.0 <= alpha <= 1.0:
+        raise SrbenchError(
+            f"{name}: alpha={alpha} is outside [0, 1]; alpha=0 is the PSNR-oriented model, 1 the "
+            "GAN, values between blend their weights."
+        )
+    return float(alpha)
 
 
 def _tagged_files(arch: Architecture, tag: str) -> dict[int, weightstore.ResolvedWeights]:
@@ -259,7 +428,8 @@ def _make_class(arch: Architecture) -> type[TrainedMethod]:
         uses_device=True,
     )
     class_name = "".join(part.capitalize() for part in arch.name.split("_"))
-    return type(class_name, (TrainedMethod,), {"arch": arch, "card": card, "__doc__": arch.summary})
+    base = InterpolatingMethod if arch.interpolates else TrainedMethod
+    return type(class_name, (base,), {"arch": arch, "card": card, "__doc__": arch.summary})
 
 
 def trained_method_classes() -> list[type[TrainedMethod]]:

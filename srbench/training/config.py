@@ -32,15 +32,18 @@ DEFAULTS: dict[str, Any] = {
         "batch": 16,
         "augment": True,  # random flips and 90-degree rotations
         "workers": 2,
+        "labels": "auto",  # auto: a folder of class folders gives class labels (ACGAN); none
     },
     "degradation": "bicubic",
     "loss": {"l1": 1.0},
     "optimizer": {"lr": 1.0e-4, "betas": [0.9, 0.999], "eps": 1.0e-8, "weight_decay": 0.0},
     "schedule": {"milestones": [], "gamma": 0.5},  # MultiStepLR, in iterations
-    "discriminator": None,  # GANs: {arch: {...}, optimizer: {...}, schedule: {...}}
+    # GANs: {arch: {...}, optimizer: {...}, schedule: {...}, class_weight: 1.0 (ACGAN)}
+    "discriminator": None,
     "iters": 1000,
     "ema": None,  # decay of an exponential moving average of the weights (0.999), or null
     "grad_clip": None,  # max global gradient norm, or null
+    "time_limit": None,  # seconds of training after which it stops, saves and exports, or null
     "amp": True,  # float16 autocast on CUDA (ignored on CPU)
     "channels_last": True,  # on CUDA
     "validation": {"data": None, "every": 1000, "images": 10},
@@ -85,10 +88,17 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     return _merge(_read_yaml((path.parent / base).resolve(), (*seen, path)), data, str(path))
 
 
+# Sections a file replaces as a whole: a loss is one formula, so a config's `loss: {mse: 1}`
+# must not inherit the default's l1 term.
+_WHOLE = ("loss",)
+
+
 def _merge(base: Mapping[str, Any], override: Mapping[str, Any], where: str) -> dict[str, Any]:
     out = copy.deepcopy(dict(base))
     for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+        if key in _WHOLE:
+            out[key] = copy.deepcopy(value)
+        elif isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
             out[key] = _merge(out[key], value, where)
         else:
             out[key] = copy.deepcopy(value)
@@ -139,6 +149,9 @@ def load_config(
     return config
 
 
+_DISCRIMINATOR_KEYS = {"arch": None, "optimizer": None, "schedule": None, "class_weight": None}
+
+
 def _architecture(method: str) -> Architecture:
     try:
         return ARCHITECTURES[method.strip().lower()]
@@ -180,9 +193,23 @@ def _validate(config: Mapping[str, Any], arch: Architecture, path: Path) -> None
     for name, value in positive.items():
         if not isinstance(value, int) or value < 1:
             raise SrbenchError(f"config {path}: {name} must be a positive integer, got {value!r}.")
+    limit = config["time_limit"]
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0
+    ):
+        raise SrbenchError(
+            f"config {path}: time_limit must be positive seconds or null, got {limit!r}."
+        )
     ema = config["ema"]
     if ema is not None and not (isinstance(ema, float) and 0.0 < ema < 1.0):
         raise SrbenchError(f"config {path}: ema must be a decay in (0, 1) or null, got {ema!r}.")
     if bool(config["discriminator"]) != bool(arch.discriminator):
         need = "needs a `discriminator:` section" if arch.discriminator else "is not a GAN"
         raise SrbenchError(f"config {path}: {arch.name} {need}.")
+    if config["discriminator"]:
+        _check_keys(config["discriminator"], _DISCRIMINATOR_KEYS, f"{path}: discriminator")
+    if config["data"]["labels"] not in ("auto", "none"):
+        raise SrbenchError(
+            f"config {path}: data.labels must be auto (class folders give labels) or none, got "
+            f"{config['data']['labels']!r}."
+        )

@@ -12,8 +12,10 @@ and the margin is cut off again.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,34 +23,103 @@ import numpy as np
 from srbench.datasets import Dataset, resolve_dataset
 from srbench.degradations import DegradationContext, ParsedSpec
 from srbench.errors import SrbenchError
-from srbench.imageio import modcrop, to_rgb
+from srbench.imageio import IMAGE_SUFFIXES, modcrop, to_rgb
 
-__all__ = ["PatchPairs", "ValidationSet", "load_images", "validation_set"]
+__all__ = ["PatchPairs", "TrainingImages", "ValidationSet", "load_images", "validation_set"]
 
 # LR pixels of context degraded around a patch: wider than bicubic's support (2 LR px) and the
 # blur kernels srbench declares, so the patch's LR equals the whole image's LR.
 MARGIN = 8
 
 
+@dataclass(frozen=True)
+class TrainingImages:
+    """Decoded training images and, for a folder of class folders, their class labels.
+
+    Attributes:
+        record: What the model card records (name, version, kind, images used, classes).
+        images: RGB ``uint8`` images at least the HR patch on both sides.
+        labels: Class index of each image, or ``None`` for unlabelled data.
+        classes: Class names (the class folders' names, sorted), empty when unlabelled.
+        small: Ids of the images too small for a patch (not used).
+    """
+
+    record: dict[str, Any]
+    images: list[np.ndarray]
+    labels: tuple[int, ...] | None = None
+    classes: tuple[str, ...] = ()
+    small: list[str] = field(default_factory=list)
+
+
+def class_folders(token: str) -> list[Path]:
+    """The class folders of a labelled training folder: a folder holding no image itself and
+    two or more sub-folders of images (ImageNet's train/<class>/ layout); else ``[]``."""
+    folder = Path(token).expanduser()
+    if not folder.is_dir() or any(_is_image(p) for p in folder.iterdir()):
+        return []
+    subs = sorted(p for p in folder.iterdir() if p.is_dir() and any(map(_is_image, p.iterdir())))
+    return subs if len(subs) >= 2 else []
+
+
+def _is_image(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+
+
 def load_images(
-    token: str, min_side: int, accept_licence: Sequence[str] = (), progress: bool = True
-) -> tuple[Dataset, list[np.ndarray], list[str]]:
-    """Decode every image of a dataset or folder once (RGB ``uint8``); returns the dataset, the
-    images at least ``min_side`` pixels on both sides, and the ids of those too small."""
-    dataset = resolve_dataset(token, accept_licence=accept_licence, progress=progress)
-    images, small = [], []
-    for image_id in dataset.image_ids:
-        image = to_rgb(dataset.load(image_id))
-        if min(image.shape[:2]) >= min_side:
-            images.append(image)
-        else:
-            small.append(image_id)
+    token: str,
+    min_side: int,
+    accept_licence: Sequence[str] = (),
+    progress: bool = True,
+    labels: bool = True,
+) -> TrainingImages:
+    """Decode every image of a dataset or folder once (RGB ``uint8``), keeping those at least
+    ``min_side`` pixels on both sides. A folder of class folders (:func:`class_folders`) gives
+    each image its class label, unless ``labels`` is false (then the classes are pooled).
+
+    Raises:
+        SrbenchError: No image is large enough.
+    """
+    classes = class_folders(token)
+    sources = [str(c) for c in classes] or [token]
+    datasets = [
+        resolve_dataset(s, accept_licence=accept_licence, progress=progress) for s in sources
+    ]
+    images, image_labels, small = [], [], []
+    for label, dataset in enumerate(datasets):
+        for image_id in dataset.image_ids:
+            image = to_rgb(dataset.load(image_id))
+            if min(image.shape[:2]) >= min_side:
+                images.append(image)
+                image_labels.append(label)
+            else:
+                small.append(f"{dataset.name}/{image_id}" if classes else image_id)
     if not images:
         raise SrbenchError(
             f"training data {token} has no image of at least {min_side}x{min_side} pixels "
             f"({len(small)} smaller). Fix: a smaller data.patch, or other data."
         )
-    return dataset, images, small
+    record = {**_record(token, datasets, classes), "used": len(images)}
+    if not (classes and labels):
+        return TrainingImages(record, images, small=small)
+    names = tuple(c.name for c in classes)
+    return TrainingImages(
+        {**record, "classes": list(names)}, images, tuple(image_labels), names, small
+    )
+
+
+def _record(token: str, datasets: list[Dataset], classes: list[Path]) -> dict[str, Any]:
+    """The dataset record; for class folders one record whose version covers every class."""
+    if not classes:
+        return datasets[0].record()
+    digest = hashlib.sha256("".join(f"{d.name}={d.version};" for d in datasets).encode())
+    folder = Path(token).expanduser().resolve()
+    return {
+        **datasets[0].record(),
+        "name": folder.name,
+        "version": "sha256:" + digest.hexdigest()[:12],
+        "location": str(folder),
+        "images": sum(len(d.image_ids) for d in datasets),
+    }
 
 
 @dataclass(frozen=True)
@@ -64,6 +135,7 @@ class PatchPairs:
         augment: Random flips and 90-degree rotations.
         seed: The training seed.
         length: Number of samples (iterations x batch).
+        labels: Class index of each image (ACGAN discriminators), or ``None``.
     """
 
     images: Sequence[np.ndarray]
@@ -74,6 +146,7 @@ class PatchPairs:
     augment: bool
     seed: int
     length: int
+    labels: Sequence[int] | None = None
 
     def __len__(self) -> int:
         return self.length
@@ -84,9 +157,14 @@ class PatchPairs:
 
     def pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """Sample ``index`` as ``(lr, hr)`` RGB ``uint8`` arrays."""
+        return self._sample(index)[:2]
+
+    def _sample(self, index: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """``(lr, hr, image index)`` of sample ``index``."""
         rng = np.random.default_rng([self.seed, index])
         scale = self.scale_of(index)
-        image = modcrop(self.images[int(rng.integers(len(self.images)))], scale)
+        chosen = int(rng.integers(len(self.images)))
+        image = modcrop(self.images[chosen], scale)
         lh, lw = image.shape[0] // scale, image.shape[1] // scale
         if min(lh, lw) < self.patch:
             raise SrbenchError(f"an image of {image.shape[:2]} is below the patch at x{scale}.")
@@ -101,13 +179,15 @@ class PatchPairs:
         hr = region[(y - y0) * scale :, (x - x0) * scale :][:side, :side]
         if self.augment:
             lr, hr = _augment(lr, hr, rng)
-        return lr, hr
+        return lr, hr, chosen
 
-    def __getitem__(self, index: int) -> tuple[Any, Any]:
+    def __getitem__(self, index: int) -> tuple[Any, Any, int]:
+        """``(lr, hr, label)`` tensors in [0, 1]; the label is -1 for unlabelled data."""
         import torch
 
-        lr, hr = self.pair(index)
-        return _tensor(torch, lr), _tensor(torch, hr)
+        lr, hr, chosen = self._sample(index)
+        label = self.labels[chosen] if self.labels is not None else -1
+        return _tensor(torch, lr), _tensor(torch, hr), label
 
 
 def _augment(

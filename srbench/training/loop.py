@@ -24,14 +24,20 @@ from typing import Any
 
 import numpy as np
 
-from srbench.checkpoints import build_network, describe, import_target, read_file
+from srbench.checkpoints import build_network, describe, import_target, native_layout, read_file
 from srbench.degradations import parse_spec
 from srbench.errors import CheckpointError, SrbenchError
 from srbench.fsutil import atomic_path
 from srbench.methods.trained import ARCHITECTURES, Architecture
 from srbench.provenance import now
 from srbench.specs import split_spec
-from srbench.training.data import PatchPairs, ValidationSet, load_images, validation_set
+from srbench.training.data import (
+    PatchPairs,
+    TrainingImages,
+    ValidationSet,
+    load_images,
+    validation_set,
+)
 
 __all__ = ["TrainResult", "train"]
 
@@ -126,8 +132,10 @@ def train(
     scales = tuple(config["scale"]) if arch.multiscale else (config["scale"],)
     checkpoint = out / "checkpoints" / "last.pt"
     state = _start_state(checkpoint, config, resume)
+    out.mkdir(parents=True, exist_ok=True)
     degradation = parse_spec(config["degradation"])
-    images, data_record = _training_images(data, config, scales, accept_licence, progress, log)
+    training = _training_images(data, config, scales, accept_licence, progress, log)
+    data_record = training.record
     if state is not None and state["data"].get("version") != data_record["version"]:
         raise CheckpointError(
             f"{checkpoint} was trained on {state['data']['name']} ({state['data']['version']}); "
@@ -138,7 +146,7 @@ def train(
     valsets = _validation_sets(config, scales, degradation, accept_licence, log)
 
     torch.manual_seed(config["seed"])
-    parts = _build(config, arch, scales, device)
+    parts = _build(config, arch, scales, device, len(training.classes), log)
     losses = _losses(config, device, random_vgg)
     start = 0
     history: list[dict[str, Any]] = []
@@ -150,7 +158,7 @@ def train(
         log(_initialise(parts.g, config["init"], arch, scales))
 
     pairs = PatchPairs(
-        images,
+        training.images,
         scales,
         config["data"]["patch"],
         config["data"]["batch"],
@@ -158,13 +166,14 @@ def train(
         config["data"]["augment"],
         config["seed"],
         config["iters"] * config["data"]["batch"],
+        training.labels if getattr(parts.d, "n_classes", 0) else None,
     )
     context = _Context(config, parts, losses, device, out, data_record, valsets, history, log)
     if state is not None:  # the card's seconds and it/s cover the whole training
         context.elapsed = float(state["elapsed"])
     iteration = _loop(context, pairs, start, progress)
     result = TrainResult(out, iteration, history=history, losses=_read_log(out))
-    if iteration >= config["iters"]:
+    if iteration >= config["iters"] or context.stopped:
         _export(context, iteration, result, tag)
     return result
 
@@ -176,13 +185,20 @@ def _training_images(
     accept_licence: Sequence[str],
     progress: bool,
     log: Log,
-) -> tuple[list[np.ndarray], dict[str, Any]]:
-    """The decoded training images large enough for a patch, and what the card records."""
+) -> TrainingImages:
+    """The decoded training images large enough for a patch (with class labels from class
+    folders unless ``data.labels`` is ``none``)."""
     side = config["data"]["patch"] * max(scales)
-    dataset, images, small = load_images(data, side, accept_licence, progress)
-    if small:
-        log(f"training data: {len(small)} image(s) smaller than {side}x{side} are not used")
-    return images, {**dataset.record(), "used": len(images)}
+    labels = config["data"]["labels"] == "auto"
+    training = load_images(data, side, accept_licence, progress, labels)
+    if training.small:
+        log(
+            f"training data: {len(training.small)} image(s) smaller than {side}x{side} are not used"
+        )
+    if training.classes:
+        names = ", ".join(training.classes[:5]) + (", ..." if len(training.classes) > 5 else "")
+        log(f"training data: {len(training.classes)} classes ({names}), an ACGAN label each")
+    return training
 
 
 def _validation_sets(
@@ -243,7 +259,16 @@ def _as_tuple(scale: Any) -> tuple[int, ...]:
     return tuple(scale) if isinstance(scale, list) else (scale,)
 
 
-def _build(config: Mapping[str, Any], arch: Architecture, scales: tuple[int, ...], device: str):  # noqa: ANN202
+def _build(  # noqa: ANN202
+    config: Mapping[str, Any],
+    arch: Architecture,
+    scales: tuple[int, ...],
+    device: str,
+    classes: int,
+    log: Log,
+):
+    import inspect
+
     import torch
 
     cuda = device.startswith("cuda")
@@ -261,7 +286,19 @@ def _build(config: Mapping[str, Any], arch: Architecture, scales: tuple[int, ...
     if arch.discriminator:
         spec = config["discriminator"]
         patch = config["data"]["patch"] * max(scales)
-        parts.d = import_target(arch.discriminator)(patch_size=patch, **spec.get("arch", {}))
+        d_class = import_target(arch.discriminator)
+        options = dict(spec.get("arch", {}))
+        if "n_classes" in inspect.signature(d_class).parameters:  # ACGAN: a class head
+            options["n_classes"] = classes
+        elif classes:
+            log(f"{arch.name}'s discriminator has no class head: the {classes} classes are pooled")
+        try:
+            parts.d = d_class(patch_size=patch, **options)
+        except ValueError as exc:  # the HR patch must suit the discriminator's strides
+            raise SrbenchError(
+                f"{arch.name}: the discriminator cannot take HR patches of data.patch x scale = "
+                f"{patch} px ({exc}). Fix: change data.patch."
+            ) from exc
         parts.d = parts.d.to(device, memory_format=memory)
         parts.d_opt, parts.d_sched = _optimiser(
             parts.d,
@@ -328,7 +365,7 @@ def _initialise(g: Any, source: str, arch: Architecture, scales: tuple[int, ...]
     path = Path(source).expanduser()
     if not path.is_file():
         path = _init_weights(source, scales)
-    state = read_file(path, "init weights")
+    state = native_layout(arch, read_file(path, "init weights"))
     own = g.state_dict()
     copied = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     skipped = [k for k in own if k not in copied]
@@ -354,6 +391,7 @@ class _Context:
     history: list[dict[str, Any]]
     log: Log
     elapsed: float = 0.0
+    stopped: str | None = None  # why training ended before `iters` ("time limit")
 
 
 def _batches(pairs: PatchPairs, start: int, context: _Context) -> Iterator[tuple[Any, Any]]:
@@ -381,8 +419,9 @@ def _loop(context: _Context, pairs: PatchPairs, start: int, progress: bool) -> i
     window = (time.monotonic(), start)
     with tqdm(total=config["iters"], initial=start, desc="train", disable=not progress) as bar:
         try:
-            for lr, hr in _batches(pairs, start, context):
-                parts = _step(context, lr, hr, pairs.scale_of(iteration * pairs.batch))
+            for lr, hr, labels in _batches(pairs, start, context):
+                scale = pairs.scale_of(iteration * pairs.batch)
+                parts = _step(context, lr, hr, labels, scale)
                 iteration += 1
                 bar.update()
                 context.elapsed = time.monotonic() - began
@@ -391,10 +430,18 @@ def _loop(context: _Context, pairs: PatchPairs, start: int, progress: bool) -> i
                     window = (time.monotonic(), iteration)
                     _log_line(context, iteration, parts, speed)
                     bar.set_postfix(loss=f"{parts['loss']:.4g}")
-                if iteration % config["validation"]["every"] == 0 or iteration == config["iters"]:
+                last = iteration == config["iters"] or _out_of_time(context)
+                if iteration % config["validation"]["every"] == 0 or last:
                     _validate(context, iteration)
-                if iteration % config["checkpoint_every"] == 0 or iteration == config["iters"]:
+                if iteration % config["checkpoint_every"] == 0 or last:
                     _save(context, iteration)
+                if last and iteration < config["iters"]:
+                    context.stopped = "time limit"
+                    context.log(
+                        f"time limit of {config['time_limit']} s reached at iteration {iteration}"
+                        f" of {config['iters']}: saved; --resume continues it"
+                    )
+                    break
         except KeyboardInterrupt:
             if iteration > start:
                 _save(context, iteration)
@@ -403,11 +450,16 @@ def _loop(context: _Context, pairs: PatchPairs, start: int, progress: bool) -> i
     return iteration
 
 
+def _out_of_time(context: _Context) -> bool:
+    limit = context.config["time_limit"]
+    return limit is not None and context.elapsed >= limit
+
+
 def _forward(parts: _Parts, net: Any, lr: Any, scale: int) -> Any:
     return net(lr, scale) if parts.arch.multiscale else net(lr)
 
 
-def _step(context: _Context, lr: Any, hr: Any, scale: int) -> dict[str, float]:
+def _step(context: _Context, lr: Any, hr: Any, labels: Any, scale: int) -> dict[str, float]:
     import torch
 
     parts, generator_loss = context.parts, context.losses[0]
@@ -422,11 +474,12 @@ def _step(context: _Context, lr: Any, hr: Any, scale: int) -> dict[str, float]:
     logged: dict[str, float] = {}
     real_logits = fake_logits = None
     if parts.d is not None:
-        logged["d_loss"] = _discriminator_step(context, sr.detach(), hr, autocast)
+        logged |= _discriminator_step(context, sr.detach(), hr, labels, autocast)
         parts.d.requires_grad_(False)
         with autocast:
+            # The generator sees validity only: ACGAN's class loss trains the discriminator.
             fake_logits = parts.d(sr).float()
-            if context.losses[1].kind != "standard":  # relativistic losses compare with real
+            if context.losses[1].needs_real:  # relativistic losses compare with real
                 real_logits = parts.d(hr).float().detach()
         parts.d.requires_grad_(True)
     loss, terms = generator_loss(sr.float(), hr, fake_logits=fake_logits, real_logits=real_logits)
@@ -441,13 +494,34 @@ def _step(context: _Context, lr: Any, hr: Any, scale: int) -> dict[str, float]:
     return {"loss": loss.item(), **terms, **logged, "lr": parts.sched.get_last_lr()[0]}
 
 
-def _discriminator_step(context: _Context, fake: Any, real: Any, autocast: Any) -> float:
+def _discriminator_step(
+    context: _Context, fake: Any, real: Any, labels: Any, autocast: Any
+) -> dict[str, float]:
+    """One discriminator update; with class labels (ACGAN) it also learns to classify real and
+    generated images, weighted by ``discriminator.class_weight``."""
+    import torch
+
     parts, adversarial = context.parts, context.losses[1]
+    if not getattr(parts.d, "n_classes", 0):
+        with autocast:
+            real_logits, fake_logits = parts.d(real).float(), parts.d(fake).float()
+        loss = adversarial.discriminator(real_logits, fake_logits)
+        _apply(
+            parts.d_opt, parts.d_sched, parts.d_scaler, parts.d, loss, context.config["grad_clip"]
+        )
+        return {"d_loss": float(loss.item())}
+    labels = labels.to(context.device, non_blocking=True)
     with autocast:
-        real_logits, fake_logits = parts.d(real).float(), parts.d(fake).float()
-    loss = adversarial.discriminator(real_logits, fake_logits)
+        real_logits, real_classes = parts.d.forward_with_classes(real)
+        fake_logits, fake_classes = parts.d.forward_with_classes(fake)
+    validity = adversarial.discriminator(real_logits.float(), fake_logits.float())
+    ce = torch.nn.functional.cross_entropy
+    classes = (ce(real_classes.float(), labels) + ce(fake_classes.float(), labels)) / 2
+    loss = validity + context.config["discriminator"].get("class_weight", 1.0) * classes
     _apply(parts.d_opt, parts.d_sched, parts.d_scaler, parts.d, loss, context.config["grad_clip"])
-    return float(loss.item())
+    accuracy = (real_classes.argmax(1) == labels).float().mean()
+    values = torch.stack([validity.detach(), classes.detach(), accuracy]).tolist()
+    return dict(zip(("d_loss", "d_class", "d_class_acc"), values, strict=True))
 
 
 def _apply(opt: Any, sched: Any, scaler: Any, net: Any, loss: Any, clip: float | None) -> None:
@@ -631,6 +705,8 @@ def _card(
             "data": context.data,
             "degradation": canonical,
             "iterations": iteration,
+            "planned_iterations": config["iters"],
+            "stopped": context.stopped,
             "batch": config["data"]["batch"],
             "lr_patch": config["data"]["patch"],
             "ema": config["ema"],

@@ -35,6 +35,7 @@ __all__ = [
     "IMAGENET_STD",
     "LOSS_TERMS",
     "VGG19_LAYERS",
+    "VGG_LAYERS",
     "AdversarialLoss",
     "ContentLoss",
     "FeatureLoss",
@@ -49,28 +50,31 @@ __all__ = [
     "tile_grams",
 ]
 
-#: Convolutions per VGG19 block (torchvision's configuration "E").
-_VGG19_BLOCKS = (2, 2, 4, 4, 4)
+#: Convolutions per block of each VGG (torchvision's configurations "D" and "E").
+_VGG_BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def _vgg19_layer_names() -> tuple[str, ...]:
+def _vgg_layer_names(blocks: tuple[int, ...]) -> tuple[str, ...]:
     names: list[str] = []
-    for block, convs in enumerate(_VGG19_BLOCKS, start=1):
+    for block, convs in enumerate(blocks, start=1):
         for conv in range(1, convs + 1):
             names += [f"conv{block}_{conv}", f"relu{block}_{conv}"]
         names.append(f"pool{block}")
     return tuple(names)
 
 
-VGG19_LAYERS: tuple[str, ...] = _vgg19_layer_names()
-"""Names of ``torchvision.models.vgg19().features`` modules, by index (``conv1_1`` is 0)."""
+VGG_LAYERS: dict[str, tuple[str, ...]] = {
+    network: _vgg_layer_names(blocks) for network, blocks in _VGG_BLOCKS.items()
+}
+"""Names of ``torchvision.models.<network>().features`` modules, by index (``conv1_1`` is 0)."""
+VGG19_LAYERS: tuple[str, ...] = VGG_LAYERS["vgg19"]
 
 #: Distances between two tensors, by config name (means over all elements).
 CRITERIA = {"l1": F.l1_loss, "mse": F.mse_loss}
 #: Adversarial loss formulations :class:`AdversarialLoss` knows.
-ADVERSARIAL_KINDS: tuple[str, ...] = ("standard",)
+ADVERSARIAL_KINDS: tuple[str, ...] = ("standard", "relativistic")
 
 
 def _choice(what: str, value: Any, accepted: Iterable[str]) -> str:
@@ -83,18 +87,21 @@ def _choice(what: str, value: Any, accepted: Iterable[str]) -> str:
     return value
 
 
-def _check_layers(layers: Sequence[str] | str, what: str) -> tuple[str, ...]:
+def _check_layers(
+    layers: Sequence[str] | str, what: str, network: str = "vgg19"
+) -> tuple[str, ...]:
     """Validated layer names, duplicates removed, in network order."""
+    valid = VGG_LAYERS[_choice("VGG network", network, VGG_LAYERS)]
     names = (layers,) if isinstance(layers, str) else tuple(layers)
     if not names:
-        raise SpecError(f"{what} needs at least one VGG19 layer, got none.")
+        raise SpecError(f"{what} needs at least one {network.upper()} layer, got none.")
     for name in names:
-        if name not in VGG19_LAYERS:
+        if name not in valid:
             raise SpecError(
-                f"Unknown VGG19 layer {name!r} for {what}. Valid layers, in network order: "
-                f"{', '.join(VGG19_LAYERS)}. (convX_Y is before its activation, reluX_Y after.)"
+                f"Unknown {network.upper()} layer {name!r} for {what}. Valid layers, in network "
+                f"order: {', '.join(valid)}. (convX_Y is before its activation, reluX_Y after.)"
             )
-    return tuple(sorted(set(names), key=VGG19_LAYERS.index))
+    return tuple(sorted(set(names), key=valid.index))
 
 
 def _check_pair(sr: Tensor, hr: Tensor) -> None:
@@ -108,8 +115,8 @@ def _check_pair(sr: Tensor, hr: Tensor) -> None:
 # VGG19 features
 
 
-def _vgg19_features(random_weights: bool, seed: int) -> Any:
-    """``vgg19().features`` with ImageNet weights from the hub cache, or seeded random ones.
+def _vgg_features(network: str, random_weights: bool, seed: int) -> Any:
+    """``<network>().features`` with ImageNet weights from the hub cache, or seeded random ones.
 
     The network is built on the meta device, so the classifier's 120M parameters are never
     initialised (seconds of CPU time) and only the checkpoint's tensors are materialised.
@@ -117,9 +124,9 @@ def _vgg19_features(random_weights: bool, seed: int) -> Any:
     torchvision = require("torchvision", "VGG losses")
     from srbench import weights
 
-    path = None if random_weights else weights.locate("vgg19")  # fail before any slow work
+    path = None if random_weights else weights.locate(network)  # fail before any slow work
     with torch.device("meta"):
-        model = torchvision.models.vgg19(weights=None)
+        model = getattr(torchvision.models, network)(weights=None)
     if path is None:
         features = model.features.to_empty(device="cpu")
         _randomise(features, seed)
@@ -146,7 +153,7 @@ def _randomise(features: Any, seed: int) -> None:
 
 
 class VGGFeatures(nn.Module):
-    """Frozen VGG19 feature extractor: ``[0, 1]`` RGB in, named feature maps out.
+    """Frozen VGG19 (or VGG16) feature extractor: ``[0, 1]`` RGB in, named feature maps out.
 
     The network is ``torchvision.models.vgg19().features`` cut after the deepest requested
     layer. Inputs are normalised with the ImageNet mean and std inside. ``convX_Y`` is a
@@ -155,21 +162,31 @@ class VGGFeatures(nn.Module):
     mode whatever ``train()`` asks.
 
     Args:
-        layers: Names from :data:`VGG19_LAYERS` (``"relu5_4"``...).
+        layers: Names from :data:`VGG_LAYERS` of ``network`` (``"relu5_4"``...).
         random_weights: Seeded random weights instead of the ImageNet ones; no file needed. The
             tests' code path, never for training.
         seed: Seed of the random weights.
+        network: ``"vgg19"`` (SRGAN, ESRGAN) or ``"vgg16"`` (Johnson et al.'s relu3_3 loss).
 
     Raises:
-        SpecError: A layer name is unknown, or none is given.
-        MissingWeightsError: ``vgg19-dcbb9e9d.pth`` is not in the torch hub cache.
+        SpecError: A layer or network name is unknown, or no layer is given.
+        MissingWeightsError: The network's ImageNet weights (``vgg19-dcbb9e9d.pth``,
+            ``vgg16-397923af.pth``) are not in the torch hub cache.
     """
 
-    def __init__(self, layers: Sequence[str], random_weights: bool = False, seed: int = 0) -> None:
+    def __init__(
+        self,
+        layers: Sequence[str],
+        random_weights: bool = False,
+        seed: int = 0,
+        network: str = "vgg19",
+    ) -> None:
         super().__init__()
-        self.layers = _check_layers(layers, "VGGFeatures")
-        last = max(VGG19_LAYERS.index(name) for name in self.layers)
-        self.features = _vgg19_features(random_weights, seed)[: last + 1]
+        self.layers = _check_layers(layers, "VGGFeatures", network)
+        self.network = network
+        self.names = VGG_LAYERS[network]
+        last = max(self.names.index(name) for name in self.layers)
+        self.features = _vgg_features(network, random_weights, seed)[: last + 1]
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), False)
         self.random_weights = random_weights
@@ -186,8 +203,8 @@ class VGGFeatures(nn.Module):
         out: dict[str, Tensor] = {}
         for index, module in enumerate(self.features):
             h = module(h)
-            if VGG19_LAYERS[index] in self.layers:
-                out[VGG19_LAYERS[index]] = h
+            if self.names[index] in self.layers:
+                out[self.names[index]] = h
         return out
 
 
@@ -229,13 +246,13 @@ class FeatureLoss(nn.Module):
 
     def __init__(self, extractor: VGGFeatures, layers: Sequence[str]) -> None:
         super().__init__()
-        self.layers = _check_layers(layers, type(self).__name__)
+        self.layers = _check_layers(layers, type(self).__name__, extractor.network)
         missing = [name for name in self.layers if name not in extractor.layers]
         if missing:
             raise SpecError(
-                f"{type(self).__name__} reads VGG19 layers {', '.join(missing)}, which the "
-                f"extractor does not compute (it has {', '.join(extractor.layers)}). "
-                "Fix: build the VGGFeatures with those layers too."
+                f"{type(self).__name__} reads {extractor.network.upper()} layers "
+                f"{', '.join(missing)}, which the extractor does not compute (it has "
+                f"{', '.join(extractor.layers)}). Fix: build the VGGFeatures with those layers too."
             )
         self.extractor = extractor
 
@@ -380,8 +397,17 @@ class AdversarialLoss(nn.Module):
         generator:      L_G = -mean log sigma(D(G(x)))
         discriminator:  L_D = -mean log sigma(D(y)) - mean log(1 - sigma(D(G(x))))
 
-    i.e. binary cross-entropy with logits against 1 (real) and 0 (fake). The generator step
-    takes ``real_logits`` too, for relativistic formulations (ESRGAN) that compare both.
+    i.e. binary cross-entropy with logits against 1 (real) and 0 (fake).
+
+    ``"relativistic"`` is ESRGAN's relativistic average GAN (RaGAN, Jolicoeur-Martineau 2018):
+    the discriminator judges whether a real image is more realistic than the average fake,
+    ``D_Ra(a, b) = sigma(C(a) - mean C(b))``, and both networks use both logits::
+
+        generator:      L_G = -(mean log(1 - D_Ra(y, G(x))) + mean log D_Ra(G(x), y)) / 2
+        discriminator:  L_D = -(mean log D_Ra(y, G(x)) + mean log(1 - D_Ra(G(x), y))) / 2
+
+    as ESRGAN's code writes them (the halves included). The generator step's ``real_logits``
+    carry no gradient to the discriminator (pass them detached).
 
     Args:
         kind: One of :data:`ADVERSARIAL_KINDS`.
@@ -391,22 +417,48 @@ class AdversarialLoss(nn.Module):
         super().__init__()
         self.kind = _choice("adversarial loss kind", kind, ADVERSARIAL_KINDS)
 
+    @property
+    def needs_real(self) -> bool:
+        """Whether the generator step needs ``D(y)`` as well as ``D(G(x))``."""
+        return self.kind == "relativistic"
+
     def generator(self, fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
-        """The generator's loss ``L_G`` from ``D(G(x))`` (``real_logits`` unused by standard)."""
-        return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+        """The generator's loss ``L_G`` from ``D(G(x))`` (and ``D(y)`` when relativistic).
+
+        Raises:
+            ValueError: A relativistic loss without ``real_logits``.
+        """
+        if not self.needs_real:
+            return _bce(fake_logits, 1.0)
+        if real_logits is None:
+            raise ValueError(
+                "The relativistic adversarial loss compares D(G(x)) with D(y): pass real_logits."
+            )
+        return self._relativistic(real_logits, fake_logits, real_target=0.0)
 
     def discriminator(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
         """The discriminator's loss ``L_D`` from ``D(y)`` and ``D(G(x))``.
 
         Pass the logits of detached ``G(x)`` so this step does not reach the generator.
         """
-        real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-        fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-        return real + fake
+        if self.needs_real:
+            return self._relativistic(real_logits, fake_logits, real_target=1.0)
+        return _bce(real_logits, 1.0) + _bce(fake_logits, 0.0)
+
+    @staticmethod
+    def _relativistic(real: Tensor, fake: Tensor, real_target: float) -> Tensor:
+        """Real judged against the mean fake and fake against the mean real, halved."""
+        real_vs_fake = _bce(real - fake.mean(), real_target)
+        fake_vs_real = _bce(fake - real.mean(), 1.0 - real_target)
+        return (real_vs_fake + fake_vs_real) / 2
 
     def forward(self, fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
         """Same as :meth:`generator`."""
         return self.generator(fake_logits, real_logits)
+
+
+def _bce(logits: Tensor, target: float) -> Tensor:
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
 # --------------------------------------------------------------------------------------------
@@ -530,7 +582,7 @@ class GeneratorLoss(nn.Module):
 LOSS_TERMS: dict[str, dict[str, Any]] = {
     "l1": {"weight": None},
     "mse": {"weight": None},
-    "vgg": {"weight": None, "layer": "relu5_4", "criterion": "mse"},
+    "vgg": {"weight": None, "layer": "relu5_4", "criterion": "mse", "network": "vgg19"},
     "texture": {"weight": None, "layers": ("relu1_1", "relu2_1", "relu3_1"), "patch": 16},
     "adversarial": {"weight": None, "kind": "standard"},
 }
@@ -584,7 +636,7 @@ def _parse_term(name: str, spec: Any) -> dict[str, Any]:
 def _check_params(name: str, params: dict[str, Any]) -> None:
     if name == "vgg":
         _choice("vgg criterion", params["criterion"], CRITERIA)
-        _check_layers(params["layer"], "the vgg loss term")
+        _check_layers(params["layer"], "the vgg loss term", params["network"])
     elif name == "texture":
         params["layers"] = _check_layers(params["layers"], "the texture loss term")
         _positive_int("texture patch", params["patch"])
@@ -609,18 +661,25 @@ def parse_loss_config(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {name: _parse_term(name, spec) for name, spec in config.items()}
 
 
-def _vgg_layers(specs: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    layers = [specs["vgg"]["layer"]] if "vgg" in specs else []
-    return layers + list(specs["texture"]["layers"] if "texture" in specs else [])
+def _vgg_layers(specs: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
+    """The layers each VGG network must compute (the texture loss reads VGG19)."""
+    wanted: dict[str, list[str]] = {}
+    if "vgg" in specs:
+        wanted.setdefault(specs["vgg"]["network"], []).append(specs["vgg"]["layer"])
+    if "texture" in specs:
+        wanted.setdefault("vgg19", []).extend(specs["texture"]["layers"])
+    return wanted
 
 
-def _build_term(name: str, params: Mapping[str, Any], extractor: VGGFeatures | None) -> nn.Module:
+def _build_term(
+    name: str, params: Mapping[str, Any], extractors: Mapping[str, VGGFeatures]
+) -> nn.Module:
     if name in ("l1", "mse"):
         return PixelLoss(name)
     if name == "vgg":
-        return ContentLoss(extractor, params["layer"], params["criterion"])
+        return ContentLoss(extractors[params["network"]], params["layer"], params["criterion"])
     if name == "texture":
-        return TextureLoss(extractor, params["layers"], params["patch"])
+        return TextureLoss(extractors["vgg19"], params["layers"], params["patch"])
     return AdversarialLoss(params["kind"])
 
 
@@ -632,12 +691,12 @@ def build_generator_loss(
     Example config (YAML)::
 
         l1: 1.0
-        vgg: {weight: 0.006, layer: relu5_4, criterion: mse}
+        vgg: {weight: 0.006, layer: relu5_4, criterion: mse}   # network: vgg16 for VGG16
         texture: {weight: 1.0, layers: [relu1_1, relu2_1, relu3_1], patch: 16}
         adversarial: {weight: 1.0e-3, kind: standard}
 
-    Terms of weight 0 are left out. One :class:`VGGFeatures` covering every VGG term's layers is
-    built, and the VGG19 weight file looked for, only when a VGG term has a positive weight.
+    Terms of weight 0 are left out. One :class:`VGGFeatures` per VGG network covering its terms'
+    layers is built, and its weight file looked for, only when a VGG term has a positive weight.
 
     Args:
         config: Term name -> weight, or -> mapping of the term's keys (:data:`LOSS_TERMS`).
@@ -653,10 +712,12 @@ def build_generator_loss(
     active = {name: params for name, params in specs.items() if params["weight"] > 0}
     if not active:
         raise _no_positive_weight({name: params["weight"] for name, params in specs.items()})
-    layers = _vgg_layers(active)
-    extractor = VGGFeatures(layers, random_weights=random_vgg) if layers else None
+    extractors = {
+        network: VGGFeatures(layers, random_weights=random_vgg, network=network)
+        for network, layers in _vgg_layers(active).items()
+    }
     terms = {
-        name: (params["weight"], _build_term(name, params, extractor))
+        name: (params["weight"], _build_term(name, params, extractors))
         for name, params in active.items()
     }
     return GeneratorLoss(terms).to(device)

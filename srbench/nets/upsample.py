@@ -1,0 +1,79 @@
+"""MATLAB-exact bicubic upscaling as a torch module.
+
+Pre-upsampling networks (SRCNN and the other seed baselines in :mod:`srbench.nets.baselines`)
+refine the bicubic image that the benchmark's own MATLAB ``imresize`` would produce, so they
+compute it with the same taps, as two small dense matrix products per image instead of a
+separable convolution: the products reproduce MATLAB's clamped edges without any padding logic
+and cost little at super-resolution sizes.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+from torch import nn
+
+from srbench.resize import interpolation_matrix
+
+__all__ = ["BicubicUpsample"]
+
+
+@lru_cache(maxsize=128)
+def _matrices(height: int, width: int, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """Float64 (H*s, H) row matrix and transposed (W, W*s) column matrix for one input size."""
+    rows = interpolation_matrix(height, height * scale, scale)
+    cols = interpolation_matrix(width, width * scale, scale)
+    # Read-only, as they are shared by every caller of the cache.
+    rows.flags.writeable = False
+    cols = np.ascontiguousarray(cols.T)
+    cols.flags.writeable = False
+    return rows, cols
+
+
+class BicubicUpsample(nn.Module):
+    """Upscale by an integer factor exactly as MATLAB's ``imresize(img, scale)`` (bicubic).
+
+    Equals :func:`srbench.resize.imresize` on float input, computed in the input's dtype. It
+    has no parameters and no state-dict entries: the interpolation matrices are built per input
+    size in float64, cached, and cast to the input's dtype and device on each call. Gradients
+    flow through it to the input.
+
+    Args:
+        scale: Upscaling factor, an integer >= 1.
+
+    Raises:
+        ValueError: If ``scale`` is not an integer >= 1.
+
+    Example:
+        >>> up = BicubicUpsample(2)
+        >>> tuple(up(torch.rand(1, 3, 5, 7)).shape)
+        (1, 3, 10, 14)
+    """
+
+    def __init__(self, scale: int) -> None:
+        super().__init__()
+        if isinstance(scale, bool) or int(scale) != scale or scale < 1:
+            raise ValueError(f"BicubicUpsample: scale must be an integer >= 1, got {scale!r}")
+        self.scale = int(scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Upscale floating-point ``x`` (N, C, H, W) to (N, C, H*scale, W*scale).
+
+        Raises:
+            ValueError: If ``x`` is not a floating-point 4-D tensor.
+        """
+        if x.ndim != 4 or not x.is_floating_point():
+            raise ValueError(
+                f"BicubicUpsample: expected a floating-point (N, C, H, W) tensor, "
+                f"got {tuple(x.shape)} {x.dtype}"
+            )
+        rows, cols = _matrices(x.shape[-2], x.shape[-1], self.scale)
+        rows_t = torch.tensor(rows, dtype=x.dtype, device=x.device)
+        cols_t = torch.tensor(cols, dtype=x.dtype, device=x.device)
+        # (Hs, H) @ (N, C, H, W) @ (W, Ws): matmul broadcasts over N and C.
+        return rows_t @ x @ cols_t
+
+    def extra_repr(self) -> str:
+        return f"scale={self.scale}"
