@@ -312,7 +312,8 @@ def _list_methods() -> list[str]:
     from srbench.methods.trained import TrainedMethod
     from srbench.methods.weightstore import tags
 
-    lines = [f"{'name':14} {'scales':8} {'params':>11}  {'weights (tag: scales)':24} summary"]
+    width = max(14, *(len(name) for name, _ in METHODS.items()))
+    lines = [f"{'name':{width}} {'scales':8} {'params':>11}  {'weights (tag: scales)':24} summary"]
     for name, cls in METHODS.items():
         card = cls.card
         scales = ",".join(map(str, card.scales)) if card.scales else "any"
@@ -323,7 +324,7 @@ def _list_methods() -> list[str]:
             found = tags(name, cls.arch.official)
             held = "; ".join(f"{t}: x{','.join(map(str, s))}" for t, s in found.items())
             held = held or "none (not runnable)"
-        lines.append(f"{name:14} {scales:8} {params:>11}  {held:24} {card.summary}{paper}")
+        lines.append(f"{name:{width}} {scales:8} {params:>11}  {held:24} {card.summary}{paper}")
     lines.append(
         "trained methods without weights: `srbench weights --fetch NAME` (authors' releases) or "
         "`srbench train METHOD`."

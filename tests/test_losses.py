@@ -14,6 +14,7 @@ torchvision = pytest.importorskip("torchvision")
 
 from srbench.training.losses import (  # noqa: E402
     VGG19_LAYERS,
+    VGG_LAYERS,
     AdversarialLoss,
     ContentLoss,
     GeneratorLoss,
@@ -292,6 +293,64 @@ def test_standard_adversarial_loss_formulas():
     assert adversarial.generator(fake + 1) < adversarial.generator(fake)
 
 
+def test_relativistic_average_loss_formulas():
+    """ESRGAN eqs. 1-2 with D_Ra(a, b) = sigmoid(C(a) - mean C(b)), halved as in its code."""
+    adversarial = AdversarialLoss("relativistic")
+    fake = torch.tensor([-2.0, 0.5, 3.0])
+    real = torch.tensor([1.0, -0.5, 2.0, 0.0])
+    real_vs_fake = torch.sigmoid(real - fake.mean())
+    fake_vs_real = torch.sigmoid(fake - real.mean())
+    expected_d = -(torch.log(real_vs_fake).mean() + torch.log(1 - fake_vs_real).mean()) / 2
+    expected_g = -(torch.log(1 - real_vs_fake).mean() + torch.log(fake_vs_real).mean()) / 2
+    torch.testing.assert_close(adversarial.discriminator(real, fake), expected_d)
+    torch.testing.assert_close(adversarial.generator(fake, real), expected_g)
+    assert adversarial.needs_real and not AdversarialLoss("standard").needs_real
+    # shifting every logit by one constant changes nothing: only the difference counts
+    torch.testing.assert_close(adversarial.generator(fake + 5, real + 5), expected_g)
+    assert adversarial.generator(fake + 1, real) < expected_g
+    with pytest.raises(ValueError, match="pass real_logits"):
+        adversarial.generator(fake)
+
+
+def test_the_relativistic_kind_from_a_config(no_weight_lookup):
+    loss = build_generator_loss(
+        {"l1": 1.0e-2, "adversarial": {"weight": 5.0e-3, "kind": "relativistic"}}
+    )
+    fake, real = torch.tensor([0.3, -0.2]), torch.tensor([1.0, 2.0])
+    sr, hr = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)
+    total, parts = loss(sr, hr, fake_logits=fake, real_logits=real)
+    expected = 5.0e-3 * AdversarialLoss("relativistic").generator(fake, real)
+    assert parts["adversarial"] == pytest.approx(expected.item())
+    assert build_adversarial({"adversarial": {"weight": 1.0, "kind": "relativistic"}}).needs_real
+
+
+def test_vgg16_layers_and_the_perceptual_unet_loss(no_weight_lookup, pair):
+    with torch.device("meta"):
+        features = torchvision.models.vgg16(weights=None).features
+    names = VGG_LAYERS["vgg16"]
+    assert len(names) == len(features) == 31 and names.index("relu3_3") == 15
+    assert isinstance(features[names.index("conv3_3")], torch.nn.Conv2d)
+    loss = build_generator_loss(
+        {"vgg": {"weight": 1.0, "layer": "relu3_3", "network": "vgg16"}}, random_vgg=True
+    )
+    extractor = loss.terms["vgg"].extractor
+    assert extractor.network == "vgg16" and len(extractor.features) == 16
+    sr, hr = pair
+    total, _ = loss(sr, hr)
+    expected = F.mse_loss(extractor(sr)["relu3_3"], extractor(hr)["relu3_3"])
+    torch.testing.assert_close(total, expected)
+    with pytest.raises(SpecError, match="Unknown VGG16 layer 'relu5_4'"):
+        build_generator_loss({"vgg": {"weight": 1.0, "layer": "relu5_4", "network": "vgg16"}})
+    with pytest.raises(SpecError, match="Unknown VGG network 'vgg11'"):
+        build_generator_loss({"vgg": {"weight": 1.0, "layer": "relu1_1", "network": "vgg11"}})
+
+
+def test_vgg16_weights_are_looked_for_by_name(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(MissingWeightsError, match=r"vgg16-397923af\.pth"):
+        VGGFeatures(["relu3_3"], network="vgg16")
+
+
 def test_unknown_adversarial_kind():
     with pytest.raises(SpecError, match="Accepted: standard, relativistic"):
         AdversarialLoss("wasserstein")
@@ -389,7 +448,10 @@ def test_parse_fills_defaults():
     specs = parse_loss_config({"l1": 1, "vgg": 0.006, "texture": 1.0, "adversarial": 5.0e-3})
     assert specs["l1"] == {"weight": 1.0}
     assert specs["vgg"] == {
-        "weight": 0.006, "layer": "relu5_4", "criterion": "mse", "network": "vgg19"
+        "weight": 0.006,
+        "layer": "relu5_4",
+        "criterion": "mse",
+        "network": "vgg19",
     }
     assert specs["texture"]["layers"] == ("relu1_1", "relu2_1", "relu3_1")
     assert specs["texture"]["patch"] == 16

@@ -289,3 +289,24 @@ def test_a_config_loss_replaces_the_default_loss_whole(tmp_path):
     path.write_text(json.dumps({"base": str(tmp_path / "parent.yaml"), "loss": {"mse": 1.0}}))
     (tmp_path / "parent.yaml").write_text(json.dumps({"method": "edsr", "loss": {"l1": 1.0}}))
     assert load_config(path, "edsr", 2)["loss"] == {"mse": 1.0}
+
+
+@pytest.mark.parametrize("method", [m for m, a in ARCHITECTURES.items() if not a.multiscale])
+def test_every_shipped_config_builds_its_networks(method):
+    """Each methods/<m>/x<s>.yaml builds the paper's generator (its declared parameter count
+    at x4) and a discriminator that takes the config's HR patches."""
+    from srbench.checkpoints import import_target
+    from srbench.nets import count_parameters
+
+    arch = ARCHITECTURES[method]
+    for scale in arch.scales:
+        config = load_config(None, method, scale)
+        with torch.device("meta"):
+            net = build_network(arch, (scale,), config["arch"])
+            if arch.discriminator:
+                patch = config["data"]["patch"] * scale
+                import_target(arch.discriminator)(
+                    patch_size=patch, **config["discriminator"]["arch"]
+                )
+        if scale == 4:
+            assert count_parameters(net) == arch.params, method

@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from srbench.nets.common import check_scale, conv, pad_to_multiple
 from srbench.nets.upsample import BicubicUpsample
 
 __all__ = ["SCALES", "SRCNN", "ConvAutoEncoder", "UNet"]
@@ -41,34 +42,11 @@ SCALES: tuple[int, ...] = (2, 3, 4)
 """Upscaling factors the baselines support (those of the standard benchmarks)."""
 
 
-def _conv(in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1) -> nn.Conv2d:
-    """'Same' convolution with bias."""
-    return nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding=kernel_size // 2)
-
-
-def _check_scale(scale: int, owner: str) -> int:
-    if scale not in SCALES:
-        supported = ", ".join(map(str, SCALES))
-        raise ValueError(
-            f"{owner}: scale {scale!r} is not supported; supported scales: {supported}"
-        )
-    return int(scale)
-
-
 def _check_positive(owner: str, **sizes: int) -> None:
     bad = {name: value for name, value in sizes.items() if value < 1}
     if bad:
         got = ", ".join(f"{name}={value!r}" for name, value in bad.items())
         raise ValueError(f"{owner}: need {', '.join(bad)} >= 1, got {got}")
-
-
-def _pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
-    """Replicate-pad bottom and right so both sides divide by ``multiple``."""
-    height, width = x.shape[-2:]
-    pad_h, pad_w = -height % multiple, -width % multiple
-    if pad_h == 0 and pad_w == 0:
-        return x
-    return F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
 
 
 class SRCNN(nn.Module):
@@ -109,7 +87,7 @@ class SRCNN(nn.Module):
         f3: int = 5,
     ) -> None:
         super().__init__()
-        self.scale = _check_scale(scale, "SRCNN")
+        self.scale = check_scale(scale, "SRCNN", SCALES)
         if channels not in (1, 3):
             raise ValueError(f"SRCNN: channels must be 1 or 3, got {channels!r}")
         _check_positive("SRCNN", n1=n1, n2=n2)
@@ -121,11 +99,11 @@ class SRCNN(nn.Module):
         self.channels = int(channels)
         self.upsample = BicubicUpsample(self.scale)
         self.body = nn.Sequential(
-            _conv(channels, n1, f1),
+            conv(channels, n1, f1),
             nn.ReLU(inplace=True),
-            _conv(n1, n2, f2),
+            conv(n1, n2, f2),
             nn.ReLU(inplace=True),
-            _conv(n2, channels, f3),
+            conv(n2, channels, f3),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -136,9 +114,9 @@ class SRCNN(nn.Module):
 def _double_conv(in_channels: int, out_channels: int) -> nn.Sequential:
     """U-Net's level: two 3x3 conv + ReLU."""
     return nn.Sequential(
-        _conv(in_channels, out_channels),
+        conv(in_channels, out_channels),
         nn.ReLU(inplace=True),
-        _conv(out_channels, out_channels),
+        conv(out_channels, out_channels),
         nn.ReLU(inplace=True),
     )
 
@@ -181,7 +159,7 @@ class UNet(nn.Module):
 
     def __init__(self, scale: int, n_feats: int = 64, depth: int = 4) -> None:
         super().__init__()
-        self.scale = _check_scale(scale, "UNet")
+        self.scale = check_scale(scale, "UNet", SCALES)
         _check_positive("UNet", n_feats=n_feats, depth=depth)
         self.depth = int(depth)
         widths = [n_feats * 2**level for level in range(depth + 1)]
@@ -190,12 +168,12 @@ class UNet(nn.Module):
             _double_conv(c_in, c_out) for c_in, c_out in zip([3, *widths[:-1]], widths, strict=True)
         )
         self.up = nn.ModuleList(_UNetUp(c) for c in reversed(widths[1:]))
-        self.tail = _conv(n_feats, 3, 1)
+        self.tail = conv(n_feats, 3, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Upscale ``x`` (N, 3, H, W) in [0, 1] to (N, 3, H*scale, W*scale), [0, 1] scale."""
         base = self.upsample(x)
-        feats = _pad_to_multiple(base, 2**self.depth)
+        feats = pad_to_multiple(base, 2**self.depth)
         skips = []
         for level, block in enumerate(self.down):
             if level > 0:
@@ -235,28 +213,28 @@ class ConvAutoEncoder(nn.Module):
 
     def __init__(self, scale: int, n_feats: int = 64, depth: int = 2) -> None:
         super().__init__()
-        self.scale = _check_scale(scale, "ConvAutoEncoder")
+        self.scale = check_scale(scale, "ConvAutoEncoder", SCALES)
         _check_positive("ConvAutoEncoder", n_feats=n_feats, depth=depth)
         self.depth = int(depth)
         widths = [n_feats * 2**level for level in range(depth + 1)]
         self.upsample = BicubicUpsample(self.scale)
-        encoder: list[nn.Module] = [_conv(3, n_feats), nn.ReLU(inplace=True)]
-        encoder += [_conv(n_feats, n_feats), nn.ReLU(inplace=True)]
+        encoder: list[nn.Module] = [conv(3, n_feats), nn.ReLU(inplace=True)]
+        encoder += [conv(n_feats, n_feats), nn.ReLU(inplace=True)]
         for c_in, c_out in zip(widths[:-1], widths[1:], strict=True):
-            encoder += [_conv(c_in, c_out, stride=2), nn.ReLU(inplace=True)]
-            encoder += [_conv(c_out, c_out), nn.ReLU(inplace=True)]
+            encoder += [conv(c_in, c_out, stride=2), nn.ReLU(inplace=True)]
+            encoder += [conv(c_out, c_out), nn.ReLU(inplace=True)]
         decoder: list[nn.Module] = []
         for c_in, c_out in zip(reversed(widths[1:]), reversed(widths[:-1]), strict=True):
             decoder += [nn.Upsample(scale_factor=2, mode="nearest")]
-            decoder += [_conv(c_in, c_out), nn.ReLU(inplace=True)]
-            decoder += [_conv(c_out, c_out), nn.ReLU(inplace=True)]
+            decoder += [conv(c_in, c_out), nn.ReLU(inplace=True)]
+            decoder += [conv(c_out, c_out), nn.ReLU(inplace=True)]
         self.encoder = nn.Sequential(*encoder)
         self.decoder = nn.Sequential(*decoder)
-        self.tail = _conv(n_feats, 3)
+        self.tail = conv(n_feats, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Upscale ``x`` (N, 3, H, W) in [0, 1] to (N, 3, H*scale, W*scale), [0, 1] scale."""
         base = self.upsample(x)
-        feats = self.decoder(self.encoder(_pad_to_multiple(base, 2**self.depth)))
+        feats = self.decoder(self.encoder(pad_to_multiple(base, 2**self.depth)))
         height, width = base.shape[-2:]
         return base + self.tail(feats)[..., :height, :width]

@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from srbench.nets.common import check_scale, conv
+
 __all__ = ["DIV2K_RGB_MEAN", "EDSR", "MDSR", "SCALES", "MeanShift", "ResBlock", "make_upsampler"]
 
 DIV2K_RGB_MEAN: tuple[float, float, float] = (0.4488, 0.4371, 0.4040)
@@ -32,20 +34,6 @@ DIV2K_RGB_MEAN: tuple[float, float, float] = (0.4488, 0.4371, 0.4040)
 
 SCALES: tuple[int, ...] = (2, 3, 4)
 """Upscaling factors EDSR and MDSR support (those the paper trains and releases)."""
-
-
-def _conv(in_channels: int, out_channels: int, kernel_size: int = 3) -> nn.Conv2d:
-    """'Same' convolution with bias, the only kind the official networks use."""
-    return nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=True)
-
-
-def _check_scale(scale: int, owner: str) -> int:
-    if scale not in SCALES:
-        supported = ", ".join(map(str, SCALES))
-        raise ValueError(
-            f"{owner}: scale {scale!r} is not supported; supported scales: {supported}"
-        )
-    return int(scale)
 
 
 def _check_width(n_resblocks: int, n_feats: int, owner: str) -> None:
@@ -101,9 +89,9 @@ class ResBlock(nn.Module):
     def __init__(self, n_feats: int, kernel_size: int = 3, res_scale: float = 1.0) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            _conv(n_feats, n_feats, kernel_size),
+            conv(n_feats, n_feats, kernel_size),
             nn.ReLU(inplace=True),
-            _conv(n_feats, n_feats, kernel_size),
+            conv(n_feats, n_feats, kernel_size),
         )
         self.res_scale = res_scale
 
@@ -128,19 +116,19 @@ def make_upsampler(scale: int, n_feats: int) -> nn.Sequential:
         ValueError: If ``scale`` is neither 3 nor a power of two >= 2.
     """
     if scale == 3:
-        return nn.Sequential(_conv(n_feats, 9 * n_feats), nn.PixelShuffle(3))
+        return nn.Sequential(conv(n_feats, 9 * n_feats), nn.PixelShuffle(3))
     if scale < 2 or scale & (scale - 1):
         raise ValueError(f"upsampler: scale {scale!r} must be 3 or a power of two >= 2")
     layers: list[nn.Module] = []
     for _ in range(int(math.log2(scale))):
-        layers += [_conv(n_feats, 4 * n_feats), nn.PixelShuffle(2)]
+        layers += [conv(n_feats, 4 * n_feats), nn.PixelShuffle(2)]
     return nn.Sequential(*layers)
 
 
 def _trunk(n_resblocks: int, n_feats: int, res_scale: float) -> nn.Sequential:
     """Residual blocks then one conv; the caller adds the global skip around it."""
     blocks = [ResBlock(n_feats, 3, res_scale) for _ in range(n_resblocks)]
-    return nn.Sequential(*blocks, _conv(n_feats, n_feats))
+    return nn.Sequential(*blocks, conv(n_feats, n_feats))
 
 
 class EDSR(nn.Module):
@@ -171,14 +159,14 @@ class EDSR(nn.Module):
         rgb_range: float = 255.0,
     ) -> None:
         super().__init__()
-        self.scale = _check_scale(scale, "EDSR")
+        self.scale = check_scale(scale, "EDSR", SCALES)
         _check_width(n_resblocks, n_feats, "EDSR")
         self.rgb_range = _check_rgb_range(rgb_range, "EDSR")
         self.sub_mean = MeanShift(self.rgb_range, sign=-1)
         self.add_mean = MeanShift(self.rgb_range, sign=1)
-        self.head = nn.Sequential(_conv(3, n_feats))
+        self.head = nn.Sequential(conv(3, n_feats))
         self.body = _trunk(n_resblocks, n_feats, res_scale)
-        self.tail = nn.Sequential(make_upsampler(self.scale, n_feats), _conv(n_feats, 3))
+        self.tail = nn.Sequential(make_upsampler(self.scale, n_feats), conv(n_feats, 3))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Upscale ``x`` (N, 3, H, W) in [0, 1] to (N, 3, H*scale, W*scale), [0, 1] scale."""
@@ -188,7 +176,7 @@ class EDSR(nn.Module):
 
 
 def _check_scales(scales: Sequence[int]) -> tuple[int, ...]:
-    chosen = tuple(_check_scale(s, "MDSR") for s in scales)
+    chosen = tuple(check_scale(s, "MDSR", SCALES) for s in scales)
     if not chosen or len(set(chosen)) != len(chosen):
         raise ValueError(f"MDSR: scales must be distinct and non-empty, got {tuple(scales)!r}")
     return chosen
@@ -225,13 +213,13 @@ class MDSR(nn.Module):
         _check_width(n_resblocks, n_feats, "MDSR")
         self.rgb_range = _check_rgb_range(rgb_range, "MDSR")
         self.sub_mean = MeanShift(self.rgb_range, sign=-1)
-        self.head = nn.Sequential(_conv(3, n_feats))
+        self.head = nn.Sequential(conv(3, n_feats))
         self.pre_process = nn.ModuleList(
             nn.Sequential(ResBlock(n_feats, 5), ResBlock(n_feats, 5)) for _ in self.scales
         )
         self.body = _trunk(n_resblocks, n_feats, 1.0)
         self.upsample = nn.ModuleList(make_upsampler(s, n_feats) for s in self.scales)
-        self.tail = nn.Sequential(_conv(n_feats, 3))
+        self.tail = nn.Sequential(conv(n_feats, 3))
         self.add_mean = MeanShift(self.rgb_range, sign=1)
 
     def branch(self, scale: int) -> int:

@@ -19,14 +19,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from srbench.nets.common import conv
+
 __all__ = ["RRDB", "ESRGANDiscriminator", "RRDBNet", "ResidualDenseBlock"]
 
 _LEAK = 0.2
 SCALES = (2, 4)
-
-
-def _conv(in_channels: int, out_channels: int, bias: bool = True) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, 3, 1, 1, bias=bias)
 
 
 class ResidualDenseBlock(nn.Module):
@@ -38,8 +36,8 @@ class ResidualDenseBlock(nn.Module):
         super().__init__()
         self.res_scale = res_scale
         for j in range(1, 5):
-            setattr(self, f"conv{j}", _conv(n_feats + (j - 1) * growth, growth))
-        self.conv5 = _conv(n_feats + 4 * growth, n_feats)
+            setattr(self, f"conv{j}", conv(n_feats + (j - 1) * growth, growth))
+        self.conv5 = conv(n_feats + 4 * growth, n_feats)
         self.lrelu = nn.LeakyReLU(_LEAK, inplace=True)
         for j in range(1, 6):  # ESRGAN sec. 3.3: "smaller initialization"
             _small_init(getattr(self, f"conv{j}"))
@@ -47,8 +45,8 @@ class ResidualDenseBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x + res_scale * dense(x)``."""
         features = [x]
-        for conv in (self.conv1, self.conv2, self.conv3, self.conv4):
-            features.append(self.lrelu(conv(torch.cat(features, 1))))
+        for layer in (self.conv1, self.conv2, self.conv3, self.conv4):
+            features.append(self.lrelu(layer(torch.cat(features, 1))))
         return self.conv5(torch.cat(features, 1)) * self.res_scale + x
 
 
@@ -118,16 +116,16 @@ class RRDBNet(nn.Module):
                 f"{n_blocks}, {n_feats}, {growth}"
             )
         self.scale = scale
-        self.conv_first = _conv(3, n_feats)
+        self.conv_first = conv(3, n_feats)
         self.RRDB_trunk = nn.Sequential(
             *(RRDB(n_feats, growth, res_scale) for _ in range(n_blocks))
         )
-        self.trunk_conv = _conv(n_feats, n_feats)
+        self.trunk_conv = conv(n_feats, n_feats)
         self.steps = int(math.log2(scale))
         for n in range(1, self.steps + 1):
-            setattr(self, f"upconv{n}", _conv(n_feats, n_feats))
-        self.HRconv = _conv(n_feats, n_feats)
-        self.conv_last = _conv(n_feats, 3)
+            setattr(self, f"upconv{n}", conv(n_feats, n_feats))
+        self.HRconv = conv(n_feats, n_feats)
+        self.conv_last = conv(n_feats, 3)
         self.lrelu = nn.LeakyReLU(_LEAK, inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -221,7 +219,7 @@ class ESRGANDiscriminator(nn.Module):
             raise ValueError(f"ESRGANDiscriminator: n_feats must be >= 1, got {n_feats!r}")
         self.patch_size = int(patch_size)
         channels = [n_feats * m for m in (1, 2, 4, 8, 8)]
-        layers: list[nn.Module] = [_conv(3, n_feats), nn.LeakyReLU(_LEAK, inplace=True)]
+        layers: list[nn.Module] = [conv(3, n_feats), nn.LeakyReLU(_LEAK, inplace=True)]
         previous = n_feats
         for stage, width in enumerate(channels):
             if stage:  # the 3x3 convolution opening every stage after the first

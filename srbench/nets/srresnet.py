@@ -19,6 +19,8 @@ import math
 import torch
 from torch import nn
 
+from srbench.nets.common import conv
+
 __all__ = ["SCALES", "Discriminator", "SRResNet"]
 
 SCALES: tuple[int, ...] = (2, 4, 8)
@@ -39,20 +41,16 @@ _DISC_HIDDEN = 1024
 _LEAK = 0.2
 
 
-def _conv(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding=kernel_size // 2)
-
-
 class _ResidualBlock(nn.Module):
     """conv3x3-BN-PReLU-conv3x3-BN with an identity skip (k3n64s1 in Fig. 4)."""
 
     def __init__(self, n_feats: int) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            _conv(n_feats, n_feats, 3),
+            conv(n_feats, n_feats, 3),
             nn.BatchNorm2d(n_feats),
             nn.PReLU(),
-            _conv(n_feats, n_feats, 3),
+            conv(n_feats, n_feats, 3),
             nn.BatchNorm2d(n_feats),
         )
 
@@ -62,7 +60,7 @@ class _ResidualBlock(nn.Module):
 
 def _upsample_block(n_feats: int) -> nn.Sequential:
     """One x2 step: conv to 4F channels, PixelShuffle(2), PReLU."""
-    return nn.Sequential(_conv(n_feats, 4 * n_feats, 3), nn.PixelShuffle(2), nn.PReLU())
+    return nn.Sequential(conv(n_feats, 4 * n_feats, 3), nn.PixelShuffle(2), nn.PReLU())
 
 
 class SRResNet(nn.Module):
@@ -95,12 +93,12 @@ class SRResNet(nn.Module):
                 f"got n_blocks={n_blocks!r}, n_feats={n_feats!r}"
             )
         self.scale = int(scale)
-        self.head = nn.Sequential(_conv(3, n_feats, 9), nn.PReLU())
+        self.head = nn.Sequential(conv(3, n_feats, 9), nn.PReLU())
         blocks = [_ResidualBlock(n_feats) for _ in range(n_blocks)]
-        self.body = nn.Sequential(*blocks, _conv(n_feats, n_feats, 3), nn.BatchNorm2d(n_feats))
+        self.body = nn.Sequential(*blocks, conv(n_feats, n_feats, 3), nn.BatchNorm2d(n_feats))
         steps = int(math.log2(self.scale))
         self.upsample = nn.Sequential(*(_upsample_block(n_feats) for _ in range(steps)))
-        self.tail = _conv(n_feats, 3, 9)
+        self.tail = conv(n_feats, 3, 9)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Upscale ``x`` (N, 3, H, W) in [0, 1] to (N, 3, H*scale, W*scale), [0, 1] scale."""
@@ -110,7 +108,7 @@ class SRResNet(nn.Module):
 
 def _disc_block(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
     return nn.Sequential(
-        _conv(in_channels, out_channels, 3, stride),
+        conv(in_channels, out_channels, 3, stride),
         nn.BatchNorm2d(out_channels),
         nn.LeakyReLU(_LEAK, inplace=True),
     )
@@ -157,7 +155,7 @@ class Discriminator(nn.Module):
     @staticmethod
     def _feature_layers(n_feats: int) -> list[nn.Module]:
         # The first convolution has no batch norm (Fig. 4).
-        layers: list[nn.Module] = [_conv(3, n_feats, 3), nn.LeakyReLU(_LEAK, inplace=True)]
+        layers: list[nn.Module] = [conv(3, n_feats, 3), nn.LeakyReLU(_LEAK, inplace=True)]
         channels = n_feats
         for mult, stride in _DISC_STAGES:
             layers.append(_disc_block(channels, mult * n_feats, stride))

@@ -36,9 +36,9 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from srbench.nets.common import check_scale, conv, pad_to_multiple
 from srbench.nets.srresnet import Discriminator
 
 __all__ = ["SCALES", "AttentionBlock", "DenseBlock", "SRUGAN", "SRUGANDiscriminator"]
@@ -48,10 +48,6 @@ SCALES: tuple[int, ...] = (2, 4)
 
 _SE_REDUCTION = 16
 _SPATIAL_KERNEL = 7
-
-
-def _conv(in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding=kernel_size // 2)
 
 
 class AttentionBlock(nn.Module):
@@ -81,7 +77,7 @@ class AttentionBlock(nn.Module):
             nn.Conv2d(hidden, channels, 1),
             nn.Sigmoid(),
         )
-        self.spatial_conv = _conv(2, 1, _SPATIAL_KERNEL)
+        self.spatial_conv = conv(2, 1, _SPATIAL_KERNEL)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return ``x`` (N, C, H, W) rescaled by the channel gate, then by the spatial gate."""
@@ -111,9 +107,9 @@ class DenseBlock(nn.Module):
     def __init__(self, channels: int, growth: int, layers: int) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
-            nn.Sequential(_conv(channels + i * growth, growth), nn.PReLU()) for i in range(layers)
+            nn.Sequential(conv(channels + i * growth, growth), nn.PReLU()) for i in range(layers)
         )
-        self.fusion = _conv(channels + layers * growth, channels, 1)
+        self.fusion = conv(channels + layers * growth, channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return ``x + fusion(concat(x, layer outputs))`` for ``x`` (N, channels, H, W)."""
@@ -126,9 +122,9 @@ class DenseBlock(nn.Module):
 def _level(in_channels: int, channels: int) -> nn.Sequential:
     """One U-Net level: two 3x3 conv + PReLU, then attention."""
     return nn.Sequential(
-        _conv(in_channels, channels),
+        conv(in_channels, channels),
         nn.PReLU(),
-        _conv(channels, channels),
+        conv(channels, channels),
         nn.PReLU(),
         AttentionBlock(channels),
     )
@@ -136,7 +132,7 @@ def _level(in_channels: int, channels: int) -> nn.Sequential:
 
 def _upsample_block(in_channels: int, out_channels: int) -> nn.Sequential:
     """One x2 step: conv to 4 * out_channels, PixelShuffle(2), PReLU (SRGAN's block)."""
-    return nn.Sequential(_conv(in_channels, 4 * out_channels), nn.PixelShuffle(2), nn.PReLU())
+    return nn.Sequential(conv(in_channels, 4 * out_channels), nn.PixelShuffle(2), nn.PReLU())
 
 
 class _UNet(nn.Module):
@@ -148,7 +144,7 @@ class _UNet(nn.Module):
         self.levels = levels
         self.encoder = nn.ModuleList(_level(c, c) for c in widths)
         self.down = nn.ModuleList(
-            nn.Sequential(_conv(c_in, c_out, stride=2), nn.PReLU())
+            nn.Sequential(conv(c_in, c_out, stride=2), nn.PReLU())
             for c_in, c_out in zip(widths[:-1], widths[1:], strict=True)
         )
         self.up = nn.ModuleList(
@@ -159,9 +155,7 @@ class _UNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2:]
-        multiple = 2 ** (self.levels - 1)
-        pad_h, pad_w = -height % multiple, -width % multiple
-        feats = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else x
+        feats = pad_to_multiple(x, 2 ** (self.levels - 1))
         skips = []
         for level, block in enumerate(self.encoder):
             if level > 0:
@@ -216,11 +210,6 @@ class SRUGAN(nn.Module):
         unet_levels: int = 3,
     ) -> None:
         super().__init__()
-        if scale not in SCALES:
-            supported = ", ".join(map(str, SCALES))
-            raise ValueError(
-                f"SRUGAN: scale {scale!r} is not supported; supported scales: {supported}"
-            )
         _check_sizes(
             n_feats=(n_feats, 1),
             dense_feats=(dense_feats, 1),
@@ -229,19 +218,19 @@ class SRUGAN(nn.Module):
             dense_layers=(dense_layers, 1),
             unet_levels=(unet_levels, 1),
         )
-        self.scale = int(scale)
-        self.head = nn.Sequential(_conv(3, n_feats, 9), nn.PReLU())
+        self.scale = check_scale(scale, "SRUGAN", SCALES)
+        self.head = nn.Sequential(conv(3, n_feats, 9), nn.PReLU())
         self.unet = _UNet(n_feats, unet_levels)
         self.body = nn.Sequential(
-            _conv(n_feats, dense_feats, 1),
+            conv(n_feats, dense_feats, 1),
             *(DenseBlock(dense_feats, growth, dense_layers) for _ in range(n_dense)),
-            _conv(dense_feats, n_feats, 1),
+            conv(dense_feats, n_feats, 1),
             *(DenseBlock(n_feats, growth, dense_layers) for _ in range(n_dense)),
-            _conv(n_feats, n_feats),
+            conv(n_feats, n_feats),
         )
         steps = int(math.log2(self.scale))
         self.upsample = nn.Sequential(*(_upsample_block(n_feats, n_feats) for _ in range(steps)))
-        self.tail = _conv(n_feats, 3, 9)
+        self.tail = conv(n_feats, 3, 9)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Upscale ``x`` (N, 3, H, W) in [0, 1] to (N, 3, H*scale, W*scale), [0, 1] scale."""
