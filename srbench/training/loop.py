@@ -197,7 +197,7 @@ def _training_images(
         )
     if training.classes:
         names = ", ".join(training.classes[:5]) + (", ..." if len(training.classes) > 5 else "")
-        log(f"training data: {len(training.classes)} classes ({names}), an ACGAN label each")
+        log(f"training data: {len(training.classes)} class folders ({names})")
     return training
 
 
@@ -290,8 +290,6 @@ def _build(  # noqa: ANN202
         options = dict(spec.get("arch", {}))
         if "n_classes" in inspect.signature(d_class).parameters:  # ACGAN: a class head
             options["n_classes"] = classes
-        elif classes:
-            log(f"{arch.name}'s discriminator has no class head: the {classes} classes are pooled")
         try:
             parts.d = d_class(patch_size=patch, **options)
         except ValueError as exc:  # the HR patch must suit the discriminator's strides
@@ -306,6 +304,13 @@ def _build(  # noqa: ANN202
             {**config["schedule"], **spec.get("schedule", {})},
         )
         parts.d_scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    if classes:
+        heads = getattr(parts.d, "n_classes", 0)
+        log(
+            f"{arch.name}: the discriminator learns the {classes} classes (ACGAN)"
+            if heads
+            else f"{arch.name} has no class head: the {classes} classes are pooled"
+        )
     return parts
 
 
@@ -498,30 +503,33 @@ def _discriminator_step(
     context: _Context, fake: Any, real: Any, labels: Any, autocast: Any
 ) -> dict[str, float]:
     """One discriminator update; with class labels (ACGAN) it also learns to classify real and
-    generated images, weighted by ``discriminator.class_weight``."""
+    generated images, weighted by ``discriminator.class_weight`` (``d_loss`` logs the validity
+    part, ``d_class`` the cross-entropy, ``d_class_acc`` the accuracy on real images)."""
     import torch
 
     parts, adversarial = context.parts, context.losses[1]
-    if not getattr(parts.d, "n_classes", 0):
-        with autocast:
-            real_logits, fake_logits = parts.d(real).float(), parts.d(fake).float()
-        loss = adversarial.discriminator(real_logits, fake_logits)
-        _apply(
-            parts.d_opt, parts.d_sched, parts.d_scaler, parts.d, loss, context.config["grad_clip"]
-        )
-        return {"d_loss": float(loss.item())}
-    labels = labels.to(context.device, non_blocking=True)
     with autocast:
-        real_logits, real_classes = parts.d.forward_with_classes(real)
-        fake_logits, fake_classes = parts.d.forward_with_classes(fake)
-    validity = adversarial.discriminator(real_logits.float(), fake_logits.float())
-    ce = torch.nn.functional.cross_entropy
-    classes = (ce(real_classes.float(), labels) + ce(fake_classes.float(), labels)) / 2
-    loss = validity + context.config["discriminator"].get("class_weight", 1.0) * classes
+        (real_logits, real_classes), (fake_logits, fake_classes) = (
+            _judge(parts.d, real),
+            _judge(parts.d, fake),
+        )
+    loss = adversarial.discriminator(real_logits.float(), fake_logits.float())
+    logged = {"d_loss": loss}
+    if real_classes is not None:
+        labels = labels.to(context.device, non_blocking=True)
+        ce = torch.nn.functional.cross_entropy
+        classes = (ce(real_classes.float(), labels) + ce(fake_classes.float(), labels)) / 2
+        accuracy = (real_classes.argmax(1) == labels).float().mean()
+        logged |= {"d_class": classes, "d_class_acc": accuracy}
+        loss = loss + context.config["discriminator"].get("class_weight", 1.0) * classes
     _apply(parts.d_opt, parts.d_sched, parts.d_scaler, parts.d, loss, context.config["grad_clip"])
-    accuracy = (real_classes.argmax(1) == labels).float().mean()
-    values = torch.stack([validity.detach(), classes.detach(), accuracy]).tolist()
-    return dict(zip(("d_loss", "d_class", "d_class_acc"), values, strict=True))
+    values = torch.stack([v.detach().float() for v in logged.values()]).tolist()
+    return dict(zip(logged, values, strict=True))
+
+
+def _judge(d: Any, x: Any) -> tuple[Any, Any]:
+    """Validity logits and, from an ACGAN discriminator, class logits (else ``None``)."""
+    return d.forward_with_classes(x) if getattr(d, "n_classes", 0) else (d(x), None)
 
 
 def _apply(opt: Any, sched: Any, scaler: Any, net: Any, loss: Any, clip: float | None) -> None:
