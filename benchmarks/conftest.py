@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import skimage.data
 
-from srbench.allocator import keep_freed_memory
 from srbench.imageio import modcrop
 from srbench.resize import imresize
+from srbench.system.memory import keep_freed_memory
 
 
 @pytest.fixture(scope="session", autouse=True)

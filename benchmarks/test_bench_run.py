@@ -11,7 +11,7 @@ import itertools
 import pytest
 
 from srbench.imageio import list_images, read_image
-from srbench.runner import RunConfig, run
+from srbench.run.pipeline import RunConfig, run
 from tests.conftest import shared_data_dir
 
 B100 = shared_data_dir() / "benchmark" / "B100"

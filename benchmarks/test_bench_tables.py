@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from srbench.check import check, make_baseline
 from srbench.leaderboard import leaderboards
-from srbench.regress import check, make_baseline
 from tests.frames import rows
 
 pytestmark = pytest.mark.benchmark(group="tables: 24k rows, 15 tables, 8 methods")

@@ -1,35 +1,110 @@
 """srbench: a benchmark and evaluation suite for single-image super-resolution.
 
-Public API::
+Public API (each name is imported on first use, so ``import srbench`` stays cheap)::
 
     from srbench import imresize, read_image, score_pair, get_protocol, parse_spec
+
+The package follows the data: ``catalog`` (datasets) -> ``degradations`` -> ``methods`` ->
+``metrics`` -> ``run`` -> ``store`` -> ``leaderboard`` -> ``report`` / ``check``, with
+``training`` beside them and ``cli`` on top.
 """
 
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+import warnings
 from importlib.metadata import PackageNotFoundError, version
+from types import ModuleType
+from typing import Any
 
 try:
     __version__ = version("srbench")
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
-from srbench.degradations import DEGRADATIONS, parse_spec  # noqa: E402
-from srbench.evaluate import evaluate_folders  # noqa: E402
-from srbench.imageio import modcrop, read_image, rgb2y, write_png  # noqa: E402
-from srbench.metrics import METRICS, PROTOCOLS, get_protocol, score_pair  # noqa: E402
-from srbench.resize import imresize  # noqa: E402
+_PUBLIC = {
+    "DEGRADATIONS": "srbench.degradations",
+    "parse_spec": "srbench.degradations",
+    "evaluate_folders": "srbench.run.evaluate",
+    "modcrop": "srbench.imageio",
+    "read_image": "srbench.imageio",
+    "rgb2y": "srbench.imageio",
+    "write_png": "srbench.imageio",
+    "METRICS": "srbench.metrics",
+    "PROTOCOLS": "srbench.metrics",
+    "get_protocol": "srbench.metrics",
+    "score_pair": "srbench.metrics",
+    "imresize": "srbench.resize",
+}
 
-__all__ = [
-    "DEGRADATIONS",
-    "METRICS",
-    "PROTOCOLS",
-    "__version__",
-    "evaluate_folders",
-    "get_protocol",
-    "imresize",
-    "modcrop",
-    "parse_spec",
-    "read_image",
-    "rgb2y",
-    "score_pair",
-    "write_png",
-]
+__all__ = ["__version__", *sorted(_PUBLIC)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'srbench' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_PUBLIC})
+
+
+# Modules that moved when the package was arranged by role (0.2). Importing an old path still
+# works for one release and warns with the new one.
+_MOVED = {
+    "srbench.allocator": "srbench.system.memory",
+    "srbench.api": "srbench.run.folders",
+    "srbench.checkpoints": "srbench.weights.loading",
+    "srbench.datasets": "srbench.catalog.resolve",
+    "srbench.device": "srbench.system.device",
+    "srbench.evaluate": "srbench.run.evaluate",
+    "srbench.fsutil": "srbench.system.files",
+    "srbench.inference": "srbench.methods.inference",
+    "srbench.install": "srbench.catalog.install",
+    "srbench.methods.weightstore": "srbench.weights.tags",
+    "srbench.optional": "srbench.system.extras",
+    "srbench.plots": "srbench.report.plots",
+    "srbench.provenance": "srbench.system.provenance",
+    "srbench.regress": "srbench.check",
+    "srbench.runner": "srbench.run.pipeline",
+    "srbench.sample": "srbench.catalog.sample",
+    "srbench.setmetrics": "srbench.run.setlevel",
+    "srbench.stats": "srbench.leaderboard.stats",
+    "srbench.tables": "srbench.leaderboard.tables",
+    "srbench.visuals": "srbench.report.visuals",
+}
+
+
+class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Serves an old module path as the module that now holds its code, with a warning."""
+
+    def find_spec(
+        self, fullname: str, path: object = None, target: object = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in _MOVED:
+            return None
+        return importlib.util.spec_from_loader(fullname, self)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        new = _MOVED[spec.name]
+        warnings.warn(
+            f"{spec.name} moved to {new}; import it from there (the old path goes in 0.3).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return importlib.import_module(new)
+
+    def exec_module(self, module: ModuleType) -> None:
+        """Nothing to run: the module is the already-imported new one."""
+
+
+if not any(isinstance(f, _MovedModules) for f in sys.meta_path):
+    sys.meta_path.append(_MovedModules())

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from srbench.errors import ImageReadError, UnsupportedImageError
-from srbench.fsutil import atomic_path
+from srbench.system.files import atomic_path
 
 __all__ = [
     "IMAGE_SUFFIXES",

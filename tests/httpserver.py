@@ -24,7 +24,7 @@ from typing import Literal
 
 import pytest
 
-from srbench import hub
+from srbench.hub import downloads as hub
 
 Fault = Literal["404", "wrong-bytes", "truncate", "drop"]
 

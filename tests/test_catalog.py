@@ -14,8 +14,10 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from srbench import catalog, hub, install
-from srbench.catalog import DatasetSpec, Source
+from srbench import hub
+from srbench.catalog import install
+from srbench.catalog import schema as catalog
+from srbench.catalog.schema import DatasetSpec, Source
 from srbench.errors import (
     ChecksumError,
     DownloadError,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from srbench.regress import (
+from srbench.check import (
     BaselineError,
     check,
     make_baseline,

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from srbench.catalog.sample import SAMPLE_IMAGES
 from srbench.imageio import read_image, write_png
-from srbench.sample import SAMPLE_IMAGES
 from tests.conftest import run_cli
 
 
@@ -150,7 +150,7 @@ def test_the_allocator_keeps_freed_memory_where_glibc_allows():
     import platform
     import sys
 
-    from srbench.allocator import keep_freed_memory
+    from srbench.system.memory import keep_freed_memory
 
     glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
     assert keep_freed_memory() is glibc

@@ -12,7 +12,7 @@ from tests.conftest import REPO
 
 
 def _registry() -> dict[str, dict]:
-    data = yaml.safe_load((REPO / "srbench" / "datasets.yaml").read_text())
+    data = yaml.safe_load((REPO / "srbench" / "catalog" / "datasets.yaml").read_text())
     assert data["schema_version"] == 1
     return {d["id"]: d for d in data["datasets"]}
 

@@ -18,9 +18,9 @@ from srbench.leaderboard import (
     summary,
     wide,
 )
+from srbench.leaderboard.stats import bootstrap_ci, paired_test
+from srbench.leaderboard.tables import format_leaderboard, format_wide, latex_escape, md_escape
 from srbench.metrics import METRICS, MetricInfo, register_metric
-from srbench.stats import bootstrap_ci, paired_test
-from srbench.tables import format_leaderboard, format_wide, latex_escape, md_escape
 from tests.frames import rows
 
 BASE = np.array([30.0, 28.5, 33.2, 26.1, 31.7, 29.9, 27.4, 32.8, 30.6, 25.3])

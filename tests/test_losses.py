@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from srbench import weights
 from srbench.errors import MissingWeightsError, SpecError
+from srbench.weights import files as weights
 
 torch = pytest.importorskip("torch")
 torchvision = pytest.importorskip("torchvision")

@@ -8,7 +8,6 @@ import textwrap
 import numpy as np
 import pytest
 
-from srbench.device import resolve_device
 from srbench.errors import MethodOutputError, SpecError, SrbenchError, UnknownNameError
 from srbench.methods import (
     METHODS,
@@ -24,6 +23,7 @@ from srbench.methods import load_entry_points as _load_entry_points
 from srbench.methods.precomputed import Precomputed
 from srbench.registry import Registry
 from srbench.resize import imresize
+from srbench.system.device import resolve_device
 
 
 @pytest.mark.parametrize(("tile", "batch"), [(24, 1), (24, 5), (40, 3), (500, 2)])

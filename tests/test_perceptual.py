@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from skimage import data
 
-from srbench import weights
 from srbench.errors import MissingWeightsError, SpecError
 from srbench.metrics import METRICS, score_pair
 from srbench.metrics.distribution import (
@@ -22,7 +21,8 @@ from srbench.metrics.distribution import (
     patches,
 )
 from srbench.metrics.perceptual import _MARGIN, LpipsScorer, build_lpips
-from srbench.setmetrics import score_set
+from srbench.run.setlevel import score_set
+from srbench.weights import files as weights
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("lpips")

@@ -1,4 +1,4 @@
-"""Figures from results (srbench.plots) and the images behind visual comparisons (visuals)."""
+"""Figures from results (srbench.report.plots) and the images behind visual comparisons."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch, Rectangle
 from PIL import Image
 
-from srbench import plots
+from srbench.catalog.sample import sample_images
 from srbench.errors import RunError, SizeMismatchError, SrbenchError
 from srbench.imageio import modcrop, read_image, to_rgb, write_png
 from srbench.leaderboard import MixedResultsError, leaderboards
-from srbench.runner import RunConfig, run
-from srbench.sample import sample_images
-from srbench.visuals import sr_images
+from srbench.report import plots
+from srbench.report.visuals import sr_images
+from srbench.run.pipeline import RunConfig, run
 
 METHODS = ("m1", "m2", "m3")  # best first on every table
 OFFSETS = np.array([0.0, 0.5, -0.3, 1.2, -0.8, 0.4])  # per image

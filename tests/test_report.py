@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from srbench.leaderboard import leaderboard
-from srbench.report import ReportOptions, _telling_images, render_report
-from srbench.runner import RunConfig, run
+from srbench.report.render import ReportOptions, _telling_images, render_report
+from srbench.run.pipeline import RunConfig, run
 from tests.conftest import REPO, run_cli
 from tests.frames import rows, write_run
 

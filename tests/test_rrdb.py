@@ -10,14 +10,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from srbench.checkpoints import interpolate_states  # noqa: E402
+from srbench.catalog.sample import sample_images  # noqa: E402
 from srbench.errors import CheckpointError, SrbenchError  # noqa: E402
 from srbench.methods import create_method  # noqa: E402
 from srbench.methods.trained import ARCHITECTURES  # noqa: E402
-from srbench.methods.weightstore import CARD_FORMAT  # noqa: E402
 from srbench.nets import count_parameters  # noqa: E402
 from srbench.nets.rrdb import ESRGANDiscriminator, RRDBNet  # noqa: E402
-from srbench.sample import sample_images  # noqa: E402
+from srbench.weights.loading import interpolate_states  # noqa: E402
+from srbench.weights.tags import CARD_FORMAT  # noqa: E402
 
 SMALL = {"n_blocks": 2, "n_feats": 8, "growth": 4}
 

@@ -147,7 +147,7 @@ def test_bad_set_metric_specs_are_usage_errors(tmp_path, folder):
 def test_a_run_that_died_before_its_set_values_resumes_them(
     tmp_path, folder, random_backbones, monkeypatch
 ):
-    from srbench import runner
+    from srbench.run import pipeline as runner
 
     config = runner.RunConfig(
         datasets=(str(folder),), methods=("bicubic",), metrics=("psnr", FID), scales=(4,)

@@ -11,7 +11,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from srbench.checkpoints import build_network  # noqa: E402
+from srbench.catalog.sample import sample_images  # noqa: E402
 from srbench.degradations import DegradationContext, parse_spec  # noqa: E402
 from srbench.errors import CheckpointError, MissingWeightsError, SrbenchError  # noqa: E402
 from srbench.imageio import modcrop, quantize, read_image, to_rgb, write_png  # noqa: E402
@@ -19,11 +19,11 @@ from srbench.methods import create_method  # noqa: E402
 from srbench.methods.trained import ARCHITECTURES  # noqa: E402
 from srbench.metrics.fidelity import psnr  # noqa: E402
 from srbench.resize import imresize  # noqa: E402
-from srbench.sample import sample_images  # noqa: E402
 from srbench.store import load_results  # noqa: E402
 from srbench.training import loop  # noqa: E402
 from srbench.training.config import load_config  # noqa: E402
 from srbench.training.data import PatchPairs  # noqa: E402
+from srbench.weights.loading import build_network  # noqa: E402
 from tests.conftest import run_cli  # noqa: E402
 from tests.httpserver import http_server_fixture, srbench_cache_fixture  # noqa: E402, F401
 
@@ -291,7 +291,8 @@ def test_training_data_by_catalog_name_is_downloaded_and_verified(
 ):
     import zipfile
 
-    from srbench import catalog, datasets
+    from srbench.catalog import resolve as datasets
+    from srbench.catalog import schema as catalog
 
     pngs = sorted((shared / "train" / "T91").glob("*.png"))[:3]
     with zipfile.ZipFile(http_server.root / "tiny_train.zip", "w") as archive:
@@ -591,7 +592,7 @@ def test_the_train_command_trains_installs_and_refuses_to_overwrite(tmp_path, im
 
 def test_the_real_edsr_baseline_release_beats_bicubic_on_set5(shared, monkeypatch):
     """Runs where `srbench weights --fetch edsr-baseline-x4` was done (skips here otherwise)."""
-    from srbench import weights
+    from srbench.weights import files as weights
 
     if USER_TORCH_HOME is None:  # the user's own hub cache
         monkeypatch.delenv("TORCH_HOME")

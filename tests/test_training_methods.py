@@ -10,16 +10,16 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from srbench.checkpoints import build_network  # noqa: E402
+from srbench.catalog.sample import sample_images  # noqa: E402
 from srbench.degradations import parse_spec  # noqa: E402
 from srbench.errors import SrbenchError  # noqa: E402
 from srbench.imageio import write_png  # noqa: E402
 from srbench.methods import create_method  # noqa: E402
 from srbench.methods.trained import ARCHITECTURES  # noqa: E402
 from srbench.nets import SRUGANDiscriminator  # noqa: E402
-from srbench.sample import sample_images  # noqa: E402
 from srbench.training.config import load_config  # noqa: E402
 from srbench.training.data import PatchPairs, class_folders, load_images  # noqa: E402
+from srbench.weights.loading import build_network  # noqa: E402
 from tests.test_training import (  # noqa: E402
     SMALL_SRUGAN,
     _config,
@@ -295,8 +295,8 @@ def test_a_config_loss_replaces_the_default_loss_whole(tmp_path):
 def test_every_shipped_config_builds_its_networks(method):
     """Each methods/<m>/x<s>.yaml builds the paper's generator (its declared parameter count
     at x4) and a discriminator that takes the config's HR patches."""
-    from srbench.checkpoints import import_target
     from srbench.nets import count_parameters
+    from srbench.weights.loading import import_target
 
     arch = ARCHITECTURES[method]
     for scale in arch.scales:

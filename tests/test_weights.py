@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from srbench import weights
 from srbench.errors import ChecksumError, MissingWeightsError, OfflineError, UnknownNameError
-from srbench.weights import WEIGHTS, WeightFile
+from srbench.weights import files as weights
+from srbench.weights.files import WEIGHTS, WeightFile
 from tests.conftest import run_cli
 from tests.httpserver import (
     http_server_fixture,  # noqa: F401

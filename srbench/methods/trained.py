@@ -18,9 +18,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from srbench.errors import CheckpointError, MissingWeightsError, SrbenchError
-from srbench.fsutil import sha256_file
-from srbench.methods import weightstore
 from srbench.methods.base import MethodCard, SRMethod
+from srbench.system.files import sha256_file
+from srbench.weights import tags as weightstore
 
 __all__ = [
     "ARCHITECTURES",
@@ -284,7 +284,7 @@ class TrainedMethod(SRMethod):
         return self._nets[scale]
 
     def _load(self, resolved: weightstore.ResolvedWeights) -> Any:
-        from srbench.checkpoints import load_network
+        from srbench.weights.loading import load_network
 
         return load_network(self.arch, resolved.path, resolved.scales, resolved.card)
 
@@ -360,7 +360,7 @@ class InterpolatingMethod(TrainedMethod):
         return record
 
     def _load(self, resolved: weightstore.ResolvedWeights) -> Any:
-        from srbench.checkpoints import interpolate_states, load_network
+        from srbench.weights.loading import interpolate_states, load_network
 
         net = super()._load(resolved)
         if self.alpha is None:
@@ -410,7 +410,7 @@ def _explicit_file(arch: Architecture, path: Path) -> dict[int, weightstore.Reso
             )
         scales = tuple(card["scales"])
     else:
-        from srbench.checkpoints import infer_scales
+        from srbench.weights.loading import infer_scales
 
         scales = infer_scales(arch, path)
     resolved = weightstore.ResolvedWeights(path, "file", scales, card)

@@ -165,8 +165,8 @@ class InceptionFeatures:
     def __init__(self, device: str = "cpu", batch_size: int = 64, random_weights: bool = False):
         import torch
 
-        from srbench import weights
-        from srbench.optional import require
+        from srbench.system.extras import require
+        from srbench.weights import files as weights
 
         inception = require("pytorch_fid.inception", "FID/KID")
         state = None

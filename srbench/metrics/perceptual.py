@@ -141,8 +141,8 @@ def build_lpips(net: str = "alex", device: str = "cpu", random_backbone: bool = 
     """
     import torch
 
-    from srbench import weights
-    from srbench.optional import require
+    from srbench.system.extras import require
+    from srbench.weights import files as weights
 
     lpips = require("lpips", "LPIPS")
     heads = weights.locate(f"lpips-{net}-v0.1")

@@ -143,7 +143,7 @@ class RRDBNet(nn.Module):
 
         Recognised: the current layout (returned as is), the first release's
         ``model.<n>...`` layout, and BasicSR's (also inside ``params_ema`` or ``params``).
-        Unrecognised keys are left as they are, for :func:`srbench.checkpoints.load_strict` to
+        Unrecognised keys are left as they are, for :func:`srbench.weights.loading.load_strict` to
         report.
         """
         for wrapper in ("params_ema", "params"):

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from srbench.datasets import Dataset, resolve_dataset
+from srbench.catalog.resolve import Dataset, resolve_dataset
 from srbench.degradations import DegradationContext, ParsedSpec
 from srbench.errors import SrbenchError
 from srbench.imageio import IMAGE_SUFFIXES, modcrop, to_rgb

@@ -24,13 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from srbench.checkpoints import build_network, describe, import_target, native_layout, read_file
 from srbench.degradations import parse_spec
 from srbench.errors import CheckpointError, SrbenchError
-from srbench.fsutil import atomic_path
 from srbench.methods.trained import ARCHITECTURES, Architecture
-from srbench.provenance import now
 from srbench.specs import split_spec
+from srbench.system.files import atomic_path
+from srbench.system.provenance import now
 from srbench.training.data import (
     PatchPairs,
     TrainingImages,
@@ -38,6 +37,7 @@ from srbench.training.data import (
     load_images,
     validation_set,
 )
+from srbench.weights.loading import build_network, describe, import_target, native_layout, read_file
 
 __all__ = ["TrainResult", "train"]
 
@@ -349,7 +349,7 @@ def _losses(config: Mapping[str, Any], device: str, random_vgg: bool) -> tuple[A
 def _init_weights(source: str, scales: tuple[int, ...]) -> Path:
     """The weights file named by ``METHOD[:tag=TAG][,scale=S]`` (default: the method's default
     tag, at the training scale when the method has it)."""
-    from srbench.methods import weightstore
+    from srbench.weights import tags as weightstore
 
     name, options = split_spec(source, "init")
     other = ARCHITECTURES.get(name)
@@ -660,8 +660,8 @@ def _restore(parts: _Parts, state: Mapping[str, Any], device: str) -> tuple[int,
 def _export(context: _Context, iteration: int, result: TrainResult, tag: str | None) -> None:
     import torch
 
-    from srbench.methods import weightstore
-    from srbench.provenance import library_versions
+    from srbench.system.provenance import library_versions
+    from srbench.weights import tags as weightstore
 
     config, arch = context.config, context.parts.arch
     scales = _as_tuple(config["scale"])
@@ -691,8 +691,8 @@ def _card(
     params: int,
     versions: Mapping[str, Any],
 ) -> dict[str, Any]:
-    from srbench.device import describe_device
-    from srbench.methods.weightstore import CARD_FORMAT
+    from srbench.system.device import describe_device
+    from srbench.weights.tags import CARD_FORMAT
 
     config = context.config
     canonical = parse_spec(config["degradation"]).canonical(scales[0])

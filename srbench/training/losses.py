@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from srbench.errors import SpecError
-from srbench.optional import require
+from srbench.system.extras import require
 
 torch = require("torch", "Training losses")
 nn = torch.nn
@@ -122,7 +122,7 @@ def _vgg_features(network: str, random_weights: bool, seed: int) -> Any:
     initialised (seconds of CPU time) and only the checkpoint's tensors are materialised.
     """
     torchvision = require("torchvision", "VGG losses")
-    from srbench import weights
+    from srbench.weights import files as weights
 
     path = None if random_weights else weights.locate(network)  # fail before any slow work
     with torch.device("meta"):

@@ -27,21 +27,21 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from srbench.datasets import Dataset, expand_datasets, resolve_dataset
+from srbench.catalog.resolve import Dataset, expand_datasets, resolve_dataset
 from srbench.degradations import DegradationContext, ParsedSpec, parse_spec
-from srbench.device import describe_device, resolve_device
 from srbench.errors import LicenceError, MissingWeightsError, RunError, SpecError, SrbenchError
 from srbench.imageio import modcrop, to_rgb, write_png
-from srbench.inference import infer
 from srbench.methods import METHODS, ImageContext, SRMethod, Tiling, create_method
 from srbench.methods import load_method_file as _load_method_file
+from srbench.methods.inference import infer
 from srbench.metrics import METRICS, Protocol, get_protocol, score_pair
 from srbench.metrics.distribution import PatchSpec, SetMetricSpec, parse_set_metric
-from srbench.optional import MissingDependencyError
-from srbench.provenance import git_state, library_versions, now
-from srbench.setmetrics import Features, score_set
+from srbench.run.setlevel import Features, score_set
 from srbench.specs import split_spec
 from srbench.store import SET_IMAGE, RunWriter, read_run
+from srbench.system.device import describe_device, resolve_device
+from srbench.system.extras import MissingDependencyError
+from srbench.system.provenance import git_state, library_versions, now
 
 __all__ = ["RunConfig", "RunResult", "expand_methods", "image_path", "resume", "run"]
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from srbench import weights
 from srbench.errors import MissingWeightsError, SrbenchError
-from srbench.fsutil import atomic_path, write_json
 from srbench.hub import cache_root
+from srbench.system.files import atomic_path, write_json
+from srbench.weights import files as weights
 
 __all__ = [
     "CARD_FORMAT",

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from srbench import hub
-from srbench.catalog import DatasetSpec, Source, verify_images
+from srbench.catalog.schema import DatasetSpec, Source, verify_images
 from srbench.errors import (
     DownloadError,
     LicenceError,
@@ -31,8 +31,8 @@ from srbench.errors import (
     SrbenchError,
     VerificationError,
 )
-from srbench.fsutil import write_json
 from srbench.imageio import IMAGE_SUFFIXES
+from srbench.system.files import write_json
 
 __all__ = ["MARKER", "dataset_dir", "ensure_dataset", "licence_accepted", "state"]
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from srbench.catalog import load_catalog
+from srbench.catalog.install import ensure_dataset
+from srbench.catalog.sample import sample_images
+from srbench.catalog.schema import load_catalog
 from srbench.errors import SrbenchError, UnknownNameError
 from srbench.imageio import list_images, read_image
-from srbench.install import ensure_dataset
-from srbench.sample import sample_images
 
 __all__ = ["Dataset", "expand_datasets", "resolve_dataset"]
 

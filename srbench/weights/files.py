@@ -31,8 +31,8 @@ from pathlib import Path
 
 from srbench import hub
 from srbench.errors import ChecksumError, MissingWeightsError
-from srbench.fsutil import sha256_file
 from srbench.registry import Registry
+from srbench.system.files import sha256_file
 
 __all__ = [
     "WEIGHTS",

@@ -2,7 +2,7 @@
 
 Loading validates the file (errors name the file, the dataset and the field); :func:`verify_images`
 checks a folder against a set's image count and per-image pixel digests. Installing a set into
-the cache is :mod:`srbench.install`'s job.
+the cache is :mod:`srbench.catalog.install`'s job.
 """
 
 from __future__ import annotations

@@ -33,11 +33,11 @@ import numpy as np
 import pandas as pd
 
 from srbench.errors import SrbenchError
-from srbench.fsutil import atomic_path
-from srbench.leaderboard import RUNTIME, direction, is_set_metric, select
-from srbench.stats import Test, paired_test
+from srbench.leaderboard.board import RUNTIME, direction, is_set_metric, select
+from srbench.leaderboard.stats import Test, paired_test
+from srbench.leaderboard.tables import md_escape
 from srbench.store import IDENTITY, SET_IMAGE
-from srbench.tables import md_escape
+from srbench.system.files import atomic_path
 
 __all__ = [
     "BASELINE_COLUMNS",

@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from srbench.device import resolve_device
 from srbench.errors import PairingError, SrbenchError
 from srbench.imageio import list_images, read_image
 from srbench.metrics import DEFAULT_METRICS, METRICS, Protocol, get_protocol, score_pair
+from srbench.system.device import resolve_device
 
 __all__ = ["EvalResult", "evaluate_folders", "pair_folders"]
 

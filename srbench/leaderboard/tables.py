@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from srbench.leaderboard import Leaderboard, direction
+from srbench.leaderboard.board import Leaderboard, direction
 from srbench.metrics import METRICS
 from srbench.store import IDENTITY
 

@@ -4,7 +4,7 @@ degradation sweeps, and zoomed visual comparisons.
 Every figure is a :class:`matplotlib.figure.Figure` built directly, never through ``pyplot``: no
 global state, so figures can be made from threads and servers without a display, and nothing is
 shown or leaked. The figure functions read nothing from disk; :func:`save_figure` writes one,
-and :mod:`srbench.visuals` loads the images :func:`comparison_grid` shows.
+and :mod:`srbench.report.visuals` loads the images :func:`comparison_grid` shows.
 
 Rows are chosen through :func:`srbench.leaderboard.select` and summarised by
 :func:`srbench.leaderboard.leaderboards`, so a figure shows exactly the numbers (latest run,
@@ -39,11 +39,17 @@ from matplotlib.patches import Rectangle
 
 from srbench.degradations import DEGRADATIONS
 from srbench.errors import SizeMismatchError, SpecError, SrbenchError
-from srbench.fsutil import atomic_path
 from srbench.imageio import rgb2y
-from srbench.leaderboard import Leaderboard, MixedResultsError, direction, leaderboards, select
+from srbench.leaderboard.board import (
+    Leaderboard,
+    MixedResultsError,
+    direction,
+    leaderboards,
+    select,
+)
 from srbench.metrics import METRICS
 from srbench.specs import split_spec
+from srbench.system.files import atomic_path
 
 __all__ = [
     "bars",

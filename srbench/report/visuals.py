@@ -2,7 +2,7 @@
 
 :func:`sr_images` reads the PNGs ``srbench run --save-images`` kept, and recomputes the others
 exactly as the run did (same dataset, degradation spec, seed, method spec and tiling), so a
-figure can show any image of any run. :func:`srbench.plots.comparison_grid` draws them.
+figure can show any image of any run. :func:`srbench.report.plots.comparison_grid` draws them.
 """
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from srbench.datasets import Dataset, resolve_dataset
+from srbench.catalog.resolve import Dataset, resolve_dataset
 from srbench.degradations import DegradationContext, parse_spec
-from srbench.device import resolve_device
 from srbench.errors import RunError, SrbenchError
 from srbench.imageio import modcrop, read_image, to_rgb
-from srbench.inference import infer
 from srbench.methods import METHODS, ImageContext, SRMethod, Tiling, create_method, load_method_file
-from srbench.runner import expand_methods, image_path
+from srbench.methods.inference import infer
+from srbench.run.pipeline import expand_methods, image_path
 from srbench.specs import split_spec
 from srbench.store import MANIFEST, load_results, read_manifest
+from srbench.system.device import resolve_device
 
 __all__ = ["sr_images"]
 

@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 from srbench.errors import SrbenchError
+from srbench.leaderboard.stats import PairedTest, Test, bootstrap_ci, paired_test
 from srbench.metrics import METRICS
-from srbench.stats import PairedTest, Test, bootstrap_ci, paired_test
 from srbench.store import SET_IMAGE
 
 __all__ = [

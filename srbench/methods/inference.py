@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from srbench.device import synchronize
 from srbench.errors import MethodOutputError, MethodTimeoutError
 from srbench.imageio import quantize
 from srbench.methods import ImageContext, SRMethod, Tiling
+from srbench.system.device import synchronize
 
 __all__ = ["MIN_TILE", "check_output", "deadline", "infer"]
 

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from srbench.fsutil import atomic_path
 from srbench.hub import cache_root
 from srbench.metrics.distribution import (
     PatchSpec,
@@ -31,6 +30,7 @@ from srbench.metrics.distribution import (
     kid_from_features,
     patches,
 )
+from srbench.system.files import atomic_path
 
 __all__ = ["Features", "SetValue", "score_set"]
 

@@ -18,8 +18,7 @@ from typing import Any
 import pandas as pd
 
 from srbench.errors import SrbenchError
-from srbench.fsutil import atomic_path
-from srbench.leaderboard import (
+from srbench.leaderboard.board import (
     RUNTIME,
     Leaderboard,
     fixed_protocol,
@@ -27,8 +26,9 @@ from srbench.leaderboard import (
     select,
     wide,
 )
+from srbench.leaderboard.tables import format_leaderboard, format_wide, legend_line, md_escape
 from srbench.metrics import METRICS
-from srbench.plots import (
+from srbench.report.plots import (
     bars,
     comparison_grid,
     distributions,
@@ -37,9 +37,9 @@ from srbench.plots import (
     save_figure,
     sweep,
 )
+from srbench.report.visuals import sr_images
 from srbench.store import dataset_sizes, load_manifests, load_results
-from srbench.tables import format_leaderboard, format_wide, legend_line, md_escape
-from srbench.visuals import sr_images
+from srbench.system.files import atomic_path
 
 __all__ = ["ReportOptions", "render_report"]
 

@@ -1,4 +1,4 @@
-"""The ``srbench`` command line: thin commands over :mod:`srbench.api` and :mod:`srbench.evaluate`.
+"""The ``srbench`` command line: thin commands over :mod:`srbench.run` and the other packages.
 
 Exit codes: 0 success; 2 bad input or usage (unknown name, unpaired or unreadable files, wrong
 sizes), after writing or printing everything that could be computed.
@@ -18,20 +18,12 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 
 from srbench import __version__
-from srbench.allocator import keep_freed_memory
-from srbench.api import FolderResult, degrade_folder, upscale_folder
-from srbench.catalog import load_catalog
-from srbench.datasets import expand_datasets
-from srbench.degradations import DEGRADATIONS
-from srbench.errors import LicenceError, SrbenchError
-from srbench.evaluate import EvalResult, evaluate_folders
-from srbench.hub import cache_root
-from srbench.install import ensure_dataset
-from srbench.install import state as dataset_state
-from srbench.leaderboard import leaderboards, summary, wide
-from srbench.methods import METHODS
-from srbench.metrics import METRICS, PROTOCOLS, get_protocol
-from srbench.regress import (
+from srbench.catalog.install import ensure_dataset
+from srbench.catalog.install import state as dataset_state
+from srbench.catalog.resolve import expand_datasets
+from srbench.catalog.sample import SAMPLE_IMAGES, write_sample
+from srbench.catalog.schema import load_catalog
+from srbench.check import (
     FAILING,
     make_baseline,
     parse_tolerances,
@@ -39,17 +31,25 @@ from srbench.regress import (
     render_findings,
     write_baseline,
 )
-from srbench.regress import (
+from srbench.check import (
     check as check_results,
 )
+from srbench.degradations import DEGRADATIONS
+from srbench.errors import LicenceError, SrbenchError
+from srbench.hub import cache_root
+from srbench.leaderboard.board import leaderboards, summary, wide
+from srbench.leaderboard.stats import TESTS
+from srbench.leaderboard.tables import FORMATS, format_leaderboard, format_wide
+from srbench.methods import METHODS
+from srbench.metrics import METRICS, PROTOCOLS, get_protocol
 from srbench.report import ReportOptions, render_report
-from srbench.runner import RunConfig, run
-from srbench.runner import resume as resume_run
-from srbench.sample import SAMPLE_IMAGES, write_sample
+from srbench.run.evaluate import EvalResult, evaluate_folders
+from srbench.run.folders import FolderResult, degrade_folder, upscale_folder
+from srbench.run.pipeline import RunConfig, run
+from srbench.run.pipeline import resume as resume_run
 from srbench.specs import split_specs
-from srbench.stats import TESTS
 from srbench.store import dataset_sizes, load_manifests, load_results, read_manifest, read_run
-from srbench.tables import FORMATS, format_leaderboard, format_wide
+from srbench.system.memory import keep_freed_memory
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -310,7 +310,7 @@ def _list_datasets() -> list[str]:
 
 def _list_methods() -> list[str]:
     from srbench.methods.trained import TrainedMethod
-    from srbench.methods.weightstore import tags
+    from srbench.weights.tags import tags
 
     width = max(14, *(len(name) for name, _ in METHODS.items()))
     lines = [f"{'name':{width}} {'scales':8} {'params':>11}  {'weights (tag: scales)':24} summary"]
@@ -407,9 +407,9 @@ def weights(
     Files live in the torch hub cache (TORCH_HOME); srbench downloads them only with --fetch.
     """
     from srbench.errors import DownloadError
-    from srbench.weights import WEIGHTS, hub_dir
-    from srbench.weights import fetch as fetch_weight
-    from srbench.weights import status as weight_status
+    from srbench.weights.files import WEIGHTS, hub_dir
+    from srbench.weights.files import fetch as fetch_weight
+    from srbench.weights.files import status as weight_status
 
     wanted = [WEIGHTS.canonical(n) for n in names] if names else None  # unknown name: exit 2
     if fetch:
@@ -624,7 +624,7 @@ def train_cmd(
     Interrupting (Ctrl-C) saves a checkpoint; --resume continues it exactly. With --time-limit
     the weights trained so far are exported and installed too (their card says so).
     """
-    from srbench.device import resolve_device
+    from srbench.system.device import resolve_device
     from srbench.training.config import load_config
     from srbench.training.loop import train
 
@@ -915,8 +915,8 @@ def plot(
     crop: Annotated[int, typer.Option(min=16, help="Grid crop side in HR pixels.")] = 96,
 ) -> None:
     """Draw one figure from the results and save it as a PNG."""
-    from srbench import plots
-    from srbench.visuals import sr_images
+    from srbench.report import plots
+    from srbench.report.visuals import sr_images
 
     _choice(kind, PLOTS, "plot")
     frame, _ = _load(results, runs)
@@ -942,8 +942,8 @@ def plot(
 
 
 def _grid_figure(results, frame, filters, image, methods, crop, sr_images):  # noqa: ANN001, ANN202
-    from srbench import plots
-    from srbench.leaderboard import leaderboard
+    from srbench.leaderboard.board import leaderboard
+    from srbench.report import plots
 
     board = leaderboard(frame, **filters)  # one table: the grid shows one dataset/scale/degradation
     c = board.context

@@ -1,0 +1,99 @@
+"""The results store's schema: one tidy long table, one row per (cell, metric, protocol).
+
+Layout under a results folder (``--results``, default ``results/``)::
+
+    runs/<run_id>/manifest.json     config, versions, device, dates, datasets, failures, status
+    runs/<run_id>/scores.parquet    every row of a finished run
+    runs/<run_id>/parts/*.parquet   rows written while the run is going (merged at the end)
+    runs/<run_id>/images/...        SR PNGs with --save-images
+
+The columns are documented in ``results/README.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+__all__ = [
+    "CELL_KEY",
+    "COLUMNS",
+    "IDENTITY",
+    "MANIFEST",
+    "ROW_KEY",
+    "SCHEMA",
+    "SET_IMAGE",
+    "conform",
+    "empty_frame",
+    "to_table",
+]
+
+SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("dataset", pa.string()),
+        ("dataset_version", pa.string()),
+        ("image", pa.string()),
+        ("scale", pa.int16()),
+        ("degradation", pa.string()),
+        ("degradation_version", pa.string()),
+        ("seed", pa.int64()),
+        ("method", pa.string()),
+        ("method_version", pa.string()),
+        ("metric", pa.string()),
+        ("metric_version", pa.string()),
+        ("protocol", pa.string()),
+        ("value", pa.float64()),
+        ("samples", pa.int64()),
+        ("spread", pa.float64()),
+        ("error", pa.string()),
+    ]
+)
+COLUMNS = tuple(SCHEMA.names)
+#: What a value is and how it was measured: every column but the run, image, value and error.
+IDENTITY = (
+    "dataset",
+    "dataset_version",
+    "scale",
+    "degradation",
+    "degradation_version",
+    "seed",
+    "method",
+    "method_version",
+    "metric",
+    "metric_version",
+    "protocol",
+)
+#: The ``image`` of a set-level row (FID, KID): one value for the whole set.
+SET_IMAGE = ""
+#: One (image, method) cell of the grid: the unit a resumed run skips or redoes.
+CELL_KEY = ("run_id", "dataset", "image", "scale", "degradation", "seed", "method")
+#: One row: a cell's value for one metric under one protocol.
+ROW_KEY = (*CELL_KEY, "metric", "protocol")
+MANIFEST = "manifest.json"
+
+
+def to_table(rows: Sequence[dict[str, Any]] | pd.DataFrame) -> pa.Table:
+    """Rows (dicts or a frame) as an arrow table in :data:`SCHEMA`."""
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    return pa.Table.from_pandas(frame, schema=SCHEMA, preserve_index=False)
+
+
+def empty_frame() -> pd.DataFrame:
+    """A frame with the store's columns and no rows."""
+    return to_table([]).to_pandas()
+
+
+def conform(table: pa.Table) -> pa.Table:
+    """A table in the current schema: columns added since it was written become nulls, so
+    runs stored by earlier versions stay readable."""
+    columns = [
+        table.column(f.name).cast(f.type)
+        if f.name in table.column_names
+        else pa.nulls(table.num_rows, f.type)
+        for f in SCHEMA
+    ]
+    return pa.Table.from_arrays(columns, schema=SCHEMA)

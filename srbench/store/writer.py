@@ -1,0 +1,135 @@
+"""Writing the store: each run writes only in its own folder, atomically and under a lock.
+
+Every file is written to a temporary name and renamed, so a killed run leaves complete parts.
+Each run folder is created exclusively and locked while a process writes it, so runs sharing a
+results folder cannot corrupt each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from srbench.errors import RunError
+from srbench.store.reader import read_manifest, read_run
+from srbench.store.schema import CELL_KEY, MANIFEST, to_table
+from srbench.system.files import atomic_path, write_json
+
+__all__ = ["RunWriter", "new_run_id"]
+
+
+def new_run_id() -> str:
+    """A sortable, collision-safe id: ``20261125-143000-1a2b3c``."""
+    return f"{dt.datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def _write_table(path: Path, table: pa.Table) -> None:
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+class RunWriter:
+    """Writes one run's rows and manifest; holds the run's lock while open.
+
+    Rows are buffered and written as a new part file at most every ``flush_seconds`` (and on
+    :meth:`flush`), so a kill loses at most that much work and never a written row.
+    """
+
+    def __init__(self, run_dir: Path, manifest: dict[str, Any]) -> None:
+        self.path, self.manifest = run_dir, manifest
+        self._lock = _lock(run_dir)
+        self._buffer: list[dict[str, Any]] = []
+        self._parts = len(list((run_dir / "parts").glob("*.parquet")))
+
+    @classmethod
+    def create(cls, results: str | os.PathLike[str], manifest: dict[str, Any]) -> RunWriter:
+        """Start a new run folder under ``results/runs``; the id goes into the manifest."""
+        runs = Path(results) / "runs"
+        runs.mkdir(parents=True, exist_ok=True)
+        run_id = manifest.get("run_id") or new_run_id()
+        try:
+            (runs / run_id).mkdir()
+        except FileExistsError:
+            raise RunError(
+                f"run {run_id} already exists in {runs}; resume it or pick another."
+            ) from None
+        writer = cls(runs / run_id, {**manifest, "run_id": run_id})
+        writer.save_manifest()
+        return writer
+
+    @classmethod
+    def resume(cls, results: str | os.PathLike[str], run_id: str) -> RunWriter:
+        """Reopen an existing run to add the rows it is missing."""
+        run_dir = Path(results) / "runs" / run_id
+        if not run_dir.is_dir():
+            known = sorted(p.name for p in run_dir.parent.glob("*") if p.is_dir())[-5:]
+            raise RunError(
+                f"no run {run_id!r} in {run_dir.parent}"
+                + (f"; latest: {', '.join(known)}." if known else ".")
+            )
+        return cls(run_dir, read_manifest(run_dir))
+
+    @property
+    def run_id(self) -> str:
+        """The run's id."""
+        return str(self.manifest["run_id"])
+
+    def done_cells(self) -> set[tuple[Any, ...]]:
+        """Keys (``CELL_KEY`` without ``run_id``) of every cell already recorded."""
+        frame = read_run(self.path)
+        return set(frame[list(CELL_KEY[1:])].itertuples(index=False, name=None))
+
+    def add(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Queue rows; they reach disk at the next flush."""
+        self._buffer.extend({**row, "run_id": self.run_id} for row in rows)
+
+    def flush(self) -> None:
+        """Write the queued rows as one new part file (atomically)."""
+        if not self._buffer:
+            return
+        part = self.path / "parts" / f"{os.getpid()}-{self._parts:06d}.parquet"
+        _write_table(part, to_table(self._buffer))
+        self._parts += 1
+        self._buffer.clear()
+
+    def save_manifest(self) -> None:
+        """Write the manifest atomically."""
+        write_json(self.path / MANIFEST, self.manifest)
+
+    def finish(self) -> pd.DataFrame:
+        """Merge the parts into ``scores.parquet`` and return every row of the run."""
+        self.flush()
+        frame = read_run(self.path)
+        _write_table(self.path / "scores.parquet", to_table(frame))
+        for part in (self.path / "parts").glob("*.parquet"):
+            part.unlink()
+        self.save_manifest()
+        return frame
+
+    def close(self) -> None:
+        """Release the run's lock."""
+        self._lock.close()
+
+
+def _lock(run_dir: Path):  # noqa: ANN202
+    handle = open(run_dir / ".lock", "a")  # noqa: SIM115 (held for the writer's lifetime)
+    try:
+        import fcntl
+
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except ImportError:  # no advisory locks (Windows): exclusive run folders still hold
+        pass
+    except OSError:
+        handle.close()
+        raise RunError(
+            f"run {run_dir.name} is being written by another srbench process; wait for it."
+        ) from None
+    return handle
