@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 from srbench.catalog.sample import sample_images  # noqa: E402
 from srbench.errors import CheckpointError, SrbenchError  # noqa: E402
 from srbench.methods import create_method  # noqa: E402
-from srbench.methods.trained import ARCHITECTURES  # noqa: E402
+from srbench.methods.trained import architecture  # noqa: E402
 from srbench.nets import count_parameters  # noqa: E402
 from srbench.nets.rrdb import ESRGANDiscriminator, RRDBNet  # noqa: E402
 from srbench.weights.loading import interpolate_states  # noqa: E402
@@ -53,7 +53,7 @@ def test_the_paper_rrdb_has_16_7_million_parameters():
         x4, x2 = RRDBNet(4), RRDBNet(2)
     assert count_parameters(x4) == rrdb_params(4) == 16_697_987  # ESRGAN's released x4 model
     assert count_parameters(x2) == rrdb_params(2) == 16_697_987 - conv(3, 64, 64)
-    assert ARCHITECTURES["esrgan"].params == ARCHITECTURES["rrdb"].params == 16_697_987
+    assert architecture("esrgan").params == architecture("rrdb").params == 16_697_987
 
 
 @pytest.mark.parametrize("patch", [128, 192])

@@ -16,7 +16,7 @@ from srbench.degradations import DegradationContext, parse_spec  # noqa: E402
 from srbench.errors import CheckpointError, MissingWeightsError, SrbenchError  # noqa: E402
 from srbench.imageio import modcrop, quantize, read_image, to_rgb, write_png  # noqa: E402
 from srbench.methods import create_method  # noqa: E402
-from srbench.methods.trained import ARCHITECTURES  # noqa: E402
+from srbench.methods.trained import architecture, architectures  # noqa: E402
 from srbench.metrics.fidelity import psnr  # noqa: E402
 from srbench.resize import imresize  # noqa: E402
 from srbench.store import load_results  # noqa: E402
@@ -182,7 +182,7 @@ def test_a_tiny_edsr_learns_and_beats_bicubic_on_its_training_patches(tmp_path, 
     result = _train(config, tmp_path / "one", tmp_path / "out", validation=None)
     losses = [r["loss"] for r in result.losses]
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:2]), losses
-    net = build_network(ARCHITECTURES["edsr_baseline"], (2,), config["arch"])
+    net = build_network(architecture("edsr_baseline"), (2,), config["arch"])
     net.load_state_dict(torch.load(result.weights, weights_only=True))
     pairs = PatchPairs([crop], (2,), 24, 8, parse_spec("bicubic"), False, 0, 10**6)
     ours, bicubic = _patch_psnrs(net, pairs, range(0, 400 * 8, 50))
@@ -214,7 +214,7 @@ def test_a_gan_step_updates_both_networks(tmp_path, case):
     )
     config["loss"]["adversarial"] = {"weight": 1.0e-3, "kind": kind}
     torch.manual_seed(config["seed"])
-    parts = loop._build(config, ARCHITECTURES[method], (2,), "cpu", classes, print)
+    parts = loop._build(config, architecture(method), (2,), "cpu", classes, print)
     losses = loop._losses(config, "cpu", random_vgg=True)
     before = [{k: v.clone() for k, v in net.state_dict().items()} for net in (parts.g, parts.d)]
     context = loop._Context(config, parts, losses, "cpu", tmp_path, {}, [], [], print)
@@ -430,7 +430,7 @@ def test_trained_weights_become_a_tag_that_srbench_run_uses(tmp_path, images):
     label, method = create_method("edsr_baseline:tag=tiny")
     assert method.card.scales == (2,)
     lr = sample_images()["astronaut"][:20, :24]
-    net = build_network(ARCHITECTURES["edsr_baseline"], (2,), card["arch"]["kwargs"])
+    net = build_network(architecture("edsr_baseline"), (2,), card["arch"]["kwargs"])
     net.load_state_dict(torch.load(result.weights, weights_only=True))
     x = torch.from_numpy(lr.transpose(2, 0, 1).copy()).float()[None] / 255
     expected = net.eval()(x)[0].detach().numpy().transpose(1, 2, 0) * 255
@@ -512,7 +512,7 @@ def test_methods_without_weights_are_listed_as_such_and_skipped_by_all(tmp_path,
 def _official_layout_file(tmp_path: Path, arch_name: str, scale: int, drop_mean: bool) -> Path:
     """An authors'-release file as EDSR-PyTorch names it, made from our own module (seeded)."""
     torch.manual_seed(1)
-    net = build_network(ARCHITECTURES[arch_name], (scale,))
+    net = build_network(architecture(arch_name), (scale,))
     state = {k: v for k, v in net.state_dict().items() if not (drop_mean and "_mean." in k)}
     path = tmp_path / "torch/hub/checkpoints" / f"edsr_baseline_x{scale}-6b446fab.pt"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -539,7 +539,7 @@ def test_the_authors_release_loads_strictly_under_the_paper_tag(tmp_path, drop_m
 
 
 def test_every_shipped_config_loads_for_its_scales():
-    for name, arch in ARCHITECTURES.items():
+    for name, arch in architectures().items():
         for scale in arch.scales:
             config = load_config(None, name, scale)
             assert config["method"] == name

@@ -15,7 +15,7 @@ from srbench.degradations import parse_spec  # noqa: E402
 from srbench.errors import SrbenchError  # noqa: E402
 from srbench.imageio import write_png  # noqa: E402
 from srbench.methods import create_method  # noqa: E402
-from srbench.methods.trained import ARCHITECTURES  # noqa: E402
+from srbench.methods.trained import architecture, architectures  # noqa: E402
 from srbench.nets import SRUGANDiscriminator  # noqa: E402
 from srbench.training.config import load_config  # noqa: E402
 from srbench.training.data import PatchPairs, class_folders, load_images  # noqa: E402
@@ -65,7 +65,7 @@ def _learn(tmp_path, crop, method, arch, loss, iters, lr, milestone, patch=12, *
         **top,
     )
     result = _train(config, tmp_path / "one", tmp_path / "out", validation=None)
-    net = build_network(ARCHITECTURES[method], (2,), config["arch"])
+    net = build_network(architecture(method), (2,), config["arch"])
     net.load_state_dict(torch.load(result.weights, weights_only=True))
     pairs = PatchPairs([crop], (2,), patch, 8, parse_spec("bicubic"), False, 0, 10**6)
     return [r["loss"] for r in result.losses], _patch_psnrs(net, pairs, range(0, iters * 8, 40))
@@ -84,7 +84,7 @@ def test_srugan_learns_on_its_training_patches(tmp_path, crop):
     this CPU); here it must learn steadily: loss and PSNR move far from where they started."""
     torch.manual_seed(0)
     start = _patch_psnrs(
-        build_network(ARCHITECTURES["srugan"], (2,), SMALL_SRUGAN),
+        build_network(architecture("srugan"), (2,), SMALL_SRUGAN),
         PatchPairs([crop], (2,), 16, 8, parse_spec("bicubic"), False, 0, 10**6),
         range(0, 300 * 8, 40),
     )[0]
@@ -291,14 +291,14 @@ def test_a_config_loss_replaces_the_default_loss_whole(tmp_path):
     assert load_config(path, "edsr", 2)["loss"] == {"mse": 1.0}
 
 
-@pytest.mark.parametrize("method", [m for m, a in ARCHITECTURES.items() if not a.multiscale])
+@pytest.mark.parametrize("method", [m for m, a in architectures().items() if not a.multiscale])
 def test_every_shipped_config_builds_its_networks(method):
     """Each methods/<m>/x<s>.yaml builds the paper's generator (its declared parameter count
     at x4) and a discriminator that takes the config's HR patches."""
     from srbench.nets import count_parameters
     from srbench.weights.loading import import_target
 
-    arch = ARCHITECTURES[method]
+    arch = architecture(method)
     for scale in arch.scales:
         config = load_config(None, method, scale)
         with torch.device("meta"):

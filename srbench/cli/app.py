@@ -309,9 +309,6 @@ def _list_datasets() -> list[str]:
 
 
 def _list_methods() -> list[str]:
-    from srbench.methods.trained import TrainedMethod
-    from srbench.weights.tags import tags
-
     width = max(14, *(len(name) for name, _ in METHODS.items()))
     lines = [f"{'name':{width}} {'scales':8} {'params':>11}  {'weights (tag: scales)':24} summary"]
     for name, cls in METHODS.items():
@@ -319,11 +316,7 @@ def _list_methods() -> list[str]:
         scales = ",".join(map(str, card.scales)) if card.scales else "any"
         params = "-" if card.params is None else f"{card.params:,}"
         paper = f" [{card.paper}]" if card.paper else ""
-        held = "-"
-        if issubclass(cls, TrainedMethod):
-            found = tags(name, cls.arch.official)
-            held = "; ".join(f"{t}: x{','.join(map(str, s))}" for t, s in found.items())
-            held = held or "none (not runnable)"
+        held = cls.weights_summary()
         lines.append(f"{name:{width}} {scales:8} {params:>11}  {held:24} {card.summary}{paper}")
     lines.append(
         "trained methods without weights: `srbench weights --fetch NAME` (authors' releases) or "

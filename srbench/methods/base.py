@@ -89,6 +89,12 @@ class SRMethod(abc.ABC):
         ``--methods all`` skips it with this line. ``None`` when it can run."""
         return None
 
+    @classmethod
+    def weights_summary(cls) -> str:
+        """The weights this method has here, for listings: ``-`` for a method without any,
+        ``paper: x4; trained: x2`` for a trained one, ``none (not runnable)`` when it has none."""
+        return "-"
+
     def version_at(self, scale: int) -> str:
         """The version stored with each row at ``scale`` (methods with weights add theirs)."""
         return self.card.version

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from srbench.errors import CheckpointError, MissingWeightsError, SrbenchError
+from srbench.errors import CheckpointError, MissingWeightsError, SrbenchError, UnknownNameError
 from srbench.methods.base import MethodCard, SRMethod
 from srbench.system.files import sha256_file
 from srbench.weights import tags as weightstore
@@ -27,6 +27,8 @@ __all__ = [
     "Architecture",
     "InterpolatingMethod",
     "TrainedMethod",
+    "architecture",
+    "architectures",
     "trained_method_classes",
 ]
 
@@ -65,6 +67,11 @@ class Architecture:
     def default_tag(self) -> str:
         """``paper`` where the authors released weights, else ``trained`` (``srbench train``)."""
         return weightstore.OFFICIAL_TAG if self.official else "trained"
+
+    @property
+    def config_dir(self) -> Path:
+        """The folder of this method's training configs (``x<scale>.yaml``, ``multiscale.yaml``)."""
+        return Path(__file__).resolve().parents[2] / "methods" / self.name
 
 
 _EDSR_PAPER = "Lim et al., Enhanced Deep Residual Networks for SISR, CVPRW 2017"
@@ -248,6 +255,13 @@ class TrainedMethod(SRMethod):
         return weightstore.missing_message(
             cls.arch.name, cls.arch.default_tag, None, cls.arch.official
         )
+
+    @classmethod
+    def weights_summary(cls) -> str:
+        """The tags with weights here and their scales (``paper: x4; trained: x2``)."""
+        found = weightstore.tags(cls.arch.name, cls.arch.official)
+        held = "; ".join(f"{t}: x{','.join(map(str, s))}" for t, s in found.items())
+        return held or "none (not runnable)"
 
     def version_at(self, scale: int) -> str:
         """The card version plus the weights' tag and hash: other weights, other results."""
@@ -435,3 +449,20 @@ def _make_class(arch: Architecture) -> type[TrainedMethod]:
 def trained_method_classes() -> list[type[TrainedMethod]]:
     """One method class per declared architecture."""
     return [_make_class(a) for a in ARCHITECTURES.values()]
+
+
+def architectures() -> dict[str, Architecture]:
+    """Every trainable method's architecture, by method name."""
+    return dict(ARCHITECTURES)
+
+
+def architecture(name: str) -> Architecture:
+    """The architecture of trainable method ``name`` (case-insensitive).
+
+    Raises:
+        UnknownNameError: No trainable method has that name; the message suggests one.
+    """
+    try:
+        return ARCHITECTURES[name.strip().lower()]
+    except KeyError:
+        raise UnknownNameError("trainable method", name, list(ARCHITECTURES)) from None

@@ -1,4 +1,4 @@
-"""Training configurations: one YAML file per method and scale under ``methods/<name>/``.
+"""Training configurations: one YAML file per method and scale, shipped with the method's family.
 
 A file holds only what differs from :data:`DEFAULTS` (and may extend another file with
 ``base: other.yaml``); :func:`load_config` merges, validates and returns a plain dict, which is
@@ -8,19 +8,16 @@ stored verbatim in every checkpoint and model card.
 from __future__ import annotations
 
 import copy
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from srbench.errors import SrbenchError, UnknownNameError
-from srbench.methods.trained import ARCHITECTURES, Architecture
+from srbench.errors import SrbenchError
+from srbench.methods.trained import Architecture, architecture
 
-__all__ = ["DEFAULTS", "config_path", "load_config", "methods_dir"]
-
-METHODS_ENV = "SRBENCH_METHODS_DIR"
+__all__ = ["DEFAULTS", "config_path", "load_config"]
 
 DEFAULTS: dict[str, Any] = {
     "method": None,
@@ -53,23 +50,16 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def methods_dir() -> Path:
-    """The ``methods/`` folder of configs: ``$SRBENCH_METHODS_DIR``, else the repository's."""
-    env = os.environ.get(METHODS_ENV)
-    return Path(env).expanduser() if env else Path(__file__).resolve().parents[2] / "methods"
-
-
 def config_path(method: str, scale: int) -> Path:
-    """``methods/<method>/x<scale>.yaml`` (``multiscale.yaml`` for MDSR)."""
-    folder = methods_dir() / method
+    """The shipped config for ``scale``: ``x<scale>.yaml`` (``multiscale.yaml`` for MDSR)."""
+    folder = architecture(method).config_dir
     for name in (f"x{scale}.yaml", "multiscale.yaml"):
         if (folder / name).is_file():
             return folder / name
     shipped = sorted(p.name for p in folder.glob("*.yaml")) if folder.is_dir() else []
     raise SrbenchError(
         f"no training config for {method} x{scale} in {folder} (there: "
-        f"{', '.join(shipped) or 'nothing'}). Fix: pass --config FILE (copy a shipped one), or "
-        f"set {METHODS_ENV} to the folder holding <method>/x<scale>.yaml."
+        f"{', '.join(shipped) or 'nothing'}). Fix: pass --config FILE (copy a shipped one)."
     )
 
 
@@ -128,7 +118,7 @@ def load_config(
     Raises:
         SrbenchError: Unknown settings, a method or scale the file does not match, bad values.
     """
-    arch = _architecture(method)
+    arch = architecture(method)
     if scale is not None and scale not in arch.scales:
         raise SrbenchError(
             f"{arch.name} trains at x{', x'.join(map(str, arch.scales))}; got --scale {scale}."
@@ -150,13 +140,6 @@ def load_config(
 
 
 _DISCRIMINATOR_KEYS = {"arch": None, "optimizer": None, "schedule": None, "class_weight": None}
-
-
-def _architecture(method: str) -> Architecture:
-    try:
-        return ARCHITECTURES[method.strip().lower()]
-    except KeyError:
-        raise UnknownNameError("trainable method", method, list(ARCHITECTURES)) from None
 
 
 def _scales(config: Mapping[str, Any], arch: Architecture, scale: int | None, path: Path) -> Any:

@@ -26,7 +26,7 @@ import numpy as np
 
 from srbench.degradations import parse_spec
 from srbench.errors import CheckpointError, SrbenchError
-from srbench.methods.trained import ARCHITECTURES, Architecture
+from srbench.methods.trained import Architecture, architecture, architectures
 from srbench.specs import split_spec
 from srbench.system.files import atomic_path
 from srbench.system.provenance import now
@@ -128,7 +128,7 @@ def train(
     import torch
 
     config = json.loads(json.dumps(config))  # plain types, so checkpoints load weights_only
-    arch = ARCHITECTURES[config["method"]]
+    arch = architecture(config["method"])
     scales = tuple(config["scale"]) if arch.multiscale else (config["scale"],)
     checkpoint = out / "checkpoints" / "last.pt"
     state = _start_state(checkpoint, config, resume)
@@ -236,7 +236,7 @@ def _start_state(checkpoint: Path, config: Mapping[str, Any], resume: bool) -> A
     saved = state["config"]
     differ = [k for k in _IDENTITY if _identity(saved, k) != _identity(config, k)]
     if differ:
-        arch = ARCHITECTURES.get(saved.get("method"))
+        arch = architectures().get(saved.get("method"))
         what = describe(arch, _as_tuple(saved["scale"]), saved["arch"]) if arch else "?"
         raise CheckpointError(
             f"{checkpoint} holds {what} trained with other settings ({', '.join(differ)}: "
@@ -352,11 +352,11 @@ def _init_weights(source: str, scales: tuple[int, ...]) -> Path:
     from srbench.weights import tags as weightstore
 
     name, options = split_spec(source, "init")
-    other = ARCHITECTURES.get(name)
+    other = architectures().get(name)
     if other is None or options.keys() - {"tag", "scale"}:
         raise SrbenchError(
             f"init {source!r}: expected a weights file or METHOD[:tag=TAG][,scale=S] with METHOD "
-            f"one of {', '.join(ARCHITECTURES)}."
+            f"one of {', '.join(architectures())}."
         )
     default = scales[0] if scales[0] in other.scales else other.scales[-1]
     scale = int(options.get("scale", default))
