@@ -14,7 +14,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from srbench.degradations import parse_spec  # noqa: E402
-from srbench.nets import EDSR, SRUGAN, BicubicUpsample, RRDBNet  # noqa: E402
+from srbench.methods.families.edsr.net import EDSR  # noqa: E402
+from srbench.methods.families.esrgan.net import RRDBNet  # noqa: E402
+from srbench.methods.families.srugan.net import SRUGAN  # noqa: E402
+from srbench.methods.layers import BicubicUpsample  # noqa: E402
 from srbench.training.data import PatchPairs  # noqa: E402
 
 

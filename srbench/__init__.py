@@ -70,6 +70,13 @@ _MOVED = {
     "srbench.inference": "srbench.methods.inference",
     "srbench.install": "srbench.catalog.install",
     "srbench.methods.weightstore": "srbench.weights.tags",
+    "srbench.nets": "srbench.methods.families",
+    "srbench.nets.common": "srbench.methods.layers",
+    "srbench.nets.edsr": "srbench.methods.families.edsr.net",
+    "srbench.nets.rrdb": "srbench.methods.families.esrgan.net",
+    "srbench.nets.srresnet": "srbench.methods.families.srgan.net",
+    "srbench.nets.srugan": "srbench.methods.families.srugan.net",
+    "srbench.nets.upsample": "srbench.methods.layers",
     "srbench.optional": "srbench.system.extras",
     "srbench.plots": "srbench.report.plots",
     "srbench.provenance": "srbench.system.provenance",
@@ -89,9 +96,11 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(
         self, fullname: str, path: object = None, target: object = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in _MOVED:
-            return None
-        return importlib.util.spec_from_loader(fullname, self)
+        if fullname in _MOVED:
+            return importlib.util.spec_from_loader(fullname, self)
+        if fullname.startswith("srbench.nets."):  # else a second copy of a family would load
+            raise ModuleNotFoundError(f"{fullname} no longer exists; see srbench.methods.families")
+        return None
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
         new = _MOVED[spec.name]
@@ -107,4 +116,4 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 if not any(isinstance(f, _MovedModules) for f in sys.meta_path):
-    sys.meta_path.append(_MovedModules())
+    sys.meta_path.insert(0, _MovedModules())  # before the path finders, which would load copies

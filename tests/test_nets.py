@@ -2,7 +2,7 @@
 the official EDSR-PyTorch state-dict layout, and the behaviour of the building blocks.
 
 Expected counts and key sets are written here from the papers' and the official code's layout
-rules, independently of :mod:`srbench.nets`, so a wrong layer, width or name fails a test.
+rules, independently of the families' networks, so a wrong layer, width or name fails a test.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from srbench.nets import EDSR, MDSR, Discriminator, SRResNet, count_parameters  # noqa: E402
-from srbench.nets.edsr import MeanShift, ResBlock  # noqa: E402
+from srbench.methods.families.edsr.net import EDSR, MDSR, MeanShift, ResBlock  # noqa: E402
+from srbench.methods.families.srgan.net import Discriminator, SRResNet  # noqa: E402
+from srbench.methods.layers import count_parameters  # noqa: E402
 
 # EDSR paper, Table 1, and Sec. 3 for the residual scaling.
 EDSR_BASELINE = {"n_resblocks": 16, "n_feats": 64, "res_scale": 1.0}

@@ -2,7 +2,7 @@
 bicubic upsampler they build on.
 
 Expected parameter counts are closed-form formulas written here from the architectures'
-descriptions, independently of :mod:`srbench.nets`, so a wrong layer or width fails a test.
+descriptions, independently of the families' networks, so a wrong layer or width fails a test.
 The heavy default networks are built on the meta device, for counting only.
 """
 
@@ -19,16 +19,17 @@ torch = pytest.importorskip("torch")
 from skimage.data import astronaut  # noqa: E402
 
 from srbench.errors import SrbenchError  # noqa: E402
-from srbench.nets import count_parameters  # noqa: E402
-from srbench.nets.baselines import SRCNN, ConvAutoEncoder, UNet  # noqa: E402
-from srbench.nets.srresnet import Discriminator  # noqa: E402
-from srbench.nets.srugan import (  # noqa: E402
+from srbench.methods.families.autoencoder.net import ConvAutoEncoder  # noqa: E402
+from srbench.methods.families.srcnn.net import SRCNN  # noqa: E402
+from srbench.methods.families.srgan.net import Discriminator  # noqa: E402
+from srbench.methods.families.srugan.net import (  # noqa: E402
     SRUGAN,
     AttentionBlock,
     DenseBlock,
     SRUGANDiscriminator,
 )
-from srbench.nets.upsample import BicubicUpsample  # noqa: E402
+from srbench.methods.families.unet.net import UNet  # noqa: E402
+from srbench.methods.layers import BicubicUpsample, count_parameters  # noqa: E402
 from srbench.resize import imresize, interpolation_matrix  # noqa: E402
 
 # ---------------------------------------------------------------- closed-form parameter counts

@@ -13,9 +13,10 @@ torch = pytest.importorskip("torch")
 from srbench.catalog.sample import sample_images  # noqa: E402
 from srbench.errors import CheckpointError, SrbenchError  # noqa: E402
 from srbench.methods import create_method  # noqa: E402
+from srbench.methods.families.esrgan.layouts import to_native  # noqa: E402
+from srbench.methods.families.esrgan.net import ESRGANDiscriminator, RRDBNet  # noqa: E402
+from srbench.methods.layers import count_parameters  # noqa: E402
 from srbench.methods.trained import architecture  # noqa: E402
-from srbench.nets import count_parameters  # noqa: E402
-from srbench.nets.rrdb import ESRGANDiscriminator, RRDBNet  # noqa: E402
 from srbench.weights.loading import interpolate_states  # noqa: E402
 from srbench.weights.tags import CARD_FORMAT  # noqa: E402
 
@@ -151,7 +152,7 @@ def test_our_keys_are_the_authors_current_layout():
     with torch.device("meta"):
         net = RRDBNet(4)
     assert {k: tuple(v.shape) for k, v in net.state_dict().items()} == official_layout()
-    assert RRDBNet.convert_state_dict(net.state_dict()).keys() == net.state_dict().keys()
+    assert to_native(net.state_dict()).keys() == net.state_dict().keys()
 
 
 @pytest.fixture

@@ -554,7 +554,7 @@ def test_config_mistakes_are_clear_errors(tmp_path):
     with pytest.raises(SrbenchError, match="unknown setting 'itres'"):
         _config(tmp_path, itres=3)
     with pytest.raises(SrbenchError, match="is for x2, not --scale 4"):
-        load_config(Path("methods/edsr_baseline/x2.yaml"), "edsr_baseline", 4)
+        load_config(architecture("edsr_baseline").config_dir / "x2.yaml", "edsr_baseline", 4)
     with pytest.raises(SrbenchError, match="trains at x2, x4, x8"):
         load_config(None, "srresnet", 3)
     with pytest.raises(SrbenchError, match="needs a `discriminator:` section"):

@@ -15,8 +15,8 @@ from srbench.degradations import parse_spec  # noqa: E402
 from srbench.errors import SrbenchError  # noqa: E402
 from srbench.imageio import write_png  # noqa: E402
 from srbench.methods import create_method  # noqa: E402
+from srbench.methods.families.srugan.net import SRUGANDiscriminator  # noqa: E402
 from srbench.methods.trained import architecture, architectures  # noqa: E402
-from srbench.nets import SRUGANDiscriminator  # noqa: E402
 from srbench.training.config import load_config  # noqa: E402
 from srbench.training.data import PatchPairs, class_folders, load_images  # noqa: E402
 from srbench.weights.loading import build_network  # noqa: E402
@@ -295,7 +295,7 @@ def test_a_config_loss_replaces_the_default_loss_whole(tmp_path):
 def test_every_shipped_config_builds_its_networks(method):
     """Each methods/<m>/x<s>.yaml builds the paper's generator (its declared parameter count
     at x4) and a discriminator that takes the config's HR patches."""
-    from srbench.nets import count_parameters
+    from srbench.methods.layers import count_parameters
     from srbench.weights.loading import import_target
 
     arch = architecture(method)

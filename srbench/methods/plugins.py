@@ -16,13 +16,12 @@ import sys
 import typing
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from srbench.errors import SpecError, SrbenchError
 from srbench.methods.base import ImageContext, MethodCard, SRMethod, Tiling, tiled_upscale
 from srbench.methods.interpolators import INTERPOLATORS, Interpolator
 from srbench.methods.precomputed import Precomputed
-from srbench.methods.trained import trained_method_classes
 from srbench.registry import Registry
 from srbench.specs import convert, split_spec
 
@@ -41,6 +40,7 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "srbench.methods"
+M = TypeVar("M", bound=type[SRMethod])
 logger = logging.getLogger(__name__)
 
 
@@ -55,15 +55,21 @@ def load_entry_points(registry: Registry[type[SRMethod]]) -> None:
             logger.warning("skipping method plug-in %r (%s): %s", ep.name, ep.value, exc)
 
 
-METHODS: Registry[type[SRMethod]] = Registry("method", discover=load_entry_points)
+def _discover(registry: Registry[type[SRMethod]]) -> None:
+    """On the first lookup: the trained families (each registers its methods), then plug-ins."""
+    from srbench.methods.families import load_families
+
+    load_families()
+    load_entry_points(registry)
+
+
+METHODS: Registry[type[SRMethod]] = Registry("method", discover=_discover)
 for _name, _cls in INTERPOLATORS.items():
     METHODS.add(_name, _cls, aliases=("lanczos3",) if _name == "lanczos" else ())
 METHODS.add("precomputed", Precomputed)
-for _cls in trained_method_classes():
-    METHODS.add(_cls.card.name, _cls)
 
 
-def register_method(cls: type[SRMethod]) -> type[SRMethod]:
+def register_method(cls: M) -> M:
     """Register a method class under ``cls.card.name`` (usable as a class decorator)."""
     _check_method_class(cls, cls.__qualname__)
     METHODS.add(cls.card.name, cls)

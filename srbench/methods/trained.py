@@ -1,8 +1,9 @@
 """Trained methods: each is an architecture plus weights chosen by tag (or an explicit file).
 
-The architectures are declared here as plain data (no torch at import), so ``srbench ls
-methods`` and ``--methods all`` can tell which methods have weights without loading any. The
-networks themselves are in :mod:`srbench.nets`; ``srbench train`` trains them
+A family (``srbench/methods/families/<family>/``) declares its methods as subclasses of
+:class:`TrainedMethod` whose :class:`Architecture` is plain data (no torch at import), so ``srbench
+ls methods`` and ``--methods all`` can tell which methods have weights without loading any. The
+networks are in each family's ``net.py``; ``srbench train`` trains them
 (:mod:`srbench.training`).
 """
 
@@ -10,8 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,13 +27,12 @@ from srbench.system.files import sha256_file
 from srbench.weights import tags as weightstore
 
 __all__ = [
-    "ARCHITECTURES",
     "Architecture",
     "InterpolatingMethod",
     "TrainedMethod",
     "architecture",
     "architectures",
-    "trained_method_classes",
+    "count_parameters",
 ]
 
 
@@ -39,16 +42,19 @@ class Architecture:
 
     Attributes:
         name: The method name.
-        net: ``"module:Class"`` of the generator (``srbench.nets.edsr:EDSR``).
+        net: ``"package.module:Class"`` of the generator; its family's training configs are in
+            ``configs/<name>/`` beside that module (package data).
         kwargs: The paper's configuration (constructor arguments besides the scale).
         scales: Supported scales.
+        summary: One line for listings.
+        paper: The citation.
         multiscale: One network serves every scale (MDSR: ``forward(x, scale)``).
         official: Scale -> :mod:`srbench.weights` name of the authors' release (tag ``paper``).
         discriminator: ``"module:Class"`` of the GAN discriminator, if the method is a GAN.
         interpolates: The PSNR-oriented method of the same network whose weights the ``alpha``
             option blends with this one's (ESRGAN's network interpolation).
-        summary, paper, params: For the method card (``params``: the generator at x4, or
-            with every scale's head and tail for a multi-scale network).
+        layouts: ``"module:function"`` mapping the other published key layouts of the
+            weights to the network's own (ESRGAN's first release, BasicSR), if there are any.
     """
 
     name: str
@@ -57,11 +63,11 @@ class Architecture:
     scales: tuple[int, ...]
     summary: str
     paper: str
-    params: int | None
     multiscale: bool = False
     official: Mapping[int, str] = field(default_factory=dict)
     discriminator: str | None = None
     interpolates: str | None = None
+    layouts: str | None = None
 
     @property
     def default_tag(self) -> str:
@@ -69,156 +75,49 @@ class Architecture:
         return weightstore.OFFICIAL_TAG if self.official else "trained"
 
     @property
+    def family(self) -> str:
+        """The package of the method's family (``srbench.methods.families.edsr``)."""
+        return self.net.partition(":")[0].rpartition(".")[0]
+
+    @property
     def config_dir(self) -> Path:
         """The folder of this method's training configs (``x<scale>.yaml``, ``multiscale.yaml``)."""
-        return Path(__file__).resolve().parents[2] / "methods" / self.name
+        return Path(str(resources.files(self.family))) / "configs" / self.name
+
+    @property
+    def count_scales(self) -> tuple[int, ...]:
+        """The scales whose network the card's parameter count describes: every scale of a
+        multi-scale network, else x4 (the papers' usual figure) or the largest scale."""
+        if self.multiscale:
+            return self.scales
+        return (4,) if 4 in self.scales else (max(self.scales),)
+
+    @property
+    def params(self) -> int | None:
+        """The generator's parameter count at :attr:`count_scales`, as counted from the network
+        (``python -m srbench.methods.families`` writes them; ``None`` until it has)."""
+        return _parameter_counts().get(self.name)
 
 
-_EDSR_PAPER = "Lim et al., Enhanced Deep Residual Networks for SISR, CVPRW 2017"
-_SRGAN_PAPER = "Ledig et al., Photo-Realistic SISR Using a GAN, CVPR 2017"
-_ESRGAN_PAPER = "Wang et al., ESRGAN: Enhanced Super-Resolution GANs, ECCVW 2018"
-_SRUGAN_PAPER = "Greeley, Image Super Resolution with Deep Learning and Modern Methods (SR-UGAN)"
-_SRCNN_PAPER = "Dong et al., Image Super-Resolution Using Deep Convolutional Networks, TPAMI 2016"
-_UNET_PAPER = "Ronneberger et al., U-Net, MICCAI 2015; perceptual loss: Johnson et al., ECCV 2016"
-_RRDB = {"n_blocks": 23, "n_feats": 64, "growth": 32, "res_scale": 0.2}
-_UNET = {"n_feats": 64, "depth": 4}
+PARAMETER_COUNTS = "parameters.json"
 
-ARCHITECTURES: dict[str, Architecture] = {
-    a.name: a
-    for a in [
-        Architecture(
-            "edsr_baseline",
-            "srbench.nets.edsr:EDSR",
-            {"n_resblocks": 16, "n_feats": 64, "res_scale": 1.0},
-            (2, 3, 4),
-            "EDSR baseline, 16 blocks x 64 (L1, DIV2K).",
-            _EDSR_PAPER,
-            1_517_571,
-            official={s: f"edsr-baseline-x{s}" for s in (2, 3, 4)},
-        ),
-        Architecture(
-            "edsr",
-            "srbench.nets.edsr:EDSR",
-            {"n_resblocks": 32, "n_feats": 256, "res_scale": 0.1},
-            (2, 3, 4),
-            "EDSR, 32 blocks x 256, residual scaling 0.1.",
-            _EDSR_PAPER,
-            43_089_923,
-            official={s: f"edsr-x{s}" for s in (2, 3, 4)},
-        ),
-        Architecture(
-            "mdsr_baseline",
-            "srbench.nets.edsr:MDSR",
-            {"n_resblocks": 16, "n_feats": 64},
-            (2, 3, 4),
-            "MDSR baseline: shared 16 x 64 body, per-scale heads and tails.",
-            _EDSR_PAPER,
-            3_227_203,
-            multiscale=True,
-            official={s: "mdsr-baseline" for s in (2, 3, 4)},
-        ),
-        Architecture(
-            "mdsr",
-            "srbench.nets.edsr:MDSR",
-            {"n_resblocks": 80, "n_feats": 64},
-            (2, 3, 4),
-            "MDSR: shared 80 x 64 body, per-scale heads and tails.",
-            _EDSR_PAPER,
-            7_953_987,
-            multiscale=True,
-            official={s: "mdsr" for s in (2, 3, 4)},
-        ),
-        Architecture(
-            "srresnet",
-            "srbench.nets.srresnet:SRResNet",
-            {"n_blocks": 16, "n_feats": 64},
-            (2, 4, 8),
-            "SRResNet: 16 residual blocks with BN and PReLU, MSE.",
-            _SRGAN_PAPER,
-            1_549_462,
-        ),
-        Architecture(
-            "srgan",
-            "srbench.nets.srresnet:SRResNet",
-            {"n_blocks": 16, "n_feats": 64},
-            (2, 4, 8),
-            "SRGAN: SRResNet generator, VGG54 content + 1e-3 adversarial loss.",
-            _SRGAN_PAPER,
-            1_549_462,
-            discriminator="srbench.nets.srresnet:Discriminator",
-        ),
-        Architecture(
-            "rrdb",
-            "srbench.nets.rrdb:RRDBNet",
-            _RRDB,
-            (2, 4),
-            "RRDB: ESRGAN's 23 x 64 generator trained with L1 (PSNR-oriented; ESRGAN stage 1).",
-            _ESRGAN_PAPER,
-            16_697_987,
-            official={4: "esrgan-psnr-x4"},
-        ),
-        Architecture(
-            "esrgan",
-            "srbench.nets.rrdb:RRDBNet",
-            _RRDB,
-            (2, 4),
-            "ESRGAN: RRDB + relativistic GAN, VGG19 conv5_4 + 5e-3 RaGAN + 1e-2 L1; alpha= "
-            "interpolates with the RRDB weights.",
-            _ESRGAN_PAPER,
-            16_697_987,
-            official={4: "esrgan-x4"},
-            discriminator="srbench.nets.rrdb:ESRGANDiscriminator",
-            interpolates="rrdb",
-        ),
-        Architecture(
-            "srugan",
-            "srbench.nets.srugan:SRUGAN",
-            {},
-            (2, 4),
-            "SR-UGAN: U-Net with SE + spatial attention, 8+8 dense blocks; MSE + VGG + 1e-3 "
-            "adversarial, ACGAN class head on labelled folders.",
-            _SRUGAN_PAPER,
-            7_359_787,
-            discriminator="srbench.nets.srugan:SRUGANDiscriminator",
-        ),
-        Architecture(
-            "srcnn",
-            "srbench.nets.baselines:SRCNN",
-            {"channels": 3, "n1": 64, "n2": 32, "f1": 9, "f2": 1, "f3": 5},
-            (2, 3, 4),
-            "SRCNN 9-1-5 (RGB) on the bicubic-upscaled image, MSE.",
-            _SRCNN_PAPER,
-            20_099,
-        ),
-        Architecture(
-            "unet",
-            "srbench.nets.baselines:UNet",
-            _UNET,
-            (2, 3, 4),
-            "U-Net on the bicubic-upscaled image predicting its residual, MSE.",
-            _UNET_PAPER,
-            31_031_875,
-        ),
-        Architecture(
-            "unet_perceptual",
-            "srbench.nets.baselines:UNet",
-            _UNET,
-            (2, 3, 4),
-            "The same U-Net trained with a perceptual loss on VGG16 relu3_3 features.",
-            _UNET_PAPER,
-            31_031_875,
-        ),
-        Architecture(
-            "autoencoder",
-            "srbench.nets.baselines:ConvAutoEncoder",
-            {"n_feats": 64, "depth": 2},
-            (2, 3, 4),
-            "Convolutional auto-encoder (no skips) on the bicubic-upscaled image, MSE.",
-            "Seed baseline: image SR with auto-encoders (encoder-decoder, MSE)",
-            1_700_483,
-        ),
-    ]
-}
+
+@functools.cache
+def _parameter_counts() -> dict[str, int]:
+    path = resources.files("srbench.methods.families") / PARAMETER_COUNTS
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def count_parameters(arch: Architecture) -> int:
+    """Count the generator's trainable parameters at :attr:`Architecture.count_scales`, built on
+    torch's meta device (exact, no memory; imports torch)."""
+    import torch
+
+    from srbench.methods.layers import count_parameters as count
+    from srbench.weights.loading import build_network
+
+    with torch.device("meta"):
+        return count(build_network(arch, arch.count_scales))
 
 
 class TrainedMethod(SRMethod):
@@ -226,6 +125,21 @@ class TrainedMethod(SRMethod):
     explicit ``weights`` file; runs in float32 (``half=true`` for float16 on CUDA)."""
 
     arch: ClassVar[Architecture]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # The card is the architecture's, so nothing is declared twice.
+        super().__init_subclass__(**kwargs)
+        arch = cls.__dict__.get("arch")
+        if arch is not None and "card" not in cls.__dict__:
+            cls.card = MethodCard(
+                name=arch.name,
+                summary=arch.summary,
+                scales=arch.scales,
+                params=arch.params,
+                paper=arch.paper,
+                version="1",
+                uses_device=True,
+            )
 
     def __init__(
         self,
@@ -341,7 +255,7 @@ class InterpolatingMethod(TrainedMethod):
         self._twin: dict[int, weightstore.ResolvedWeights] = {}
         if self.alpha is None:
             return
-        twin = ARCHITECTURES[str(self.arch.interpolates)]
+        twin = architecture(str(self.arch.interpolates))
         source = psnr or self.tag
         path = Path(source).expanduser()
         found = _explicit_file(twin, path) if path.is_file() else _tagged_files(twin, source)
@@ -381,7 +295,7 @@ class InterpolatingMethod(TrainedMethod):
             return net
         twin = self._twin[resolved.scales[0]]
         psnr = load_network(
-            ARCHITECTURES[str(self.arch.interpolates)], twin.path, twin.scales, twin.card
+            architecture(str(self.arch.interpolates)), twin.path, twin.scales, twin.card
         )
         blended = interpolate_states(psnr.state_dict(), net.state_dict(), self.alpha)
         net.load_state_dict(blended)
@@ -431,29 +345,15 @@ def _explicit_file(arch: Architecture, path: Path) -> dict[int, weightstore.Reso
     return dict.fromkeys(scales, resolved)
 
 
-def _make_class(arch: Architecture) -> type[TrainedMethod]:
-    card = MethodCard(
-        name=arch.name,
-        summary=arch.summary,
-        scales=arch.scales,
-        params=arch.params,
-        paper=arch.paper,
-        version="1",
-        uses_device=True,
-    )
-    class_name = "".join(part.capitalize() for part in arch.name.split("_"))
-    base = InterpolatingMethod if arch.interpolates else TrainedMethod
-    return type(class_name, (base,), {"arch": arch, "card": card, "__doc__": arch.summary})
-
-
-def trained_method_classes() -> list[type[TrainedMethod]]:
-    """One method class per declared architecture."""
-    return [_make_class(a) for a in ARCHITECTURES.values()]
-
-
 def architectures() -> dict[str, Architecture]:
-    """Every trainable method's architecture, by method name."""
-    return dict(ARCHITECTURES)
+    """Every trainable method's architecture, by method name (the families' and plug-ins')."""
+    from srbench.methods.plugins import METHODS
+
+    return {
+        name: cls.arch
+        for name, cls in METHODS.items()
+        if isinstance(cls, type) and issubclass(cls, TrainedMethod)
+    }
 
 
 def architecture(name: str) -> Architecture:
@@ -462,7 +362,8 @@ def architecture(name: str) -> Architecture:
     Raises:
         UnknownNameError: No trainable method has that name; the message suggests one.
     """
+    found = architectures()
     try:
-        return ARCHITECTURES[name.strip().lower()]
+        return found[name.strip().lower()]
     except KeyError:
-        raise UnknownNameError("trainable method", name, list(ARCHITECTURES)) from None
+        raise UnknownNameError("trainable method", name, list(found)) from None

@@ -37,6 +37,7 @@ from srbench.system.files import sha256_file
 __all__ = [
     "WEIGHTS",
     "WeightFile",
+    "declare",
     "WeightStatus",
     "fetch",
     "hub_dir",
@@ -102,132 +103,21 @@ class WeightStatus:
     detail: str
 
 
-WEIGHTS: Registry[WeightFile] = Registry("weights")
+def _discover(registry: Registry[WeightFile]) -> None:
+    """Declare the families' releases (the shared backbones are declared on import)."""
+    from srbench.methods.families import load_families
+
+    load_families()
+
+
+WEIGHTS: Registry[WeightFile] = Registry("weights", discover=_discover)
 """Every pretrained weight file srbench knows, by name."""
 
 
-def _declare(weight: WeightFile) -> None:
-    WEIGHTS.add(weight.name, weight)
-
-
-_TORCHVISION = "https://download.pytorch.org/models/"
-
-_declare(
-    WeightFile(
-        name="alexnet",
-        filename="alexnet-owt-7be5be79.pth",
-        url=_TORCHVISION + "alexnet-owt-7be5be79.pth",
-        sha256=None,
-        sha256_prefix="7be5be79",
-        used_by="lpips (alex backbone)",
-    )
-)
-_declare(
-    WeightFile(
-        name="vgg16",
-        filename="vgg16-397923af.pth",
-        url=_TORCHVISION + "vgg16-397923af.pth",
-        sha256=None,
-        sha256_prefix="397923af",
-        used_by="lpips-vgg (vgg16 backbone)",
-    )
-)
-_declare(
-    WeightFile(
-        name="vgg19",
-        filename="vgg19-dcbb9e9d.pth",
-        url=_TORCHVISION + "vgg19-dcbb9e9d.pth",
-        sha256=None,
-        sha256_prefix="dcbb9e9d",
-        used_by="VGG content losses (training)",
-    )
-)
-_declare(
-    WeightFile(
-        name="fid-inception",
-        filename="pt_inception-2015-12-05-6726825d.pth",
-        url="https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
-        "pt_inception-2015-12-05-6726825d.pth",
-        sha256=None,
-        sha256_prefix="6726825d",
-        used_by="fid, kid (pytorch-fid InceptionV3)",
-    )
-)
-_EDSR = "https://cv.snu.ac.kr/research/EDSR/models/"
-# The EDSR authors' releases (EDSR-PyTorch, model/edsr.py and model/mdsr.py). Only the name's
-# hash prefix is published; the tags `paper` of the edsr/mdsr methods load them.
-for _name, _file, _users in [
-    ("edsr-baseline-x2", "edsr_baseline_x2-1bc95232.pt", "edsr_baseline x2"),
-    ("edsr-baseline-x3", "edsr_baseline_x3-abf2a44e.pt", "edsr_baseline x3"),
-    ("edsr-baseline-x4", "edsr_baseline_x4-6b446fab.pt", "edsr_baseline x4"),
-    ("edsr-x2", "edsr_x2-0edfb8a3.pt", "edsr x2"),
-    ("edsr-x3", "edsr_x3-ea3ef2c6.pt", "edsr x3"),
-    ("edsr-x4", "edsr_x4-4f62e9ef.pt", "edsr x4"),
-    ("mdsr-baseline", "mdsr_baseline-a00cab12.pt", "mdsr_baseline x2/x3/x4"),
-    ("mdsr", "mdsr-4a78bedf.pt", "mdsr x2/x3/x4"),
-]:
-    _declare(
-        WeightFile(
-            name=_name,
-            filename=_file,
-            url=_EDSR + _file,
-            sha256=None,
-            sha256_prefix=_file.rpartition("-")[2].removesuffix(".pt"),
-            used_by=f"method {_users} (tag paper)",
-        )
-    )
-# ESRGAN's authors' x4 weights (RRDB_ESRGAN_x4.pth, RRDB_PSNR_x4.pth), as BasicSR republished
-# them in its key layout under names carrying their SHA-256 prefix, from its Google Drive
-# (basicsr/scripts/download_pretrained_models.py). Their first-release and current-layout
-# copies load too, with esrgan:weights=FILE / rrdb:weights=FILE.
-_DRIVE = "https://drive.google.com/uc?export=download&id="
-for _name, _file, _id, _users in [
-    (
-        "esrgan-x4",
-        "ESRGAN_SRx4_DF2KOST_official-ff704c30.pth",
-        "1b3_bWZTjNO3iL2js1yWkJfjZykcQgvzT",
-        "esrgan x4",
-    ),
-    (
-        "esrgan-psnr-x4",
-        "ESRGAN_PSNR_SRx4_DF2K_official-150ff491.pth",
-        "1swaV5iBMFfg-DL6ZyiARztbhutDCWXMM",
-        "rrdb x4 and esrgan:alpha=...",
-    ),
-]:
-    _declare(
-        WeightFile(
-            name=_name,
-            filename=_file,
-            url=_DRIVE + _id,
-            sha256=None,
-            sha256_prefix=_file.rpartition("-")[2].removesuffix(".pth"),
-            used_by=f"method {_users} (tag paper)",
-        )
-    )
-_LPIPS_RAW = "https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/"
-_declare(
-    WeightFile(
-        name="lpips-alex-v0.1",
-        filename="alex.pth",
-        url=_LPIPS_RAW + "alex.pth",
-        sha256="df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0",
-        sha256_prefix="df73285e",
-        used_by="lpips (linear heads)",
-        packaged="lpips:weights/v0.1/alex.pth",
-    )
-)
-_declare(
-    WeightFile(
-        name="lpips-vgg-v0.1",
-        filename="vgg.pth",
-        url=_LPIPS_RAW + "vgg.pth",
-        sha256="a78928a0af1e5f0fcb1f3b9e8f8c3a2a5a3de244d830ad5c1feddc79b8432868",
-        sha256_prefix="a78928a0",
-        used_by="lpips-vgg (linear heads)",
-        packaged="lpips:weights/v0.1/vgg.pth",
-    )
-)
+def declare(*weights: WeightFile) -> None:
+    """Add weight files to :data:`WEIGHTS` (a family declares its authors' releases this way)."""
+    for weight in weights:
+        WEIGHTS.add(weight.name, weight)
 
 
 # --------------------------------------------------------------------------------------------
@@ -420,3 +310,7 @@ def status(names: list[str] | None = None, verify: bool = False) -> list[WeightS
     else:
         keys = [WEIGHTS.canonical(n) for n in names]
     return [_status(WEIGHTS.get(key), check=verify) for key in dict.fromkeys(keys)]
+
+
+# The shared backbones come first in every listing, whatever imported the families first.
+from srbench.weights import backbones  # noqa: E402, F401

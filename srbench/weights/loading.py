@@ -76,11 +76,10 @@ def read_file(path: Path, what: str = "weights file") -> dict[str, Any]:
 
 
 def native_layout(arch: Architecture, state: Mapping[str, Any]) -> dict[str, Any]:
-    """``state`` with its keys in ``arch``'s layout: a network class that knows other published
-    layouts of its weights (ESRGAN's first release, BasicSR) converts them in its
-    ``convert_state_dict``; other states are returned as they are."""
-    convert = getattr(import_target(arch.net), "convert_state_dict", None)
-    return convert(state) if convert is not None else dict(state)
+    """``state`` with its keys in ``arch``'s layout: a family that knows other published layouts
+    of its weights (ESRGAN's first release, BasicSR) names its converter in
+    :attr:`~srbench.methods.trained.Architecture.layouts`; other states are returned as they are."""
+    return import_target(arch.layouts)(state) if arch.layouts else dict(state)
 
 
 def load_strict(net: nn.Module, state: Mapping[str, Any], source: str, expected: str) -> None:

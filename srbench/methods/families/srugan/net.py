@@ -1,7 +1,7 @@
 """SR-UGAN generator and discriminator (Greeley, "Image Super Resolution with Deep Learning and
 Modern Methods", WSU CptS 580 course project, Sec. 4.2).
 
-SR-UGAN extends SRGAN (:mod:`srbench.nets.srresnet`) in three ways: a U-Net with attention
+SR-UGAN extends SRGAN (:mod:`..srgan.net`) in three ways: a U-Net with attention
 modules (squeeze-and-excitation and spatial attention) and pixel-shuffle upsampling processes
 the low-resolution features first; the B residual blocks become B dense blocks at a higher width
 followed by B dense blocks at the default width (B = 8); and the discriminator also predicts
@@ -27,7 +27,7 @@ Other choices:
   2018): it normalises away the range flexibility of the features that SR needs and causes
   artefacts when test statistics differ from training ones.
 * Every convolution has a bias; ``nn.PReLU()`` learns one slope per layer, as in SRResNet.
-* Like every generator in :mod:`srbench.nets`, [0, 1] input and [0, 1]-scale output, unclamped.
+* Like every family generator, [0, 1] input and [0, 1]-scale output, unclamped.
 * Weights keep PyTorch's default initialisation.
 """
 
@@ -38,8 +38,8 @@ import math
 import torch
 from torch import nn
 
-from srbench.nets.common import check_scale, conv, pad_to_multiple
-from srbench.nets.srresnet import Discriminator
+from srbench.methods.families.srgan.net import Discriminator
+from srbench.methods.layers import check_scale, conv, pad_to_multiple
 
 __all__ = ["SCALES", "AttentionBlock", "DenseBlock", "SRUGAN", "SRUGANDiscriminator"]
 
@@ -253,7 +253,7 @@ class SRUGANDiscriminator(Discriminator):
     """SR-UGAN discriminator: SRGAN's discriminator with an optional ACGAN class head.
 
     The convolutional features and the 1024-unit hidden layer are SRGAN's
-    (:class:`~srbench.nets.srresnet.Discriminator`); the validity logit comes from the same
+    (:class:`..srgan.net.Discriminator`); the validity logit comes from the same
     ``classifier`` as there, so with ``n_classes=0`` the state dict is exactly SRGAN's. With
     ``n_classes >= 2`` a linear class head on the hidden layer adds class logits (ACGAN: the
     discriminator learns validity and classification in parallel). Logits are raw: sigmoid and

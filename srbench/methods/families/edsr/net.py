@@ -11,7 +11,7 @@ Configurations of the paper (Table 1):
 * EDSR: ``EDSR(scale, n_resblocks=32, n_feats=256, res_scale=0.1)``.
 * MDSR-baseline: ``MDSR()`` (16 blocks, 64 features); MDSR: ``MDSR(n_resblocks=80)``.
 
-Every generator in :mod:`srbench.nets` takes images in [0, 1] and returns them on the same scale
+Every family generator takes images in [0, 1] and returns them on the same scale
 (unclamped). The official weights were trained on [0, 255] inputs, so these networks rescale by
 ``rgb_range`` internally.
 """
@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from srbench.nets.common import check_scale, conv
+from srbench.methods.layers import check_scale, conv
 
 __all__ = ["DIV2K_RGB_MEAN", "EDSR", "MDSR", "SCALES", "MeanShift", "ResBlock", "make_upsampler"]
 

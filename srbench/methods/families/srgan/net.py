@@ -7,7 +7,7 @@ Choices the paper leaves open, made here:
   but harmless).
 * ``nn.PReLU()`` learns one slope shared by all channels, a separate one per PReLU layer.
 * The paper scales the generator's target to [-1, 1]; that is a fixed linear rescaling of the
-  output, so like every generator in :mod:`srbench.nets` this one takes [0, 1] input and returns
+  output, so like every family generator this one takes [0, 1] input and returns
   the [0, 1] scale, with no final activation.
 * Weights keep PyTorch's default initialisation.
 """
@@ -19,7 +19,7 @@ import math
 import torch
 from torch import nn
 
-from srbench.nets.common import conv
+from srbench.methods.layers import conv
 
 __all__ = ["SCALES", "Discriminator", "SRResNet"]
 
