@@ -1,4 +1,4 @@
-"""Degradation specs, BD and DN as PROTOCOL.md defines them, and per-image seeding."""
+"""Degradation specs, BD and DN as docs/protocol.md defines them, and per-image seeding."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def test_blur_matches_2d_fspecial_imfilter_replicate(rng, scale):
         -1,
     )
     blurred = np.clip(np.floor(blurred + 0.5), 0, 255).astype(np.uint8)
-    first = scale - 1 if scale % 2 else scale // 2  # 1-based, from PROTOCOL.md
+    first = scale - 1 if scale % 2 else scale // 2  # 1-based, docs/protocol.md
     expected = blurred[first - 1 :: scale, first - 1 :: scale][:12, :10]
     assert np.array_equal(parse_spec("BD")(hr, scale, CTX), expected)
 

@@ -1,4 +1,4 @@
-"""The three degradations of the SR literature: BI, BD and DN (see PROTOCOL.md)."""
+"""The three degradations of the SR literature: BI, BD and DN (docs/protocol.md, section 1)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,8 @@ def _correlate_replicate(img: np.ndarray, kernel: np.ndarray, axis: int) -> np.n
 
 
 def blur_ksize(sigma: float, scale: int) -> int:
-    """PROTOCOL.md's kernel size: 7 at x3, else ``2*ceil(3*sigma) + 1`` (odd) / ``+ 2`` (even)."""
+    """The protocol's kernel size (docs/protocol.md): 7 at x3, else ``2*ceil(3*sigma) + 1``
+    (odd scales) or ``+ 2`` (even scales)."""
     if scale == 3:
         return 7
     return 2 * math.ceil(3 * sigma) + (1 if scale % 2 else 2)

@@ -1,6 +1,6 @@
 """Evaluation protocols: which pixels of an SR/HR pair a metric sees.
 
-``y`` (the default) is the MATLAB pipeline of the EDSR/RCAN papers (PROTOCOL.md): SR quantised
+``y`` (the default) is the MATLAB pipeline of the EDSR/RCAN papers (docs/protocol.md): SR quantised
 to uint8, Y of ``rgb2ycbcr`` in float32 unrounded for RGB images, gray images scored on their
 gray values (an RGB SR of a gray HR reduced with ``rgb2gray``), ``scale`` pixels shaved from
 every border. ``rgb`` is the BasicSR/mmagic model-zoo convention: all three channels (a gray image
