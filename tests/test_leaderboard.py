@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -396,3 +400,21 @@ def test_summary_puts_fidelity_and_rgb_metrics_in_one_row():
     assert table["failed"].tolist() == [0, 0, 0]
     only_rgb = summary(_perceptual().query("metric != 'psnr'"))
     assert len(only_rgb) == 3 and only_rgb["images"].tolist() == [10, 10, 10]
+
+
+def test_importing_tables_and_checks_leaves_scipy_stats_and_matplotlib_unloaded():
+    # A fresh interpreter: this one has long imported both. `srbench ls`, `check` and table
+    # output must not pay for scipy.stats or matplotlib; the first paired test loads scipy.stats.
+    code = (
+        "import sys\n"
+        "import srbench.leaderboard, srbench.check\n"
+        "heavy = [m for m in ('scipy.stats', 'matplotlib') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "from srbench.leaderboard import paired_test\n"
+        "assert paired_test([1.0, 2.0, 3.5], [0.5, 1.0, 1.5]).p_value == 0.25\n"
+        "assert 'scipy.stats' in sys.modules and 'matplotlib' not in sys.modules\n"
+    )
+    repo = str(Path(__file__).resolve().parents[1])
+    path = os.pathsep.join([repo, *filter(None, [os.environ.get("PYTHONPATH")])])
+    env = {**os.environ, "PYTHONPATH": path}
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120, env=env)

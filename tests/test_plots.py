@@ -16,6 +16,7 @@ from srbench.errors import RunError, SizeMismatchError, SrbenchError
 from srbench.imageio import modcrop, read_image, to_rgb, write_png
 from srbench.leaderboard import MixedResultsError, leaderboards
 from srbench.report import plots
+from srbench.report.drawing import axis_label
 from srbench.report.visuals import sr_images
 from srbench.run.pipeline import RunConfig, run
 
@@ -87,11 +88,11 @@ BICUBIC_TITLES = ["A x2, bicubic", "A x4, bicubic", "B x4, bicubic"]
 
 
 def test_axis_labels_carry_unit_and_direction():
-    assert plots._axis_label("psnr") == "PSNR (dB) ↑"
-    assert plots._axis_label("ssim") == "SSIM ↑"
-    assert plots._axis_label("runtime") == "Runtime (s) ↓"
-    assert plots._axis_label("lpips") == "LPIPS ↓"
-    assert plots._axis_label("niqe") == "NIQE"  # not registered: no direction claimed
+    assert axis_label("psnr") == "PSNR (dB) ↑"
+    assert axis_label("ssim") == "SSIM ↑"
+    assert axis_label("runtime") == "Runtime (s) ↓"
+    assert axis_label("lpips") == "LPIPS ↓"
+    assert axis_label("niqe") == "NIQE"  # not registered: no direction claimed
 
 
 def test_colours_are_stable_and_distinct():

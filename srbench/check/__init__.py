@@ -1,24 +1,27 @@
-"""Regression checks: baselines written from the store and ``srbench check``'s comparison."""
+"""Regression checks: baselines written from the store and ``srbench check``'s comparison.
 
-from srbench.check.compare import (
+Modules: ``baseline`` (the baseline CSV, tolerances) · ``compare`` (cell-by-cell findings and
+their Markdown table).
+"""
+
+from srbench.check.baseline import (
     BASELINE_COLUMNS,
     DEFAULT_TOLERANCES,
-    FAILING,
     BaselineError,
     Tolerance,
-    check,
     make_baseline,
     parse_tolerances,
     read_baseline,
-    render_findings,
     write_baseline,
 )
+from srbench.check.compare import FAILING, Finding, check, render_findings
 
 __all__ = [
     "BASELINE_COLUMNS",
     "DEFAULT_TOLERANCES",
     "FAILING",
     "BaselineError",
+    "Finding",
     "Tolerance",
     "check",
     "make_baseline",

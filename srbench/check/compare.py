@@ -1,9 +1,7 @@
-"""Regression checks: compare results with a committed baseline CSV.
+"""``srbench check``: compare the latest results with a baseline, cell by cell.
 
-A baseline (``srbench baseline``) is a small tidy CSV under ``results/``: per-image values (or
-means with their image counts) with every version and the protocol on each row. ``srbench
-check`` compares the latest results with it, per (dataset, scale, degradation, seed, method,
-metric, protocol):
+Per (dataset, scale, degradation, seed, method, metric, protocol) cell
+(:mod:`srbench.check.baseline`):
 
 * a mean that moved in the metric's *worse* direction by more than its tolerance regresses,
   unless per-image values exist on both sides and a one-sided paired test says the move is
@@ -14,212 +12,54 @@ metric, protocol):
 * moves in the better direction beyond tolerance are ``improved`` (a hint to re-baseline), and
   cells the baseline does not have are ``new``; neither fails a build.
 
-Set-level metrics (FID, KID) have one row per cell (``image`` empty, ``images`` the method's
-scored images, ``samples`` the feature samples behind the value): their value is compared with
-the tolerance in the metric's direction, with no paired test; a different protocol (such as
-another patch size) is ``changed``, and fewer images than the baseline's is ``missing``.
-Baselines written before the ``samples`` column existed still load.
+Set-level metrics (FID, KID) have one value per cell: it is compared with the tolerance in the
+metric's direction, with no paired test; a different protocol (such as another patch size) is
+``changed``, and fewer images than the baseline's is ``missing``.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from srbench.errors import SrbenchError
-from srbench.leaderboard.board import RUNTIME, direction, is_set_metric, select
+from srbench.check.baseline import (
+    CELL,
+    DEFAULT_TOLERANCES,
+    OTHER_TOLERANCE,
+    Tolerance,
+    set_level_images,
+    set_level_rows,
+)
+from srbench.leaderboard.selection import direction, is_set_metric, select
 from srbench.leaderboard.stats import Test, paired_test
 from srbench.leaderboard.tables import md_escape
-from srbench.store import IDENTITY, SET_IMAGE
-from srbench.system.files import atomic_path
 
-__all__ = [
-    "BASELINE_COLUMNS",
-    "DEFAULT_TOLERANCES",
-    "FAILING",
-    "BaselineError",
-    "Tolerance",
-    "check",
-    "make_baseline",
-    "parse_tolerances",
-    "read_baseline",
-    "render_findings",
-    "write_baseline",
-]
+__all__ = ["FAILING", "Finding", "check", "render_findings"]
 
-#: A baseline row; ``image`` is empty on a mean row, whose ``images`` says how many it averages,
-#: and on a set-level row (FID, KID), whose ``images`` are the method's scored images.
-BASELINE_COLUMNS = [*IDENTITY, "image", "images", "value"]
-#: Columns written since the first baselines; a baseline without them reads them as empty.
-OPTIONAL_COLUMNS = ["samples"]
-#: What a cell is; every baseline comparison is one cell.
-CELL = ["dataset", "scale", "degradation", "seed", "method", "metric", "protocol"]
+#: The statuses that fail a build.
 FAILING = ("regressed", "missing", "failed", "changed")
-_TEXT = {c: str for c in BASELINE_COLUMNS if c not in ("scale", "seed", "images", "value")}
-#: The run and table cell a set-level value belongs to (its images are that cell's images).
-_SET_CELL = ["run_id", "dataset", "scale", "degradation", "seed", "method"]
-
-
-class BaselineError(SrbenchError):
-    """A baseline file is missing, malformed, or cannot be made from the given results."""
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """How far a mean may move in the worse direction: absolute, or relative to the baseline."""
-
-    amount: float
-    relative: bool = False
-
-    def limit(self, baseline: float) -> float:
-        """The allowed move for a baseline mean."""
-        return self.amount * abs(baseline) if self.relative else self.amount
-
-    def __str__(self) -> str:
-        return f"{self.amount:.3g}" if not self.relative else f"{self.amount * 100:.3g}%"
-
-
-#: PSNR to a hundredth of a dB and SSIM to 1e-4 (beyond the digits papers print, above float
-#: noise across platforms); timings vary by machine load, so runtime gets half its value.
-DEFAULT_TOLERANCES = {
-    "psnr": Tolerance(0.01),
-    "ssim": Tolerance(1e-4),
-    RUNTIME: Tolerance(0.5, relative=True),
-}
-_OTHER = Tolerance(1e-3, relative=True)
-
-
-def parse_tolerances(text: str) -> dict[str, Tolerance]:
-    """``psnr=0.02,ssim=5e-4,lpips=1%`` -> tolerances (a trailing ``%`` makes one relative).
-
-    Example:
-        >>> parse_tolerances("psnr=0.02, runtime=25%")["runtime"]
-        Tolerance(amount=0.25, relative=True)
-    """
-    out: dict[str, Tolerance] = {}
-    for item in (t.strip() for t in text.split(",") if t.strip()):
-        name, sep, value = item.partition("=")
-        try:
-            relative = value.strip().endswith("%")
-            amount = float(value.strip().rstrip("%")) / (100 if relative else 1)
-        except ValueError:
-            amount, relative = math.nan, False
-        if not sep or not name.strip() or not math.isfinite(amount) or amount < 0:
-            raise BaselineError(
-                f"bad tolerance {item!r}; write METRIC=AMOUNT or METRIC=PERCENT%, "
-                "e.g. psnr=0.02,ssim=5e-4,runtime=25%."
-            )
-        out[name.strip().lower()] = Tolerance(amount, relative)
-    return out
-
-
-def make_baseline(
-    frame: pd.DataFrame, metrics: Sequence[str] | None = None, per_image: bool = True
-) -> pd.DataFrame:
-    """Baseline rows from store rows (latest run of each cell; runtime left out unless asked).
-
-    Set-level rows (FID, KID) are kept as they are in both modes, with ``images`` the number
-    of images their method scored and their ``samples``.
-
-    Raises:
-        BaselineError: Nothing to record, or the results have failed cells (a baseline records
-            what works; fix or drop the failing method first).
-    """
-    metrics = metrics or sorted(set(frame["metric"]) - {RUNTIME})
-    rows = select(frame, metrics=metrics)
-    if rows.empty:
-        raise BaselineError("no results to make a baseline from; run `srbench run` first.")
-    failed = rows[rows["error"].notna()]
-    if len(failed):
-        first = failed.iloc[0]
-        raise BaselineError(
-            f"{failed[CELL[:5] + ['image']].drop_duplicates().shape[0]} cell(s) failed (e.g. "
-            f"{first['method']} on {first['dataset']}/{first['image']}: {first['error']}); "
-            "a baseline records working results."
-        )
-    rows = rows.assign(images=1)
-    set_level = _set_rows(rows)
-    sets = rows[set_level]
-    if len(sets):
-        sets = sets.assign(
-            image=SET_IMAGE,
-            images=_set_images(sets, frame),
-            samples=pd.to_numeric(sets["samples"], errors="coerce"),
-        )
-    rows = rows[~set_level].assign(samples=pd.NA)
-    if not per_image and len(rows):
-        keys = [c for c in BASELINE_COLUMNS if c not in ("image", "images", "value")]
-        rows = (
-            rows.groupby(keys, sort=False, dropna=False)
-            .agg(value=("value", "mean"), images=("image", "nunique"))
-            .reset_index()
-            .assign(image="", samples=pd.NA)
-        )
-    out = pd.concat([rows, sets]) if len(sets) else rows
-    out = out[[*BASELINE_COLUMNS, *OPTIONAL_COLUMNS]].astype({"samples": "Int64"})
-    return out.sort_values([*CELL, "image"], ignore_index=True)
-
-
-def _set_rows(rows: pd.DataFrame) -> pd.Series:
-    """Which store rows are set-level values (FID, KID)."""
-    kinds = {m: is_set_metric(m, rows) for m in rows["metric"].unique()}
-    return rows["metric"].map(kinds).astype(bool)
-
-
-def _set_images(sets: pd.DataFrame, frame: pd.DataFrame) -> pd.Series:
-    """Images scored in the run and table cell of each set-level row (0 when none are stored)."""
-    ok = frame[frame["error"].isna() & (frame["image"] != SET_IMAGE)]
-    ok = ok[~_set_rows(ok)] if len(ok) else ok
-    counts = ok.groupby(_SET_CELL)["image"].nunique().rename("_images")
-    found = sets[_SET_CELL].join(counts, on=_SET_CELL)["_images"]
-    return found.fillna(0).astype(int)
-
-
-def write_baseline(baseline: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a baseline CSV atomically (values in full precision, so a rerun compares equal)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        baseline.to_csv(tmp, index=False, float_format="%.17g")
-    return path
-
-
-def read_baseline(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read and validate a baseline CSV."""
-    path = Path(path)
-    if not path.is_file():
-        raise BaselineError(
-            f"no baseline at {path}; make one with `srbench baseline --out {path}` from a run "
-            "you trust, and commit it."
-        )
-    try:
-        frame = pd.read_csv(
-            path,
-            dtype=_TEXT,
-            keep_default_na=False,
-            na_values={"value": [""], "samples": [""]},
-        )
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise BaselineError(f"{path} is not a baseline CSV: {exc}") from None
-    missing = [c for c in BASELINE_COLUMNS if c not in frame.columns]
-    if missing:
-        raise BaselineError(
-            f"{path} lacks the column(s) {', '.join(missing)}; regenerate it with "
-            "`srbench baseline`."
-        )
-    if "samples" not in frame.columns:  # written before set-level metrics existed
-        frame["samples"] = pd.NA
-    try:
-        frame["samples"] = pd.to_numeric(frame["samples"]).astype("Int64")
-    except (ValueError, TypeError):
-        raise BaselineError(f"{path}: the samples column must hold integers.") from None
-    return frame
+#: Versions that must match for two values to be compared at all.
+_VERSIONS = ("dataset_version", "metric_version", "degradation_version")
+_HEADER = [
+    "status",
+    "dataset",
+    "scale",
+    "degradation",
+    "seed",
+    "method",
+    "metric",
+    "protocol",
+    "baseline",
+    "current",
+    "delta",
+    "tolerance",
+    "p",
+    "note",
+]
 
 
 @dataclass(frozen=True)
@@ -248,17 +88,29 @@ def check(
     alpha: float = 0.05,
     test: Test = "wilcoxon",
 ) -> list[Finding]:
-    """Compare store rows with a baseline; one :class:`Finding` per cell of either."""
+    """Compare store rows with a baseline; one :class:`Finding` per cell of either.
+
+    Args:
+        current: Store rows (the latest run of each cell is compared).
+        baseline: Rows of :func:`srbench.check.read_baseline`.
+        tolerances: Per metric, how far a mean may move in the worse direction (on top of
+            ``DEFAULT_TOLERANCES``; other metrics get ``OTHER_TOLERANCE``).
+        alpha: Level of the paired test that can excuse a move as noise.
+        test: That test (``wilcoxon`` or ``bootstrap``).
+
+    Returns:
+        The baseline's cells in order, then the cells only the results have (``new``).
+    """
     tolerances = {**DEFAULT_TOLERANCES, **(tolerances or {})}
     rows = select(current, metrics=sorted(set(baseline["metric"])))
-    set_level = _set_rows(rows) if len(rows) else pd.Series(False, index=rows.index)
+    set_level = set_level_rows(rows) if len(rows) else pd.Series(False, index=rows.index)
     if set_level.any():
         rows = rows.assign(images=0)
-        rows.loc[set_level, "images"] = _set_images(rows[set_level], current).to_numpy()
+        rows.loc[set_level, "images"] = set_level_images(rows[set_level], current).to_numpy()
     cur_cells = dict(tuple(rows.groupby(CELL, sort=False)))
     findings = []
     for cell, base in baseline.groupby(CELL, sort=True):
-        tol = tolerances.get(str(cell[5]), _OTHER)
+        tol = tolerances.get(str(cell[5]), OTHER_TOLERANCE)
         now = cur_cells.pop(cell, None)
         if now is not None and _is_set_cell(now):
             findings.append(_compare_set_cell(cell, base, now, tol))
@@ -282,6 +134,9 @@ def _compare_cell(
     alpha: float,
     test: Test,
 ) -> Finding:
+    """One cell of per-image values (or means): comparable at all, complete, then how far it
+    moved; a move past the tolerance on per-image values is checked against noise."""
+
     def finding(
         status: str, current: float = math.nan, p: float = math.nan, note: str = ""
     ) -> Finding:
@@ -289,57 +144,73 @@ def _compare_cell(
 
     if now is None:
         return finding("missing", note="no results for this cell")
-    changed = [
-        f"{col.replace('_', ' ')} {b} → {n}"
-        for col in ("dataset_version", "metric_version", "degradation_version")
-        for b, n in [(str(base[col].iloc[0]), str(now[col].iloc[0]))]
-        if b != n
-    ]
+    changed = _changed(base, now, _VERSIONS)
     if changed:
-        return finding("changed", note="; ".join(changed) + ": not comparable, re-baseline")
+        return finding("changed", note=changed)
     errors = now[now["error"].notna()]
     if len(errors):
         return finding("failed", note=f"{len(errors)} image(s) failed: {errors['error'].iloc[0]}")
-    values = now.set_index("image")["value"]
-    per_image = (base["image"] != "").all()
-    if per_image:
-        base_values = base.set_index("image")["value"]
-        lost = base_values.index.difference(values.index)
-        if len(lost):
-            return finding(
-                "missing", note=f"{len(lost)} image(s) not scored: {', '.join(lost[:3])}"
-            )
-        values = values.loc[base_values.index]
-    elif len(values) != int(base["images"].iloc[0]):
-        return finding(
-            "missing",
-            values.mean(),
-            note=f"{len(values)} images, baseline {base['images'].iloc[0]}",
-        )
+    values, base_values, missing = _aligned(base, now)
+    if missing:  # a mean row still shows its mean; with images lost none is comparable
+        current = values.mean() if base_values is None else math.nan
+        return finding("missing", current, note=missing)
     base_mean, cur_mean = float(base["value"].mean()), float(values.mean())
-    higher = direction(str(cell[5]))
-    worse = (base_mean - cur_mean) if higher is not False else (cur_mean - base_mean)
-    limit = tol.limit(base_mean)
-    version = ""
-    if str(base["method_version"].iloc[0]) != str(now["method_version"].iloc[0]):
-        version = (
-            f"method version {base['method_version'].iloc[0]} -> {now['method_version'].iloc[0]}"
-        )
-    if worse > limit:
-        if per_image:
-            result = paired_test(
-                values.to_numpy(),
-                base_values.to_numpy(),
-                test,
-                "less" if higher is not False else "greater",
-            )
-            if result.decidable(alpha) and not result.significant(alpha):
-                return finding("ok", cur_mean, result.p_value, _join(version, "within noise"))
-            return finding("regressed", cur_mean, result.p_value, version)
+    version = _method_version(base, now)
+    move = _move(str(cell[5]), base_mean, cur_mean, tol)
+    if move == "worse" and base_values is not None:
+        higher = direction(str(cell[5]))
+        side = "less" if higher is not False else "greater"
+        result = paired_test(values.to_numpy(), base_values.to_numpy(), test, side)
+        if result.decidable(alpha) and not result.significant(alpha):
+            return finding("ok", cur_mean, result.p_value, _join(version, "within noise"))
+        return finding("regressed", cur_mean, result.p_value, version)
+    if move == "worse":
         return finding("regressed", cur_mean, note=version)
-    if -worse > limit:
+    if move == "better":
         return finding("improved", cur_mean, note=_join(version, "re-baseline to lock it in"))
     return finding("ok", cur_mean, note=version)
+
+
+def _aligned(base: pd.DataFrame, now: pd.DataFrame) -> tuple[pd.Series, pd.Series | None, str]:
+    """The current values in the baseline's image order, the baseline's per-image values (None
+    for a mean row), and why the cell is incomplete ("" when it is not)."""
+    values = now.set_index("image")["value"]
+    if not (base["image"] != "").all():  # a mean row: only the image count can be checked
+        expected = int(base["images"].iloc[0])
+        if len(values) != expected:
+            return values, None, f"{len(values)} images, baseline {base['images'].iloc[0]}"
+        return values, None, ""
+    base_values = base.set_index("image")["value"]
+    lost = base_values.index.difference(values.index)
+    if len(lost):
+        return values, base_values, f"{len(lost)} image(s) not scored: {', '.join(lost[:3])}"
+    return values.loc[base_values.index], base_values, ""
+
+
+def _changed(base: pd.DataFrame, now: pd.DataFrame, columns: Sequence[str]) -> str:
+    """The note for versions (or a protocol) that differ, making the values incomparable."""
+    changed = [
+        f"{col.replace('_', ' ')} {b} → {n}"
+        for col in columns
+        for b, n in [(str(base[col].iloc[0]), str(now[col].iloc[0]))]
+        if b != n
+    ]
+    return "; ".join(changed) + ": not comparable, re-baseline" if changed else ""
+
+
+def _method_version(base: pd.DataFrame, now: pd.DataFrame) -> str:
+    """A note when the method's version changed (its values are still compared)."""
+    before, after = base["method_version"].iloc[0], now["method_version"].iloc[0]
+    return f"method version {before} -> {after}" if str(before) != str(after) else ""
+
+
+def _move(metric: str, base: float, current: float, tol: Tolerance) -> str:
+    """``worse`` or ``better`` when ``current`` moved past the tolerance, else ``""``."""
+    worse = (base - current) if direction(metric) is not False else (current - base)
+    limit = tol.limit(base)
+    if worse > limit:
+        return "worse"
+    return "better" if -worse > limit else ""
 
 
 def _is_set_cell(now: pd.DataFrame) -> bool:
@@ -364,40 +235,34 @@ def _compare_set_cell(
 
     if now is None:
         return finding("missing", note="no results for this cell")
-    first = now.iloc[0]
-    changed = [
-        f"{col.replace('_', ' ')} {b} → {n}"
-        for col in ("dataset_version", "metric_version", "degradation_version", "protocol")
-        for b, n in [(str(base[col].iloc[0]), str(first[col]))]
-        if b != n
-    ]
+    changed = _changed(base, now, (*_VERSIONS, "protocol"))
     if changed:
-        return finding("changed", note="; ".join(changed) + ": not comparable, re-baseline")
+        return finding("changed", note=changed)
+    first = now.iloc[0]
     if pd.notna(first["error"]):
         return finding("failed", note=f"not computed: {first['error']}")
     current = float(first["value"])
     images, base_images = int(first.get("images", 0)), int(base["images"].iloc[0])
     if base_images and images and images < base_images:
         return finding("missing", current, note=f"{images} images, baseline {base_images}")
-    notes = []
-    if str(base["method_version"].iloc[0]) != str(first["method_version"]):
-        notes.append(
-            f"method version {base['method_version'].iloc[0]} -> {first['method_version']}"
-        )
+    notes = [_method_version(base, now), _samples_note(base, first)]
+    if not math.isfinite(current):
+        return finding("failed", current, _join(*notes, "no value"))
+    move = _move(str(cell[5]), base_value, current, tol)
+    if move == "worse":
+        return finding("regressed", current, _join(*notes))
+    if move == "better":
+        return finding("improved", current, _join(*notes, "re-baseline to lock it in"))
+    return finding("ok", current, _join(*notes))
+
+
+def _samples_note(base: pd.DataFrame, first: pd.Series) -> str:
+    """A note when a set-level value now comes from another number of feature samples."""
     base_samples = base["samples"].iloc[0] if "samples" in base else pd.NA
     samples = pd.to_numeric(pd.Series([first.get("samples")]), errors="coerce").iloc[0]
     if pd.notna(base_samples) and pd.notna(samples) and int(base_samples) != int(samples):
-        notes.append(f"samples {int(base_samples)} → {int(samples)}")
-    if not math.isfinite(current):
-        return finding("failed", current, _join(*notes, "no value"))
-    higher = direction(str(cell[5]))
-    worse = (base_value - current) if higher is not False else (current - base_value)
-    limit = tol.limit(base_value)
-    if worse > limit:
-        return finding("regressed", current, _join(*notes))
-    if -worse > limit:
-        return finding("improved", current, _join(*notes, "re-baseline to lock it in"))
-    return finding("ok", current, _join(*notes))
+        return f"samples {int(base_samples)} → {int(samples)}"
+    return ""
 
 
 def _join(*parts: str) -> str:
@@ -409,7 +274,16 @@ def _fmt(value: float) -> str:
 
 
 def render_findings(findings: Sequence[Finding], show_all: bool = False) -> str:
-    """A Markdown table (for a terminal or ``$GITHUB_STEP_SUMMARY``) and a one-line verdict."""
+    """A Markdown table (for a terminal or ``$GITHUB_STEP_SUMMARY``) and a one-line verdict.
+
+    Args:
+        findings: The result of :func:`check`.
+        show_all: Also list the cells that are ``ok``.
+
+    Returns:
+        The verdict line (with a tally per status), then the table of the cells shown,
+        failing ones first.
+    """
     counts: dict[str, int] = {}
     for f in findings:
         counts[f.status] = counts.get(f.status, 0) + 1
@@ -422,36 +296,21 @@ def render_findings(findings: Sequence[Finding], show_all: bool = False) -> str:
     tally = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     shown = [f for f in findings if show_all or f.status != "ok"]
     lines = [f"{verdict} ({tally})", ""]
-    if shown:
-        header = [
-            "status",
-            "dataset",
-            "scale",
-            "degradation",
-            "seed",
-            "method",
-            "metric",
-            "protocol",
-            "baseline",
-            "current",
-            "delta",
-            "tolerance",
-            "p",
-            "note",
+    if not shown:
+        return "\n".join(lines)
+    lines += ["| " + " | ".join(_HEADER) + " |", "|" + "---|" * len(_HEADER)]
+    order = {s: i for i, s in enumerate((*FAILING, "improved", "new", "ok"))}
+    for f in sorted(shown, key=lambda f: order.get(f.status, 99)):
+        cells = [
+            f.status.upper() if f.status in FAILING else f.status,
+            *(md_escape(c) for c in f.cell[:4]),
+            *(md_escape(c) for c in f.cell[4:]),
+            _fmt(f.baseline),
+            _fmt(f.current),
+            _fmt(f.delta),
+            f.tolerance,
+            _fmt(f.p_value),
+            md_escape(f.note),
         ]
-        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        order = {s: i for i, s in enumerate((*FAILING, "improved", "new", "ok"))}
-        for f in sorted(shown, key=lambda f: order.get(f.status, 99)):
-            cells = [
-                f.status.upper() if f.status in FAILING else f.status,
-                *(md_escape(c) for c in f.cell[:4]),
-                *(md_escape(c) for c in f.cell[4:]),
-                _fmt(f.baseline),
-                _fmt(f.current),
-                _fmt(f.delta),
-                f.tolerance,
-                _fmt(f.p_value),
-                md_escape(f.note),
-            ]
-            lines.append("| " + " | ".join(map(str, cells)) + " |")
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
     return "\n".join(lines)

@@ -1,24 +1,39 @@
 """Leaderboards from the results store: which rows count (selection rules), means with bootstrap
-intervals, ranks and paired tests, paper-style pivots, and their text/CSV/Markdown/LaTeX forms."""
+intervals, ranks and paired tests, paper-style pivots, and their text/CSV/Markdown/LaTeX forms.
 
-from srbench.leaderboard.board import (
-    Leaderboard,
+Modules: ``selection`` (which rows count, metric kinds) · ``board`` (the Leaderboard and its
+builders) · ``columns`` (per-metric statistics) · ``stats`` (bootstrap, paired tests) ·
+``pivot`` (wide, summary, compare) · ``tables`` (text, CSV, Markdown, LaTeX).
+
+Importing this package does not import ``scipy.stats`` (the first paired test does) or
+matplotlib (only :mod:`srbench.report` draws).
+"""
+
+from srbench.leaderboard.board import Leaderboard, leaderboard, leaderboards
+from srbench.leaderboard.pivot import compare, summary, wide
+from srbench.leaderboard.selection import (
+    RUNTIME,
     MixedResultsError,
-    compare,
     direction,
     fixed_protocol,
     is_set_metric,
-    leaderboard,
-    leaderboards,
     select,
-    summary,
-    wide,
 )
-from srbench.leaderboard.stats import PairedTest, bootstrap_ci, paired_test
-from srbench.leaderboard.tables import FORMATS, format_leaderboard, format_wide
+from srbench.leaderboard.stats import TESTS, PairedTest, bootstrap_ci, paired_test
+from srbench.leaderboard.tables import (
+    FORMATS,
+    format_leaderboard,
+    format_wide,
+    latex_escape,
+    legend_line,
+    md_escape,
+    protocol_line,
+)
 
 __all__ = [
     "FORMATS",
+    "RUNTIME",
+    "TESTS",
     "Leaderboard",
     "MixedResultsError",
     "PairedTest",
@@ -29,9 +44,13 @@ __all__ = [
     "format_leaderboard",
     "format_wide",
     "is_set_metric",
+    "latex_escape",
     "leaderboard",
     "leaderboards",
+    "legend_line",
+    "md_escape",
     "paired_test",
+    "protocol_line",
     "select",
     "summary",
     "wide",

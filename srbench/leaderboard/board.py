@@ -1,151 +1,47 @@
-"""Tables from the results store: leaderboards with uncertainty, paired tests, paper-style pivots.
+"""The leaderboard: methods x metrics for one dataset, scale, degradation and seed.
 
-Pure pandas, numpy and scipy: frames in, frames out, no file IO. Every consumer (tables, plots,
-reports, regression checks) selects rows through :func:`select`, so they agree on two rules:
-
-* **The latest run wins.** For each (dataset, scale, degradation, seed, method) the rows of the
-  most recent run that scored it are used (the store lists runs by start time), so re-running a
-  method replaces its numbers instead of averaging old and new. Pass run ids to choose others.
-* **Nothing incomparable shares a column.** A metric column has one protocol and one metric
-  version; a table has one dataset version, degradation version and seed. Anything else raises
-  :class:`MixedResultsError`, saying which values were found and how to choose one.
+:func:`leaderboard` builds one :class:`Leaderboard` from store rows chosen by the selection rules
+(:mod:`srbench.leaderboard.selection`: latest run, one protocol and version per column), in
+named steps: the rows of one table, its metric columns, what they were measured under, the
+methods and whether they are complete, then each column's statistics
+(:mod:`srbench.leaderboard.columns`) and the notes a reader needs. :func:`leaderboards` makes
+one per table in a frame.
 
 Metrics come at two levels. Image-level metrics (PSNR, SSIM, LPIPS, runtime) have one value per
 image; a table shows their mean with a bootstrap interval and a paired test against the best.
 Set-level metrics (FID, KID; ``MetricInfo.level == "set"``, or rows whose ``image`` is
 ``store.SET_IMAGE`` for a metric srbench does not know) have one value per method: a table
 shows that value with its ``samples`` and ``spread``, ranks it, and neither resamples nor tests
-it. Metrics defined on RGB (``MetricInfo.inputs == "rgb"``: LPIPS, FID, KID) are measured under
-their own protocol whatever ``--protocol`` says, so a protocol filter never drops them.
+it. Pure pandas and numpy (scipy only once a test runs): frames in, frames out, no file IO.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from srbench.errors import SrbenchError
-from srbench.leaderboard.stats import PairedTest, Test, bootstrap_ci, paired_test
-from srbench.metrics import METRICS
+from srbench.leaderboard.columns import (
+    StatsOptions,
+    image_metric_stats,
+    metric_columns,
+    set_metric_notes,
+    set_metric_stats,
+    undecidable_note,
+)
+from srbench.leaderboard.selection import (
+    RUNTIME,
+    TABLE_KEY,
+    MixedResultsError,
+    is_set_metric,
+    select,
+)
+from srbench.leaderboard.stats import PairedTest, Test
 from srbench.store import SET_IMAGE
 
-__all__ = [
-    "Leaderboard",
-    "MixedResultsError",
-    "compare",
-    "direction",
-    "fixed_protocol",
-    "is_set_metric",
-    "leaderboard",
-    "leaderboards",
-    "select",
-    "summary",
-    "wide",
-]
-
-RUNTIME = "runtime"
-#: A table is one (dataset, scale, degradation, seed).
-TABLE_KEY = ["dataset", "scale", "degradation", "seed"]
-_CELL = ["dataset", "scale", "degradation", "method"]
-_GROUP = ["dataset", "scale", "degradation", "protocol", "method"]
-
-
-class MixedResultsError(SrbenchError):
-    """Rows that must not be averaged or compared together (protocols, versions, seeds)."""
-
-
-def direction(metric: str) -> bool | None:
-    """True when higher is better, False when lower is, None for a metric srbench does not know."""
-    return METRICS.get(metric).higher_is_better if metric in METRICS else None
-
-
-def fixed_protocol(metric: str) -> bool:
-    """Whether ``metric`` is measured under its own protocol whatever ``--protocol`` says:
-    ``runtime`` (timed on a device) and metrics defined on RGB (``MetricInfo.inputs``
-    ``"rgb"``: LPIPS, FID, KID, no-reference metrics). Unknown metrics follow ``--protocol``.
-
-    Example:
-        >>> fixed_protocol("psnr"), fixed_protocol("lpips"), fixed_protocol("runtime")
-        (False, True, True)
-    """
-    return metric == RUNTIME or (metric in METRICS and METRICS.get(metric).inputs != "protocol")
-
-
-def is_set_metric(metric: str, rows: pd.DataFrame | None = None) -> bool:
-    """Whether ``metric`` has one value per set (FID, KID) rather than one per image.
-
-    A registered metric says so by its ``level``; for one srbench does not know, ``rows`` (store
-    rows) decide: its rows all have ``image == store.SET_IMAGE``.
-
-    Example:
-        >>> is_set_metric("fid"), is_set_metric("psnr")
-        (True, False)
-    """
-    if metric in METRICS:
-        return METRICS.get(metric).level == "set"
-    if rows is None:
-        return False
-    own = rows.loc[rows["metric"] == metric, "image"]
-    return bool(len(own)) and bool((own == SET_IMAGE).all())
-
-
-def _min_samples(metric: str) -> int | None:
-    return METRICS.get(metric).min_samples if metric in METRICS else None
-
-
-def _matches(protocol: pd.Series, wanted: str) -> pd.Series:
-    # "y" selects y-shave4 at x4 and y-shave2 at x2; a full key selects exactly that
-    return (protocol == wanted) | protocol.str.startswith(f"{wanted}-")
-
-
-def select(
-    frame: pd.DataFrame,
-    *,
-    dataset: str | Sequence[str] | None = None,
-    scale: int | Sequence[int] | None = None,
-    degradation: str | Sequence[str] | None = None,
-    seed: int | None = None,
-    method: str | Sequence[str] | None = None,
-    protocol: str | None = None,
-    metrics: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """Filter store rows, then keep the latest run of each (dataset, scale, degradation, seed,
-    method). ``protocol`` (``y``, ``rgb`` or a full key such as ``y-shave4``) filters the metrics
-    that follow ``--protocol`` (PSNR, SSIM, unknown metrics), not those measured under their own
-    protocol (:func:`fixed_protocol`: ``runtime``, timed on a device, and the RGB-defined
-    LPIPS, FID, KID)."""
-    rows = frame
-    for column, wanted in (
-        ("dataset", dataset),
-        ("scale", scale),
-        ("degradation", degradation),
-        ("seed", seed),
-        ("method", method),
-        ("metric", metrics),
-    ):
-        if wanted is not None:
-            values = [wanted] if np.ndim(wanted) == 0 else list(wanted)
-            rows = rows[rows[column].isin(values)]
-    if protocol is not None:
-        fixed = rows["metric"].map(fixed_protocol).astype(bool)
-        rows = rows[fixed | _matches(rows["protocol"], protocol)]
-    if rows.empty:
-        return rows.reset_index(drop=True)
-    cells = [*TABLE_KEY, "method"]
-    last = rows.drop_duplicates(cells, keep="last")[[*cells, "run_id"]]
-    return rows.merge(last, on=[*cells, "run_id"]).reset_index(drop=True)
-
-
-def _single(rows: pd.DataFrame, column: str, what: str, hint: str) -> str:
-    values = sorted(map(str, rows[column].dropna().unique()))
-    if len(values) > 1:
-        raise MixedResultsError(f"{what} mixes {column} {', '.join(values)}; {hint}")
-    return values[0] if values else ""
+__all__ = ["Leaderboard", "leaderboard", "leaderboards"]
 
 
 @dataclass(frozen=True)
@@ -314,15 +210,29 @@ def leaderboard(
         >>> table["psnr"].to_dict(), table["psnr_rank"].to_dict()
         ({'m': 31.0, 'n': 29.5}, {'m': 1.0, 'n': 2.0})
     """
-    rows = select(
-        frame,
-        dataset=dataset,
-        scale=scale,
-        degradation=degradation,
-        seed=seed,
-        method=method,
-        protocol=protocol,
-    )
+    filters = dict(dataset=dataset, scale=scale, degradation=degradation, seed=seed)
+    rows = _one_table(select(frame, **filters, method=method, protocol=protocol))
+    options = StatsOptions(confidence, n_boot, test, alpha, random_state)
+    metrics, notes = metric_columns(rows, metrics)
+    set_metrics = [m for m in metrics if is_set_metric(m, rows)]
+    image_metrics = [m for m in metrics if m not in set_metrics]
+    context = _context(rows, metrics, set_metrics)  # refuses mixed versions or protocols
+    ok = rows[rows["error"].isna()]
+    methods = _methods(rows, ok, image_metrics, set_metrics, expected_images)
+    images = int(methods["images"].max() if expected_images is None else expected_images)
+    context.update(images=images, test=test, alpha=alpha, confidence=confidence, n_boot=n_boot)
+    per_image = {m: _per_image(ok, m, methods.index) for m in image_metrics}
+    stats, undecidable = _stats(rows, per_image, metrics, methods, options)
+    if undecidable:
+        notes.append(undecidable_note(undecidable, test, alpha))
+    for metric in set_metrics:
+        notes += set_metric_notes(rows[rows["metric"] == metric], stats, metric)
+    notes += _incomplete_notes(methods, context["images"])
+    return Leaderboard(stats, methods, context, notes, per_image)
+
+
+def _one_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` when they are one non-empty table; else the error saying how to choose one."""
     if rows.empty:
         raise MixedResultsError(
             "no results match the selection; `srbench ls runs` lists the runs in the store."
@@ -334,94 +244,20 @@ def leaderboard(
             f"the rows span {len(tables)} tables ({found}); choose one with dataset, scale, "
             "degradation and seed, or make one table each (srbench.leaderboard.leaderboards)."
         )
-    notes: list[str] = []
-    metrics = _metric_columns(rows, metrics, notes)
-    set_metrics = [m for m in metrics if is_set_metric(m, rows)]
-    image_metrics = [m for m in metrics if m not in set_metrics]
-    context = _context(rows, metrics)
-    context["set_metrics"] = set_metrics
-    ok = rows[rows["error"].isna()]
-    methods = _methods(rows, ok, image_metrics, set_metrics, expected_images)
-    context.update(
-        images=int(methods["images"].max() if expected_images is None else expected_images),
-        test=test,
-        alpha=alpha,
-        confidence=confidence,
-        n_boot=n_boot,
-    )
-    undecidable: dict[str, list[PairedTest]] = {}
-    per_image = {
-        m: ok[ok["metric"] == m]
-        .drop_duplicates(["image", "method"])
-        .set_index(["image", "method"])["value"]
-        .unstack("method")
-        .reindex(columns=methods.index)
-        for m in image_metrics
-    }
-    stats = (
-        pd.concat(
-            [
-                _set_stats(rows[rows["metric"] == m], m, methods)
-                if m in set_metrics
-                else _metric_stats(
-                    per_image[m],
-                    m,
-                    methods,
-                    confidence,
-                    n_boot,
-                    test,
-                    alpha,
-                    random_state,
-                    undecidable,
-                )
-                for m in metrics
-            ],
-            keys=metrics,
-            names=["metric", "method"],
-        )
-        .swaplevel()
-        .sort_index(level="method", sort_remaining=False)
-    )
-    if undecidable:
-        notes.append(_undecidable_note(undecidable, test, alpha))
-    for metric in set_metrics:
-        notes += _set_notes(rows[rows["metric"] == metric], stats, metric)
-    incomplete = methods.index[~methods["complete"]]
-    for name in incomplete:
-        notes.append(
-            f"{name} is incomplete: {methods.at[name, 'images']} of {context['images']} images "
-            f"({methods.at[name, 'failed']} failed); its means are over those images and it is "
-            "not ranked."
-        )
-    return Leaderboard(stats, methods, context, notes, per_image)
+    return rows
 
 
-def _metric_columns(
-    rows: pd.DataFrame, wanted: Sequence[str] | None, notes: list[str]
-) -> list[str]:
-    present = list(dict.fromkeys(rows["metric"]))
-    if wanted is not None:
-        missing = [m for m in wanted if m not in present]
-        if missing:
-            raise MixedResultsError(
-                f"no {', '.join(missing)} values in the selection; it has {', '.join(present)}."
-            )
-        return list(wanted)
-    metrics = [m for m in present if m != RUNTIME]
-    if RUNTIME in present:
-        timed = rows[rows["metric"] == RUNTIME]
-        if timed["protocol"].nunique() == 1:
-            metrics.append(RUNTIME)
-        else:
-            notes.append(
-                "runtime is left out: the methods were timed on different devices or worker "
-                f"counts ({', '.join(sorted(timed['protocol'].unique()))}); ask for it "
-                "explicitly after selecting runs timed alike."
-            )
-    return metrics
+def _single(rows: pd.DataFrame, column: str, what: str, hint: str) -> str:
+    """The one value of ``column`` in ``rows`` ("" when none): several must not share a table."""
+    values = sorted(map(str, rows[column].dropna().unique()))
+    if len(values) > 1:
+        raise MixedResultsError(f"{what} mixes {column} {', '.join(values)}; {hint}")
+    return values[0] if values else ""
 
 
-def _context(rows: pd.DataFrame, metrics: list[str]) -> dict[str, Any]:
+def _context(rows: pd.DataFrame, metrics: list[str], set_metrics: list[str]) -> dict[str, Any]:
+    """What every number of the table was measured under (:attr:`Leaderboard.context`; the
+    image count and test settings are added once the methods are counted)."""
     first = rows.iloc[0]
     hint = "select runs (--runs) that were measured alike."
     context: dict[str, Any] = {
@@ -447,6 +283,7 @@ def _context(rows: pd.DataFrame, metrics: list[str]) -> dict[str, Any]:
         context["metric_versions"][metric] = _single(
             of_metric, "metric_version", f"the {metric} column", "re-run the older methods."
         )
+    context["set_metrics"] = set_metrics
     return context
 
 
@@ -485,247 +322,59 @@ def _methods(
     return out
 
 
-def _metric_stats(
-    values: pd.DataFrame,
-    metric: str,
-    methods: pd.DataFrame,
-    confidence: float,
-    n_boot: int,
-    test: Test,
-    alpha: float,
-    random_state: int,
-    undecidable: dict[str, list[PairedTest]],
-) -> pd.DataFrame:
-    higher = direction(metric)
-    out = pd.DataFrame(index=methods.index)
-    out["mean"] = values.mean()
-    out["images"] = values.count()
-    out["ci_low"], out["ci_high"] = math.nan, math.nan
-    full = values.columns[values.notna().all()]
-    if len(full):  # methods with every image share one resampling (see bootstrap_ci)
-        lo, hi = bootstrap_ci(values[full].to_numpy(), confidence, n_boot, random_state)
-        out.loc[full, "ci_low"], out.loc[full, "ci_high"] = lo, hi
-    for name in values.columns.difference(full):
-        lo, hi = bootstrap_ci(values[name].dropna().to_numpy(), confidence, n_boot, random_state)
-        out.loc[name, "ci_low"], out.loc[name, "ci_high"] = lo, hi
-    complete = out["mean"].where(methods["complete"])
-    out["rank"] = (
-        complete.rank(method="min", ascending=not higher) if higher is not None else math.nan
-    )
-    out["p_value"], out["differs"] = math.nan, False
-    out["samples"], out["spread"], out["reliable"] = math.nan, math.nan, True
-    if higher is None or complete.isna().all():
-        return out
-    best = complete.idxmax() if higher else complete.idxmin()
-    matrix = values.to_numpy()
-    best_values = matrix[:, values.columns.get_loc(best)]
-    results = {
-        name: paired_test(column, best_values, test, "two-sided", n_boot, random_state)
-        for name, column in zip(values.columns, matrix.T, strict=True)
-        if name != best
-    }
-    out["p_value"] = pd.Series({k: r.p_value for k, r in results.items()}, dtype=float)
-    out["differs"] = pd.Series({k: r.significant(alpha) for k, r in results.items()}, dtype=bool)
-    out["differs"] = out["differs"].fillna(False).astype(bool)
-    # only comparisons a table shows (complete methods) need the caveat
-    weak = [
-        r for name, r in results.items() if methods.at[name, "complete"] and not r.decidable(alpha)
-    ]
-    if weak:
-        undecidable[metric] = weak
-    return out
-
-
-def _set_stats(rows: pd.DataFrame, metric: str, methods: pd.DataFrame) -> pd.DataFrame:
-    """A set-level metric's one value per method: ranked by direction, not resampled or tested."""
-    higher = direction(metric)
-    ok = rows[rows["error"].isna()].drop_duplicates("method").set_index("method")
-    out = pd.DataFrame(index=methods.index)
-    out["mean"] = ok["value"].reindex(methods.index).astype(float)
-    out["images"] = methods["images"]
-    out["ci_low"], out["ci_high"] = math.nan, math.nan
-    complete = out["mean"].where(methods["complete"])
-    out["rank"] = (
-        complete.rank(method="min", ascending=not higher) if higher is not None else math.nan
-    )
-    out["p_value"], out["differs"] = math.nan, False
-    for column in ("samples", "spread"):  # frames built by hand may lack the columns
-        found = ok[column] if column in ok else pd.Series(math.nan, index=ok.index)
-        out[column] = pd.to_numeric(found, errors="coerce").reindex(methods.index)
-    need = _min_samples(metric)
-    out["reliable"] = ~(out["samples"] < need) if need is not None else True
-    out["reliable"] = out["reliable"].astype(bool)
-    return out
-
-
-#: Why a set-level metric needs ``min_samples``, for the note under a table.
-_MIN_SAMPLES_WHY = {
-    "fid": "its {need} feature dimensions (fewer samples give a singular covariance)",
-}
-
-
-def _set_notes(rows: pd.DataFrame, stats: pd.DataFrame, metric: str) -> list[str]:
-    """Set-level values that could not be computed, or are unreliable (too few samples)."""
-    notes = []
-    failed = rows[rows["error"].notna()].drop_duplicates("method")
-    for r in failed.itertuples():
-        notes.append(f"{metric} of {r.method} could not be computed: {r.error}")
-    of_metric = stats.xs(metric, level="metric")
-    weak = of_metric[~of_metric["reliable"] & of_metric["mean"].notna()]
-    need = _min_samples(metric)
-    if len(weak) and need is not None:
-        counts: dict[int, list[str]] = {}
-        for name, samples in weak["samples"].items():
-            counts.setdefault(int(samples), []).append(str(name))
-        where = "; ".join(
-            f"{n} patches ({', '.join(names)})" for n, names in sorted(counts.items())
-        )
-        why = _MIN_SAMPLES_WHY.get(metric, "the {need} samples it needs").format(need=need)
-        notes.append(
-            f"{metric}: computed from {where}, fewer than {why}; such values are unreliable "
-            "(‡) and should not be compared across datasets or protocols."
-        )
-    return notes
-
-
-def _undecidable_note(undecidable: dict[str, list[PairedTest]], test: str, alpha: float) -> str:
-    tests = [t for ts in undecidable.values() for t in ts]
-    n = min(t.n for t in tests)
+def _per_image(ok: pd.DataFrame, metric: str, methods: pd.Index) -> pd.DataFrame:
+    """One metric's values: images down, the table's methods across (NaN where missing)."""
     return (
-        f"{', '.join(undecidable)}: with {n} images the {test} test's smallest possible p-value "
-        f"is {max(t.min_p for t in tests):.3g} >= {alpha}, so no difference from the best can "
-        "be called significant; more images are needed."
+        ok[ok["metric"] == metric]
+        .drop_duplicates(["image", "method"])
+        .set_index(["image", "method"])["value"]
+        .unstack("method")
+        .reindex(columns=methods)
     )
 
 
-def compare(
-    frame: pd.DataFrame,
-    a: str,
-    b: str,
-    metric: str,
-    *,
-    test: Test = "wilcoxon",
-    alternative: str = "two-sided",
-    n_boot: int = 2000,
-    random_state: int = 0,
-    **filters: Any,
-) -> PairedTest:
-    """Paired test of method ``a`` against ``b`` on one metric over the images both scored.
-
-    ``filters`` (dataset, scale, degradation, seed, protocol) must narrow the rows to one table.
-    """
-    # a leaderboard of the two refuses mixed protocols, versions or tables, and pairs the images
-    board = leaderboard(frame, method=[a, b], metrics=[metric], n_boot=n_boot, **filters)
-    values = board.values(metric)
-    for name in (a, b):
-        if name not in values or values[name].isna().all():
-            raise MixedResultsError(f"no {metric} values for {name!r} in the selection.")
-    return paired_test(values[a], values[b], test, alternative, n_boot, random_state)  # type: ignore[arg-type]
+def _stats(
+    rows: pd.DataFrame,
+    per_image: dict[str, pd.DataFrame],
+    metrics: list[str],
+    methods: pd.DataFrame,
+    options: StatsOptions,
+) -> tuple[pd.DataFrame, dict[str, list[PairedTest]]]:
+    """Every column's statistics, indexed by (method, metric) in method order, and per metric
+    the tests that could not decide (too few images)."""
+    parts = []
+    undecidable: dict[str, list[PairedTest]] = {}
+    for metric in metrics:
+        if metric not in per_image:  # set-level: one value per method
+            parts.append(set_metric_stats(rows[rows["metric"] == metric], metric, methods))
+            continue
+        part, weak = image_metric_stats(per_image[metric], metric, methods, options)
+        parts.append(part)
+        if weak:
+            undecidable[metric] = weak
+    stats = pd.concat(parts, keys=metrics, names=["metric", "method"])
+    return stats.swaplevel().sort_index(level="method", sort_remaining=False), undecidable
 
 
-def wide(
-    frame: pd.DataFrame | Sequence[Leaderboard],
-    metric: str,
-    *,
-    columns: Sequence[str] = ("dataset", "scale"),
-    protocol: str | None = None,
-    degradation: str | None = None,
-    seed: int | None = None,
-) -> pd.DataFrame:
-    """A paper-style pivot of one metric's means: methods down, (dataset, scale) across.
-
-    Each cell follows the same selection rules as :func:`leaderboard` (latest run, one protocol
-    and version per column); incomplete cells are NaN rather than means over fewer images.
-    Degradations or seeds that vary become further column levels. ``frame`` may also be
-    leaderboards already made (then ``protocol`` must be None: they were made under one).
-    """
-    if isinstance(frame, pd.DataFrame):
-        rows = select(
-            frame, metrics=[metric], protocol=protocol, degradation=degradation, seed=seed
-        )
-        boards = [leaderboard(part, metrics=[metric]) for _, part in rows.groupby(TABLE_KEY)]
-    else:
-        if protocol is not None:
-            raise MixedResultsError("leaderboards already made cannot be filtered by protocol.")
-        boards = [
-            b
-            for b in frame
-            if metric in b.metrics
-            and degradation in (None, b.context["degradation"])
-            and seed in (None, b.context["seed"])
-        ]
-    cells = {}
-    for board in sorted(boards, key=lambda b: tuple(b.context[k] for k in TABLE_KEY)):
-        means = board.stats.xs(metric, level="metric")["mean"]
-        cells[tuple(board.context[k] for k in TABLE_KEY)] = means.where(board.methods["complete"])
-    if not cells:
-        raise MixedResultsError(f"no {metric} values in the selection.")
-    out = pd.DataFrame(cells)
-    out.columns = pd.MultiIndex.from_tuples(list(cells), names=TABLE_KEY)
-    # keys the caller did not ask for stay as column levels when they vary (never averaged)
-    constant = [
-        k for k in TABLE_KEY if k not in columns and out.columns.get_level_values(k).nunique() == 1
+def _incomplete_notes(methods: pd.DataFrame, images: int) -> list[str]:
+    """One sentence per method with fewer images than the table expects."""
+    return [
+        f"{name} is incomplete: {methods.at[name, 'images']} of {images} images "
+        f"({methods.at[name, 'failed']} failed); its means are over those images and it is "
+        "not ranked."
+        for name in methods.index[~methods["complete"]]
     ]
-    out.columns = out.columns.droplevel(constant)
-    out = out.dropna(how="all")  # methods complete nowhere have no cell to show
-    out.index.name = "method"
-    return out
 
 
-def summary(scores: pd.DataFrame) -> pd.DataFrame:
-    """Mean per (dataset, scale, degradation, method) of each metric, with image counts.
+#: Names that lived here before the package was split by role; ``srbench.cli`` still imports
+#: them from this module. Served lazily: ``pivot`` imports this module, so a top-level import
+#: of it here would be circular.
+_MOVED = {"summary": "srbench.leaderboard.pivot", "wide": "srbench.leaderboard.pivot"}
 
-    Failed cells are not averaged; ``failed`` counts them. The fidelity protocol (such as
-    ``y-shave4``, the one ``--protocol`` chose) is part of the index, so numbers under different
-    protocols never share a row; metrics measured under their own protocol (LPIPS, FID, KID on
-    RGB; ``runtime`` on a device) join the row of their (dataset, scale, degradation, method),
-    and the index shows ``-`` when a cell has none of the first kind. A set-level metric's
-    column holds its one value; ``images`` counts per-image rows only.
 
-    Example:
-        >>> rows = pd.DataFrame({"dataset": ["a"] * 3, "scale": [4] * 3, "image": ["x", "y", ""],
-        ...     "degradation": ["bicubic"] * 3, "method": ["m"] * 3,
-        ...     "metric": ["psnr", "psnr", "fid"],
-        ...     "protocol": ["y-shave4", "y-shave4", "rgb-shave4-patch64-stride64"],
-        ...     "value": [30.0, 32.0, 41.5], "error": [None, None, None]})
-        >>> table = summary(rows)
-        >>> float(table["psnr"].iloc[0]), float(table["fid"].iloc[0]), int(table["images"].iloc[0])
-        (31.0, 41.5, 2)
-    """
-    if scores.empty:
-        return pd.DataFrame()
-    ok = scores[scores["error"].isna()]
-    metrics = list(dict.fromkeys(ok["metric"]))
-    # set-level rows and metrics with their own protocol join the table by cell, not protocol
-    own = {m for m in metrics if fixed_protocol(m) or is_set_metric(m, ok)}
-    fidelity = ok[~ok["metric"].isin(own)]
-    table = (
-        fidelity.pivot_table(index=_GROUP, columns="metric", values="value", aggfunc="mean")
-        .rename_axis(columns=None)
-        .reset_index()
-        if len(fidelity)
-        else pd.DataFrame(columns=_GROUP)
-    )
-    joined = ok[ok["metric"].isin(own - {RUNTIME})]
-    if len(joined):
-        extra = joined.pivot_table(index=_CELL, columns="metric", values="value", aggfunc="mean")
-        extra.columns.name = None
-        table = table.merge(extra.reset_index(), on=_CELL, how="outer")
-    table["protocol"] = table["protocol"].fillna("-") if "protocol" in table else "-"
-    counted = ok[(ok["metric"] != RUNTIME) & (ok["image"] != SET_IMAGE) & ~ok["metric"].isin(own)]
-    if counted.empty:  # no fidelity metric: count the images of the per-image ones
-        counted = ok[(ok["metric"] != RUNTIME) & (ok["image"] != SET_IMAGE)]
-        counted = counted[~counted["metric"].map(lambda m: is_set_metric(m, ok)).astype(bool)]
-    images = counted.groupby(_CELL)["image"].nunique().rename("images")
-    table = table.join(images, on=_CELL)
-    table["images"] = table["images"].fillna(0).astype(int)
-    runtime = ok[ok["metric"] == RUNTIME].groupby(_CELL)["value"].mean().rename("runtime")
-    table = table.join(runtime, on=_CELL)
-    table = table.set_index(_GROUP).sort_index()
-    errors = scores[scores["error"].notna()]
-    failed = errors[errors["image"] != SET_IMAGE].groupby(_CELL)["image"].nunique()
-    failed = failed.rename("failed")
-    table = table.join(failed, on=_CELL, how="outer") if len(table) else failed.to_frame()
-    table["failed"] = table["failed"].fillna(0).astype(int)
-    table.columns.name = None
-    return table
+def __getattr__(name: str) -> Any:
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_MOVED[name]), name)

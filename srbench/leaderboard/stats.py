@@ -3,6 +3,8 @@
 Everything here works on per-image values, the only data that can say whether a 0.02 dB
 difference on five images is more than noise. The statistics come from numpy and scipy; the
 only things decided here are which test, which side, and when a test cannot decide at all.
+``scipy.stats`` is imported by the first Wilcoxon test, not with this module: it takes longer to
+import than the rest of srbench's tables, and listing or formatting results never needs it.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats as _scipy_stats
 
-__all__ = ["PairedTest", "bootstrap_ci", "paired_test"]
+__all__ = ["TESTS", "PairedTest", "bootstrap_ci", "paired_test"]
 
 Test = Literal["wilcoxon", "bootstrap"]
 Alternative = Literal["two-sided", "greater", "less"]
+#: The paired tests :func:`paired_test` runs.
 TESTS = ("wilcoxon", "bootstrap")
 
 
@@ -113,15 +115,17 @@ def paired_test(
     if test == "wilcoxon":
         nonzero = diff[diff != 0]
         min_p = min(1.0, sides / 2.0 ** len(nonzero)) if len(nonzero) else 1.0
-        p = (
-            float(_scipy_stats.wilcoxon(nonzero, alternative=alternative).pvalue)
-            if len(nonzero)
-            else 1.0
-        )
+        p = _wilcoxon_p(nonzero, alternative) if len(nonzero) else 1.0
     else:
         min_p = min(1.0, sides * max(1.0 / (n_boot + 1), float(n) ** -n if n else 1.0))
         p = _bootstrap_p(diff, alternative, n_boot, random_state) if n and diff.any() else 1.0
     return PairedTest(n, mean, p, test, alternative, min_p)
+
+
+def _wilcoxon_p(nonzero: np.ndarray, alternative: str) -> float:
+    from scipy import stats  # lazy: see the module docstring
+
+    return float(stats.wilcoxon(nonzero, alternative=alternative).pvalue)
 
 
 def _bootstrap_p(diff: np.ndarray, alternative: str, n_boot: int, random_state: int) -> float:

@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from srbench.leaderboard.board import Leaderboard, direction
+from srbench.leaderboard.board import Leaderboard
+from srbench.leaderboard.selection import direction
 from srbench.metrics import METRICS
 from srbench.store import IDENTITY
 
@@ -321,7 +322,16 @@ def _replace(text: str, marks: dict[str, str]) -> str:
 
 
 def format_wide(table: pd.DataFrame, metric: str, fmt: str = "text") -> str:
-    """A :func:`srbench.leaderboard.wide` pivot as text, CSV, Markdown or LaTeX (best in bold)."""
+    """A :func:`srbench.leaderboard.wide` pivot as text, CSV, Markdown or LaTeX (best in bold).
+
+    Args:
+        table: The pivot: methods down, (dataset, scale, ...) across.
+        metric: Its metric (decimals, and which value is best).
+        fmt: ``text``, ``csv``, ``md`` or ``latex``.
+
+    Returns:
+        The table; CSV keeps full precision and marks nothing.
+    """
     if fmt == "csv":
         return table.to_csv().rstrip("\n")
     higher = direction(metric)
@@ -350,25 +360,33 @@ def format_wide(table: pd.DataFrame, metric: str, fmt: str = "text") -> str:
         ]
         rows.append([escape(method), *cells])
     if fmt == "md":
-        return "\n".join(
-            [
-                _md_row(["method", *map(md_escape, headers)]),
-                _md_row(["---"] + ["---:"] * len(headers)),
-                *(_md_row(r) for r in rows),
-            ]
-        )
+        return _wide_markdown(headers, rows)
     if fmt == "latex":
-        return "\n".join(
-            [
-                r"\begin{tabular}{l" + "r" * len(headers) + "}",
-                r"\toprule",
-                " & ".join(["Method", *map(latex_escape, headers)]) + r" \\",
-                r"\midrule",
-                *(" & ".join(r) + r" \\" for r in rows),
-                r"\bottomrule",
-                r"\end{tabular}",
-            ]
-        )
+        return _wide_latex(headers, rows)
     return pd.DataFrame(
         [r[1:] for r in rows], index=[r[0] for r in rows], columns=headers
     ).to_string()
+
+
+def _wide_markdown(headers: list[str], rows: list[list[str]]) -> str:
+    return "\n".join(
+        [
+            _md_row(["method", *map(md_escape, headers)]),
+            _md_row(["---"] + ["---:"] * len(headers)),
+            *(_md_row(r) for r in rows),
+        ]
+    )
+
+
+def _wide_latex(headers: list[str], rows: list[list[str]]) -> str:
+    return "\n".join(
+        [
+            r"\begin{tabular}{l" + "r" * len(headers) + "}",
+            r"\toprule",
+            " & ".join(["Method", *map(latex_escape, headers)]) + r" \\",
+            r"\midrule",
+            *(" & ".join(r) + r" \\" for r in rows),
+            r"\bottomrule",
+            r"\end{tabular}",
+        ]
+    )

@@ -15,36 +15,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from srbench.errors import SrbenchError
-from srbench.leaderboard.board import (
-    RUNTIME,
-    Leaderboard,
-    fixed_protocol,
-    leaderboards,
-    select,
-    wide,
-)
+from srbench.leaderboard.board import Leaderboard, leaderboards
+from srbench.leaderboard.pivot import wide
+from srbench.leaderboard.selection import RUNTIME, select
 from srbench.leaderboard.tables import format_leaderboard, format_wide, legend_line, md_escape
-from srbench.metrics import METRICS
-from srbench.report.plots import (
-    bars,
-    comparison_grid,
-    distributions,
-    interesting_box,
-    perception_distortion,
-    save_figure,
-    sweep,
+from srbench.report.appendix import (
+    failures_section,
+    protocol_section,
+    provenance_section,
+    skipped_section,
 )
+from srbench.report.comparison import comparison_grid, interesting_box
+from srbench.report.drawing import save_figure
+from srbench.report.plots import bars, distributions, perception_distortion, sweep
 from srbench.report.visuals import sr_images
 from srbench.store import dataset_sizes, load_manifests, load_results
 from srbench.system.files import atomic_path
 
 __all__ = ["ReportOptions", "render_report"]
-
-#: Failed cells listed one by one; the rest are counted.
-MAX_FAILURES = 50
 
 
 @dataclass(frozen=True)
@@ -122,10 +111,10 @@ def render_report(
         *_dataset_sections(boards, figures, results, options),
         _sweeps(boards, figures),
         _plane(boards, figures),
-        _failures(rows),
-        _skipped(manifests),
-        _provenance(manifests),
-        _protocol(boards),
+        failures_section(rows),
+        skipped_section(manifests),
+        provenance_section(manifests),
+        protocol_section(boards),
     ]
     text = "\n\n".join(s for s in sections if s).rstrip() + "\n"
     path = out / "README.md"
@@ -182,6 +171,8 @@ def _dataset_sections(
     results: str | os.PathLike[str],
     options: ReportOptions,
 ) -> list[str]:
+    """One ``## <dataset>`` section per dataset: its tables with their visual comparisons, then
+    its figures."""
     sections = []
     for dataset in dict.fromkeys(b.context["dataset"] for b in boards):
         mine = [b for b in boards if b.context["dataset"] == dataset]
@@ -192,33 +183,41 @@ def _dataset_sections(
                 format_leaderboard(board, "md", legend=False),
             ]
             parts += _visuals(board, figures, results, options)
-        metrics = _quality_metrics(mine)
-        base = _slug(dataset)
-        for metric in metrics:
-            parts.append(
-                figures.add(
-                    f"{base}-{_slug(metric)}-bars",
-                    f"{dataset}: mean {metric} per method",
-                    bars,
-                    boards,
-                    metric,
-                    dataset=dataset,
-                )
-            )
-        per_image = _per_image_metrics(mine)
-        if per_image:
-            parts.append(
-                figures.add(
-                    f"{base}-{_slug(per_image[0])}-per-image",
-                    f"{dataset}: {per_image[0]} per image",
-                    distributions,
-                    boards,
-                    per_image[0],
-                    dataset=dataset,
-                )
-            )
+        parts += _dataset_figures(dataset, mine, boards, figures)
         sections.append("\n\n".join(parts))
     return sections
+
+
+def _dataset_figures(
+    dataset: str, mine: list[Leaderboard], boards: list[Leaderboard], figures: _Figures
+) -> list[str]:
+    """Bars of every quality metric of ``dataset``'s tables (``mine``), and the per-image
+    distribution of the first metric that has per-image values."""
+    base = _slug(dataset)
+    parts = [
+        figures.add(
+            f"{base}-{_slug(metric)}-bars",
+            f"{dataset}: mean {metric} per method",
+            bars,
+            boards,
+            metric,
+            dataset=dataset,
+        )
+        for metric in _quality_metrics(mine)
+    ]
+    per_image = _per_image_metrics(mine)
+    if per_image:
+        parts.append(
+            figures.add(
+                f"{base}-{_slug(per_image[0])}-per-image",
+                f"{dataset}: {per_image[0]} per image",
+                distributions,
+                boards,
+                per_image[0],
+                dataset=dataset,
+            )
+        )
+    return parts
 
 
 def _visuals(
@@ -323,127 +322,3 @@ def _plane(boards: list[Leaderboard], figures: _Figures) -> str:
             ),
         ]
     )
-
-
-def _failures(rows: pd.DataFrame) -> str:
-    failed = rows[rows["error"].notna()].drop_duplicates(
-        ["dataset", "scale", "degradation", "seed", "method", "image"]
-    )
-    if failed.empty:
-        return "## Failures\n\nNone: every cell was scored."
-    lines = [
-        "## Failures",
-        "",
-        f"{len(failed)} cell(s) failed; they are not in any mean.",
-        "",
-        "| dataset | scale | degradation | method | image | error |",
-        "|---|---:|---|---|---|---|",
-    ]
-    for r in failed.head(MAX_FAILURES).itertuples():
-        cells = [r.dataset, f"x{r.scale}", r.degradation, r.method, r.image, r.error]
-        lines.append("| " + " | ".join(md_escape(c) for c in cells) + " |")
-    if len(failed) > MAX_FAILURES:
-        lines.append(f"\n... and {len(failed) - MAX_FAILURES} more.")
-    return "\n".join(lines)
-
-
-def _skipped(manifests: list[dict]) -> str:
-    notes = list(dict.fromkeys(s for m in manifests for s in m.get("skipped") or []))
-    if not notes:
-        return ""
-    return "## Skipped\n\n" + "\n".join(f"- {md_escape(n)}" for n in notes)
-
-
-def _provenance(manifests: list[dict]) -> str:
-    lines = [
-        "## Provenance",
-        "",
-        "| run | status | started | ended | commit | device | srbench | python | numpy | torch "
-        "| platform |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for m in manifests:
-        git = m.get("git") or {}
-        commit = str(git.get("commit") or "-")[:10] + (" (local edits)" if git.get("dirty") else "")
-        v = m.get("versions") or {}
-        cells = [
-            m.get("run_id"),
-            m.get("status"),
-            m.get("started"),
-            m.get("ended"),
-            commit,
-            m.get("device"),
-            *(v.get(k) for k in ("srbench", "python", "numpy", "torch", "platform")),
-        ]
-        lines.append(
-            "| " + " | ".join(md_escape(c if c is not None else "-") for c in cells) + " |"
-        )
-    return "\n".join(lines)
-
-
-def _describe(key: str) -> str:
-    """A protocol key in words: ``y-shave4``, ``rgb-shave4-patch64-stride64``, ..."""
-    if key.startswith("seconds@"):
-        return "wall-clock seconds of the method per image on the named device and threads"
-    head, *parts = key.split("-")
-    found = [re.fullmatch(r"([a-z]+)(\d+(?:x\d+)?)", part) for part in parts]
-    fields = dict(m.groups() for m in found if m)
-    if head not in ("y", "rgb") or len(fields) != len(parts) or "shave" not in fields:
-        return "as recorded by its metric"
-    if head == "y":
-        text = (
-            "Y channel of MATLAB's rgb2ycbcr (gray images on their gray values), uint8 SR, "
-            f"{fields['shave']} border pixels shaved; PSNR in float64, SSIM as ssim_index.m"
-        )
-    else:
-        text = f"all three channels, {fields['shave']} border pixels shaved"
-    if "patch" in fields:
-        size, stride = fields["patch"], fields.get("stride", fields["patch"])
-        text += f", cut into {size}x{size} patches at stride {stride}"
-    if "subsets" in fields and "x" in fields["subsets"]:
-        count, size = fields["subsets"].split("x")
-        text += (
-            f"; the value is the mean over {count} random subsets of {size} patches, ± their "
-            "standard deviation"
-        )
-    return text
-
-
-def _protocol(boards: list[Leaderboard]) -> str:
-    keys = sorted({p for b in boards for p in b.context["protocols"].values()})
-    lines = ["## Protocol", ""]
-    for key in keys:
-        lines.append(f"- `{key}`: {_describe(key)}.")
-    lines += [
-        "",
-        "HR images are modcropped to the scale and degraded with the stated spec (MATLAB-exact "
-        "bicubic by default). Methods with fewer images than the dataset are marked incomplete "
-        "and not ranked. The srbench README's *The protocol* section has the full definition.",
-    ]
-    metrics = list(dict.fromkeys(m for b in boards for m in b.metrics))
-    rgb = [m for m in metrics if m != RUNTIME and fixed_protocol(m)]
-    if rgb:
-        lines += [
-            "",
-            f"{', '.join(rgb)} {'is' if len(rgb) == 1 else 'are'} defined on RGB and measured "
-            "under their own RGB protocol above whatever `--protocol` chose, so they share a "
-            "table with Y-channel fidelity metrics.",
-        ]
-    set_level = list(dict.fromkeys(m for b in boards for m in b.set_metrics))
-    if set_level:
-        needs = [
-            f"{m}: {METRICS.get(m).min_samples}"
-            for m in set_level
-            if m in METRICS and METRICS.get(m).min_samples
-        ]
-        lines += [
-            "",
-            f"{', '.join(set_level)} {'is' if len(set_level) == 1 else 'are'} set-level: one "
-            "value per method, from the patches of all its SR images against those of the HR "
-            "images, with no bootstrap interval and no paired test. A value from fewer patches "
-            "than the metric needs"
-            + (f" ({', '.join(needs)})" if needs else "")
-            + " is marked ‡: it is unreliable and should not be compared across datasets or "
-            "protocols.",
-        ]
-    return "\n".join(lines)

@@ -2,7 +2,8 @@
 
 :func:`sr_images` reads the PNGs ``srbench run --save-images`` kept, and recomputes the others
 exactly as the run did (same dataset, degradation spec, seed, method spec and tiling), so a
-figure can show any image of any run. :func:`srbench.report.plots.comparison_grid` draws them.
+figure can show any image of any run. :func:`srbench.report.comparison.comparison_grid` draws
+them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from srbench.catalog.resolve import Dataset, resolve_dataset
 from srbench.degradations import DegradationContext, parse_spec
@@ -53,29 +55,8 @@ def sr_images(
         raise RunError(f"no run {run_id!r} in {run_dir.parent}; `srbench ls runs` lists them.")
     manifest = read_manifest(run_dir)
     canonical = parse_spec(degradation).canonical(scale)
-    rows = load_results(results_dir, runs=[run_id])
-    cell = rows[
-        (rows["dataset"] == dataset)
-        & (rows["scale"] == scale)
-        & (rows["degradation"] == canonical)
-        & (rows["image"] == image_id)
-    ]
-    if cell.empty:
-        raise RunError(
-            f"run {run_id} has no {dataset} image {image_id!r} at x{scale} with {canonical}."
-        )
-    scored = cell.drop_duplicates("method").set_index("method")
-    for label in methods:
-        if label not in scored.index:
-            raise RunError(
-                f"run {run_id} did not run {label!r} on {image_id}; it ran "
-                f"{', '.join(scored.index)}."
-            )
-        if isinstance(scored.at[label, "error"], str):
-            raise RunError(
-                f"{label} failed on {image_id} in run {run_id}: {scored.at[label, 'error']}"
-            )
-
+    cell = _cell(results_dir, run_id, dataset, scale, canonical, image_id)
+    scored = _scored(cell, run_id, image_id, methods)
     data = _dataset(manifest, dataset)
     _check_version(f"dataset {dataset}", cell["dataset_version"].iloc[0], data.version)
     hr = modcrop(to_rgb(data.load(image_id)), scale)
@@ -99,6 +80,46 @@ def sr_images(
         tiling = Tiling(config["tile"], config["tile_overlap"], config["batch_size"])
         outputs[label], _ = infer(method, lr, context, tiling)
     return hr, outputs
+
+
+def _cell(
+    results_dir: str | os.PathLike[str],
+    run_id: str,
+    dataset: str,
+    scale: int,
+    canonical: str,
+    image_id: str,
+) -> pd.DataFrame:
+    """The run's store rows of one image (every method and metric)."""
+    rows = load_results(results_dir, runs=[run_id])
+    cell = rows[
+        (rows["dataset"] == dataset)
+        & (rows["scale"] == scale)
+        & (rows["degradation"] == canonical)
+        & (rows["image"] == image_id)
+    ]
+    if cell.empty:
+        raise RunError(
+            f"run {run_id} has no {dataset} image {image_id!r} at x{scale} with {canonical}."
+        )
+    return cell
+
+
+def _scored(cell: pd.DataFrame, run_id: str, image_id: str, methods: Sequence[str]) -> pd.DataFrame:
+    """One row per method of ``cell``, once every one of ``methods`` is known to have scored
+    the image without an error."""
+    scored = cell.drop_duplicates("method").set_index("method")
+    for label in methods:
+        if label not in scored.index:
+            raise RunError(
+                f"run {run_id} did not run {label!r} on {image_id}; it ran "
+                f"{', '.join(scored.index)}."
+            )
+        if isinstance(scored.at[label, "error"], str):
+            raise RunError(
+                f"{label} failed on {image_id} in run {run_id}: {scored.at[label, 'error']}"
+            )
+    return scored
 
 
 def _check_version(what: str, recorded: str, current: str) -> None:

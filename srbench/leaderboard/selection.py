@@ -1,0 +1,123 @@
+"""Which store rows count, and what kind of metric each one is.
+
+Every consumer (tables, plots, reports, regression checks) selects rows through :func:`select`,
+so they agree on two rules:
+
+* **The latest run wins.** For each (dataset, scale, degradation, seed, method) the rows of the
+  most recent run that scored it are used (the store lists runs by start time), so re-running a
+  method replaces its numbers instead of averaging old and new. Pass run ids to choose others.
+* **Nothing incomparable shares a column.** A metric column has one protocol and one metric
+  version; a table has one dataset version, degradation version and seed. Anything else raises
+  :class:`MixedResultsError`, saying which values were found and how to choose one.
+
+Metrics defined on RGB (``MetricInfo.inputs == "rgb"``: LPIPS, FID, KID) and ``runtime`` are
+measured under their own protocol whatever ``--protocol`` says (:func:`fixed_protocol`), so a
+protocol filter never drops them. Pure pandas and numpy, no file IO.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from srbench.errors import SrbenchError
+from srbench.metrics import METRICS
+from srbench.store import SET_IMAGE
+
+__all__ = [
+    "RUNTIME",
+    "TABLE_KEY",
+    "MixedResultsError",
+    "direction",
+    "fixed_protocol",
+    "is_set_metric",
+    "select",
+]
+
+RUNTIME = "runtime"
+#: A table is one (dataset, scale, degradation, seed).
+TABLE_KEY = ["dataset", "scale", "degradation", "seed"]
+
+
+class MixedResultsError(SrbenchError):
+    """Rows that must not be averaged or compared together (protocols, versions, seeds)."""
+
+
+def direction(metric: str) -> bool | None:
+    """True when higher is better, False when lower is, None for a metric srbench does not know."""
+    return METRICS.get(metric).higher_is_better if metric in METRICS else None
+
+
+def fixed_protocol(metric: str) -> bool:
+    """Whether ``metric`` is measured under its own protocol whatever ``--protocol`` says:
+    ``runtime`` (timed on a device) and metrics defined on RGB (``MetricInfo.inputs``
+    ``"rgb"``: LPIPS, FID, KID, no-reference metrics). Unknown metrics follow ``--protocol``.
+
+    Example:
+        >>> fixed_protocol("psnr"), fixed_protocol("lpips"), fixed_protocol("runtime")
+        (False, True, True)
+    """
+    return metric == RUNTIME or (metric in METRICS and METRICS.get(metric).inputs != "protocol")
+
+
+def is_set_metric(metric: str, rows: pd.DataFrame | None = None) -> bool:
+    """Whether ``metric`` has one value per set (FID, KID) rather than one per image.
+
+    A registered metric says so by its ``level``; for one srbench does not know, ``rows`` (store
+    rows) decide: its rows all have ``image == store.SET_IMAGE``.
+
+    Example:
+        >>> is_set_metric("fid"), is_set_metric("psnr")
+        (True, False)
+    """
+    if metric in METRICS:
+        return METRICS.get(metric).level == "set"
+    if rows is None:
+        return False
+    own = rows.loc[rows["metric"] == metric, "image"]
+    return bool(len(own)) and bool((own == SET_IMAGE).all())
+
+
+def _matches(protocol: pd.Series, wanted: str) -> pd.Series:
+    # "y" selects y-shave4 at x4 and y-shave2 at x2; a full key selects exactly that
+    return (protocol == wanted) | protocol.str.startswith(f"{wanted}-")
+
+
+def select(
+    frame: pd.DataFrame,
+    *,
+    dataset: str | Sequence[str] | None = None,
+    scale: int | Sequence[int] | None = None,
+    degradation: str | Sequence[str] | None = None,
+    seed: int | None = None,
+    method: str | Sequence[str] | None = None,
+    protocol: str | None = None,
+    metrics: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Filter store rows, then keep the latest run of each (dataset, scale, degradation, seed,
+    method). ``protocol`` (``y``, ``rgb`` or a full key such as ``y-shave4``) filters the metrics
+    that follow ``--protocol`` (PSNR, SSIM, unknown metrics), not those measured under their own
+    protocol (:func:`fixed_protocol`: ``runtime``, timed on a device, and the RGB-defined
+    LPIPS, FID, KID)."""
+    rows = frame
+    for column, wanted in (
+        ("dataset", dataset),
+        ("scale", scale),
+        ("degradation", degradation),
+        ("seed", seed),
+        ("method", method),
+        ("metric", metrics),
+    ):
+        if wanted is not None:
+            values = [wanted] if np.ndim(wanted) == 0 else list(wanted)
+            rows = rows[rows[column].isin(values)]
+    if protocol is not None:
+        fixed = rows["metric"].map(fixed_protocol).astype(bool)
+        rows = rows[fixed | _matches(rows["protocol"], protocol)]
+    if rows.empty:
+        return rows.reset_index(drop=True)
+    cells = [*TABLE_KEY, "method"]
+    last = rows.drop_duplicates(cells, keep="last")[[*cells, "run_id"]]
+    return rows.merge(last, on=[*cells, "run_id"]).reset_index(drop=True)
