@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -144,6 +145,57 @@ def test_version_and_listings():
     assert "higher is better, image-level" in run_cli("ls", "metrics").stdout
     assert "lanczos" in run_cli("ls", "methods").stdout
     assert "choose one of" in run_cli("ls", "things", expect=2).stderr
+
+
+def test_listings_of_datasets_protocols_and_an_empty_store(tmp_path):
+    datasets = run_cli("ls", "datasets").stdout.splitlines()
+    assert datasets[0].split() == ["id", "split", "images", "state", "licence"]
+    assert re.match(r"sample +test +5 +builtin", datasets[-2])
+    assert datasets[-1].startswith("cache: ") and "SRBENCH_CACHE" in datasets[-1]
+    assert run_cli("ls", "protocols").stdout.splitlines() == [
+        "y    channels=y, shave=scale",
+        "rgb  channels=rgb, shave=scale",
+    ]
+    empty = run_cli("ls", "runs", "--results", tmp_path).stdout
+    assert empty.strip() == f"no runs in {tmp_path / 'runs'}"
+
+
+def test_eval_json_lists_scores_and_failures(folders):
+    sr_dir, hr_dir = folders
+    write_png(sr_dir / "b_x4.png", np.zeros((25, 27), np.uint8))  # not modcropped: fails
+    args = ["eval", "--sr", sr_dir, "--hr", hr_dir, "-s", 4, "--strip-suffix", "_x4", "-f", "json"]
+    out = json.loads(run_cli(*args, expect=2).stdout)
+    assert (out["n_images"], out["n_scored"], out["protocol"]) == (2, 1, "y-shave4")
+    assert out["mean"] == {"psnr": None, "ssim": 1.0}  # inf is written as null
+    assert out["images"] == [{"image": "a", "psnr": None, "ssim": 1.0}]
+    assert out["failures"][0]["image"] == "b"
+
+
+def test_eval_result_renders_only_its_formats():
+    from srbench.run import EvalResult
+
+    result = EvalResult(pd.DataFrame({"image": ["a"], "psnr": [30.0]}), 2, "y-shave2", 1)
+    assert result.render("csv").splitlines() == ["image,psnr,scale,protocol", "a,30.0,2,y-shave2"]
+    table = result.render().splitlines()
+    assert table[0] == "x2, protocol y-shave2, 1 images"
+    assert [line.split() for line in table[-2:]] == [["a", "30.0000"], ["mean", "30.0000"]]
+    with pytest.raises(ValueError, match="choose one of table, csv, json"):
+        result.render("html")
+
+
+@pytest.mark.parametrize(
+    ("value", "scales"), [("4", (4,)), ("2, 4,2", (2, 4)), ("all", (2, 3, 4)), ("3,ALL", (3, 2, 4))]
+)
+def test_scale_lists(value, scales):
+    from srbench.cli.base import parse_scales
+
+    assert parse_scales(value) == scales
+
+
+def test_a_scale_that_is_not_an_integer_exits_2(tmp_path):
+    err = run_cli("run", "-D", "sample", "-s", "2,x4", "--results", tmp_path, expect=2).stderr
+    assert "--scale '2,x4': 'x4' is not an integer (use e.g. 2,3,4 or all)." in err
+    assert not (tmp_path / "runs").exists()
 
 
 def test_the_allocator_keeps_freed_memory_where_glibc_allows():

@@ -1,5 +1,26 @@
-"""The ``srbench`` command line."""
+"""The ``srbench`` command line: thin commands over :mod:`srbench.run` and the other packages.
 
-from srbench.cli.app import app, main
+``base`` holds the Typer :data:`app`, the error handling and the options commands share; each
+other module holds one group of commands, registered on ``app`` when it is imported here:
+
+* ``images``: ``sample``, ``degrade``, ``upscale``, ``eval`` (folders of images)
+* ``ls``: ``ls`` (what srbench knows)
+* ``assets``: ``download``, ``weights`` (datasets and pretrained files into the caches)
+* ``run``: ``run`` (the benchmark grid, ``--resume``)
+* ``train``: ``train``
+* ``results``: ``leaderboard``, ``baseline``, ``check``, ``report``, ``plot`` (the store)
+
+Exit codes are listed in :mod:`srbench.cli.base`.
+"""
+
+import importlib
+
+from srbench.cli.base import app, main
 
 __all__ = ["app", "main"]
+
+#: The command modules, in the order ``srbench --help`` lists their commands.
+COMMAND_MODULES = ("images", "ls", "assets", "run", "train", "results")
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(f"srbench.cli.{_module}")  # registers its commands on app

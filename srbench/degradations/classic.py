@@ -11,13 +11,14 @@ import numpy as np
 from srbench.degradations.base import Degradation, register
 from srbench.errors import SpecError
 from srbench.imageio import quantize
-from srbench.resize import imresize
 
 
 def bicubic(
     hr: np.ndarray, scale: int, params: Mapping[str, Any], rng: np.random.Generator
 ) -> np.ndarray:
     """BI: MATLAB ``imresize(HR, 1/scale, 'bicubic')`` on uint8."""
+    from srbench.resize import imresize  # here, not at import: it loads scipy.sparse
+
     return imresize(hr, 1 / scale, method="bicubic")
 
 

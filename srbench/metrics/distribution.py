@@ -31,7 +31,6 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
-from unittest import mock
 
 import numpy as np
 
@@ -202,6 +201,8 @@ def _fid_weights(inception: Any, state: dict[str, Any] | None) -> Iterator[None]
     ``pytorch_fid.inception.fid_inception_v3`` calls ``load_state_dict_from_url``; it gets the
     checkpoint from the torch hub cache, or (random weights) no load at all.
     """
+    from unittest import mock
+
     import torchvision
 
     with contextlib.ExitStack() as stack:

@@ -43,13 +43,10 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.ndimage
-from scipy.special import gamma as gamma_fn
 
 from srbench.errors import SizeMismatchError
 from srbench.imageio import rgb2gray
 from srbench.metrics.base import MetricInfo, register_metric
-from srbench.resize import imresize
 
 __all__ = [
     "BRISQUE_METRIC",
@@ -74,10 +71,20 @@ FLAT_TOLERANCE = 1e-10
 _MODEL_FILE = "brisque_live.npz"
 #: ``gam = 0.2:0.001:10`` of both ``.m`` files; k / 1000 is what MATLAB's colon rounds to.
 _GAM = np.arange(200, 10001) / 1000.0
-#: Moment ratios of the GGD (``estimateggdparam.m``) and the AGGD (``estimateaggdparam.m``) on that
-#: grid, computed once (the ``.m`` files recompute them on every call).
-_R_GGD = gamma_fn(1 / _GAM) * gamma_fn(3 / _GAM) / gamma_fn(2 / _GAM) ** 2
-_R_AGGD = gamma_fn(2 / _GAM) ** 2 / (gamma_fn(1 / _GAM) * gamma_fn(3 / _GAM))
+
+
+@functools.cache
+def _ratios() -> tuple[np.ndarray, np.ndarray]:
+    """Moment ratios of the GGD (``estimateggdparam.m``) and the AGGD (``estimateaggdparam.m``)
+    on the grid ``_GAM``, computed once, on first use (the ``.m`` files recompute them on every
+    call; at import they would load scipy.special for every ``srbench`` command)."""
+    from scipy.special import gamma as gamma_fn
+
+    r_ggd = gamma_fn(1 / _GAM) * gamma_fn(3 / _GAM) / gamma_fn(2 / _GAM) ** 2
+    r_aggd = gamma_fn(2 / _GAM) ** 2 / (gamma_fn(1 / _GAM) * gamma_fn(3 / _GAM))
+    return r_ggd, r_aggd
+
+
 #: ``shifts = [0 1; 1 0; 1 1; -1 1]`` of ``brisque_feature.m``: horizontal, vertical, two diagonals.
 _SHIFTS = ((0, 1), (1, 0), (1, 1), (-1, 1))
 
@@ -131,6 +138,8 @@ def _model() -> _Model:
 
 def _filter2(img: np.ndarray) -> np.ndarray:
     """``filter2(window, img, 'same')``: correlation with zeros outside the image."""
+    import scipy.ndimage
+
     return scipy.ndimage.correlate(img, _WINDOW, mode="constant", cval=0.0)
 
 
@@ -155,7 +164,7 @@ def _ggd(vec: np.ndarray) -> tuple[float, float]:
     e = _mean(np.abs(vec))
     rho = sigma_sq / e**2
     # argmin of an all-NaN vector is its first element, as MATLAB's min (uniform image).
-    alpha = _GAM[np.argmin(np.abs(rho - _R_GGD))]
+    alpha = _GAM[np.argmin(np.abs(rho - _ratios()[0]))]
     return float(alpha), float(np.sqrt(sigma_sq) ** 2)
 
 
@@ -170,12 +179,16 @@ def _aggd(vec: np.ndarray) -> tuple[float, float, float]:
     gamma_hat = left / right
     rhat = _mean(np.abs(vec)) ** 2 / _mean(sq)
     rhat_norm = rhat * (gamma_hat**3 + 1) * (gamma_hat + 1) / (gamma_hat**2 + 1) ** 2
-    alpha = _GAM[np.argmin((_R_AGGD - rhat_norm) ** 2)]
+    alpha = _GAM[np.argmin((_ratios()[1] - rhat_norm) ** 2)]
     return float(alpha), float(left), float(right)
 
 
 def _features_of_gray(gray: np.ndarray) -> np.ndarray:
     """``brisque_feature.m`` on a double image with [0, 255] values: 36 features, unrounded."""
+    from scipy.special import gamma as gamma_fn
+
+    from srbench.resize import imresize
+
     img = np.asarray(gray, dtype=np.float64)
     feats: list[float] = []
     with np.errstate(divide="ignore", invalid="ignore"):  # uniform images: NaN, quietly

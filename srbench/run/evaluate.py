@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 from tqdm import tqdm
@@ -101,9 +104,62 @@ class EvalResult:
     n_images: int
     failures: list[tuple[str, str]] = field(default_factory=list)
 
+    #: Formats of :meth:`render` (``srbench eval --format``).
+    FORMATS: ClassVar[tuple[str, ...]] = ("table", "csv", "json")
+
     def mean(self) -> pd.Series:
         """The set score: arithmetic mean of the per-image values."""
         return self.scores.drop(columns="image").mean()
+
+    def render(self, fmt: str = "table") -> str:
+        """The scores as ``srbench eval`` prints them.
+
+        Args:
+            fmt: ``table`` (a heading, one row per image and the mean, 4 decimals), ``csv``
+                (one row per image with its scale and protocol) or ``json`` (everything,
+                failures included; an infinite PSNR is ``null``).
+
+        Returns:
+            The text, without a final newline.
+
+        Raises:
+            ValueError: ``fmt`` is not one of :attr:`FORMATS`.
+        """
+        if fmt == "table":
+            return self._table()
+        if fmt == "csv":
+            frame = self.scores.assign(scale=self.scale, protocol=self.protocol)
+            return frame.to_csv(index=False).rstrip()
+        if fmt == "json":
+            return json.dumps(self._record(), indent=2)
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(self.FORMATS)}.")
+
+    def _table(self) -> str:
+        n_scored = len(self.scores)
+        label = "mean" if not self.failures else f"mean ({n_scored} of {self.n_images})"
+        table = self.scores.set_index("image")
+        table.loc[label] = self.mean()
+        header = f"x{self.scale}, protocol {self.protocol}, {self.n_images} images"
+        return header + "\n" + table.to_string(float_format=lambda v: f"{v:.4f}")
+
+    def _record(self) -> dict[str, object]:
+        return {
+            "scale": self.scale,
+            "protocol": self.protocol,
+            "n_images": self.n_images,
+            "n_scored": len(self.scores),
+            "mean": {k: _finite_or_none(v) for k, v in self.mean().items()},
+            "images": [
+                {k: _finite_or_none(v) for k, v in row.items()}
+                for row in self.scores.to_dict("records")
+            ],
+            "failures": [{"image": i, "error": m} for i, m in self.failures],
+        }
+
+
+def _finite_or_none(value: object) -> object:
+    """JSON has no inf (the PSNR of identical images): it is written as null."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def evaluate_folders(

@@ -1,0 +1,50 @@
+"""``srbench ls``: what srbench knows. Each listing is rendered by the package that owns it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from srbench.cli.base import ResultsDir, command, fail
+
+#: What ``srbench ls`` lists, in the order its messages name them.
+LISTINGS = ("datasets", "methods", "runs", "degradations", "metrics", "protocols")
+
+
+@command("ls")
+def ls(
+    what: Annotated[
+        str,
+        typer.Argument(help="datasets, methods, runs, degradations, metrics or protocols."),
+    ],
+    results: ResultsDir = Path("results"),
+) -> None:
+    """List what srbench knows (datasets with their cache state; runs in --results)."""
+    if what not in LISTINGS:
+        fail(f"cannot list {what!r}; choose one of {', '.join(LISTINGS)}.")
+    typer.echo("\n".join(_lines(what, results)))
+
+
+def _lines(what: str, results: Path) -> list[str]:
+    """The lines of one listing; only the package that renders it is imported."""
+    if what == "datasets":
+        from srbench.catalog.listing import dataset_lines
+
+        return dataset_lines()
+    if what == "methods":
+        from srbench.methods.listing import method_lines
+
+        return method_lines()
+    if what == "runs":
+        from srbench.store.listing import run_lines
+
+        return run_lines(results)
+    if what == "degradations":
+        from srbench.degradations.listing import degradation_lines
+
+        return degradation_lines()
+    from srbench.metrics.listing import metric_lines, protocol_lines
+
+    return metric_lines() if what == "metrics" else protocol_lines()

@@ -1,0 +1,204 @@
+"""``srbench run``: the benchmark grid, and ``--resume`` of a killed run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from srbench.cli.base import (
+    EXIT_FAILED,
+    EXIT_METRIC_SKIPPED,
+    AcceptLicence,
+    Progress,
+    ResultsDir,
+    command,
+    csv_items,
+    fail,
+    log,
+    parse_scales,
+)
+from srbench.specs import split_specs
+
+if TYPE_CHECKING:
+    from srbench.run import RunConfig, RunResult
+
+Datasets = Annotated[
+    str,
+    typer.Option(
+        "--datasets", "-D", help="Comma-separated: catalog names, folders, sample, or all."
+    ),
+]
+Scales = Annotated[str, typer.Option("--scale", "-s", help="Comma-separated, or all.")]
+Degradations = Annotated[
+    str,
+    typer.Option(
+        "--degradations",
+        "-d",
+        help="Comma-separated degradation specs; ';' "
+        "separates specs that have parameters (blur:sigma=2;noise:sigma=10).",
+    ),
+]
+Methods = Annotated[
+    str, typer.Option("--methods", "-m", help="Comma-separated method specs, or all.")
+]
+Metrics = Annotated[
+    str,
+    typer.Option(
+        help="Comma-separated metrics: psnr, ssim, lpips, lpips-vgg, brisque, and set-level "
+        "fid / kid with patch options (fid:patch=64,stride=32; kid:count=16,subsets=50)."
+    ),
+]
+ProtocolName = Annotated[str, typer.Option("--protocol", "-p", help="y or rgb.")]
+Shave = Annotated[int | None, typer.Option(help="Border to ignore (default: scale).")]
+Seed = Annotated[int, typer.Option(help="Seed of random degradations.")]
+Device = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")]
+Tile = Annotated[int, typer.Option(help="LR tile side for large images (0: whole).")]
+TileOverlap = Annotated[int, typer.Option(help="LR pixels tiles overlap by.")]
+BatchSize = Annotated[int, typer.Option(min=1, help="Tiles per forward pass.")]
+Timeout = Annotated[float | None, typer.Option(help="Seconds a method may spend on one image.")]
+Workers = Annotated[
+    int, typer.Option(help="Threads that read, degrade and score beside the method (0: auto).")
+]
+SaveImages = Annotated[bool, typer.Option(help="Write the SR PNGs into the run.")]
+MethodFile = Annotated[
+    list[str] | None,
+    typer.Option(help="path/to/file.py:Class of a method of your own (repeatable)."),
+]
+RunId = Annotated[str | None, typer.Option(help="Name the run (default: time+random).")]
+Resume = Annotated[str | None, typer.Option(help="Continue the run RUN_ID (its stored settings).")]
+Offline = Annotated[bool, typer.Option(help="Never download (as SRBENCH_OFFLINE=1).")]
+
+#: Options that only shape how a run executes or reports; everything else is stored with the run.
+RESUME_OPTIONS = {"resume", "results", "progress", "offline"}
+#: Options that go into the RunConfig field of the same name unchanged.
+_AS_GIVEN = (
+    "protocol",
+    "shave",
+    "seed",
+    "device",
+    "tile",
+    "tile_overlap",
+    "batch_size",
+    "timeout",
+    "workers",
+    "save_images",
+)
+
+
+@command("run")
+def run_(
+    ctx: typer.Context,
+    datasets: Datasets = "all",
+    scale: Scales = "4",
+    degradations: Degradations = "bicubic",
+    methods: Methods = "all",
+    metrics: Metrics = "psnr,ssim",
+    protocol: ProtocolName = "y",
+    shave: Shave = None,
+    seed: Seed = 0,
+    device: Device = "auto",
+    tile: Tile = 0,
+    tile_overlap: TileOverlap = 16,
+    batch_size: BatchSize = 4,
+    timeout: Timeout = None,
+    workers: Workers = 0,
+    save_images: SaveImages = False,
+    method_file: MethodFile = None,
+    accept_licence: AcceptLicence = None,
+    results: ResultsDir = Path("results"),
+    run_id: RunId = None,
+    resume: Resume = None,
+    offline: Offline = False,
+    progress: Progress = True,
+) -> None:
+    """Run methods on datasets, score every image, store every row.
+
+    Exit status: 0 when everything asked for was computed; 1 when a cell failed (the rest is
+    stored); 3 when the run completed without a metric whose weights or package are missing
+    (`srbench weights` says how to get them); 2 on usage errors.
+    """
+    if offline:
+        os.environ["SRBENCH_OFFLINE"] = "1"
+    if resume:
+        check_resume_options(ctx)
+        from srbench.run import resume as resume_run
+
+        result = resume_run(resume, results, progress=progress, log=log)
+    else:
+        from srbench.run import run
+
+        result = run(run_config(ctx.params), results, run_id=run_id, progress=progress, log=log)
+    _report(result)
+
+
+def check_resume_options(ctx: typer.Context) -> None:
+    """Refuse options given on the command line that ``--resume`` would ignore.
+
+    A resumed run keeps the settings stored in its manifest; only :data:`RESUME_OPTIONS` may
+    be given with ``--resume``.
+
+    Raises:
+        typer.Exit: Another option was given (status 2, after naming it).
+    """
+    given = [
+        f"--{name.replace('_', '-')}"
+        for name in ctx.params
+        if name not in RESUME_OPTIONS
+        and getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"
+    ]
+    if given:
+        fail(
+            f"--resume continues a run with the settings stored in its manifest; drop "
+            f"{', '.join(given)} (or start a new run with them)."
+        )
+
+
+def run_config(options: Mapping[str, Any]) -> RunConfig:
+    """The :class:`~srbench.run.RunConfig` of ``srbench run``'s options.
+
+    Args:
+        options: The command's options by parameter name (``ctx.params``): the grid's lists as
+            given (comma- or ';'-separated), the other settings as parsed.
+
+    Raises:
+        typer.Exit: ``--scale`` has an item that is not an integer.
+    """
+    from srbench.run import RunConfig
+
+    return RunConfig(
+        datasets=csv_items(options["datasets"]),
+        scales=parse_scales(options["scale"]),
+        degradations=tuple(split_specs(options["degradations"])),
+        methods=tuple(split_specs(options["methods"])),
+        metrics=tuple(split_specs(options["metrics"])),
+        method_files=tuple(options["method_file"] or ()),
+        accept_licence=tuple(options["accept_licence"] or ()),
+        **{name: options[name] for name in _AS_GIVEN},
+    )
+
+
+def _report(result: RunResult) -> None:
+    """Print the run's summary table and failures; exit 1 on failed cells, 3 on skipped
+    metrics."""
+    from srbench.leaderboard import summary
+
+    table = summary(result.scores)
+    typer.echo(
+        table.to_string(float_format=lambda v: f"{v:.4f}", na_rep="-") if len(table) else "no rows"
+    )
+    log(f"run {result.run_id}: {result.path}")
+    failures = result.failures
+    for row in failures.head(20).itertuples():
+        log(
+            f"failed: {row.dataset} x{row.scale} {row.degradation} {row.method} "
+            f"{row.image}: {row.error}"
+        )
+    if len(failures):
+        log(f"{len(failures)} cell(s) failed; the rest were scored.")
+        raise typer.Exit(EXIT_FAILED)
+    if result.skipped_metrics:
+        raise typer.Exit(EXIT_METRIC_SKIPPED)

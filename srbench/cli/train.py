@@ -1,0 +1,130 @@
+"""``srbench train``: train a method, then install its weights as a tag."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from srbench.cli.base import AcceptLicence, Progress, command, log
+
+if TYPE_CHECKING:
+    from srbench.training.loop import TrainResult
+
+Method = Annotated[str, typer.Argument(help="A trainable method (srbench ls methods).")]
+Data = Annotated[str, typer.Option("--data", help="Training images: div2k-train, or a folder.")]
+TrainScale = Annotated[int | None, typer.Option("--scale", "-s", help="Scale to train.")]
+Degradation = Annotated[
+    str | None, typer.Option(help="LR maker, as in srbench run (default: the config's).")
+]
+Config = Annotated[
+    Path | None, typer.Option(help="YAML config (default: methods/<method>/x<scale>.yaml).")
+]
+Iters = Annotated[int | None, typer.Option(min=1, help="Iterations (overrides the config).")]
+Out = Annotated[
+    Path | None, typer.Option(help="Run folder (default: runs/train/<method>-x<scale>).")
+]
+TimeLimit = Annotated[
+    float | None,
+    typer.Option(
+        min=1, help="Stop after this many seconds of training, validate, save and export."
+    ),
+]
+Resume = Annotated[bool, typer.Option(help="Continue the training in --out.")]
+Validation = Annotated[
+    str | None, typer.Option(help="Held-out images for PSNR/SSIM (set5, or a folder).")
+]
+Tag = Annotated[str, typer.Option(help="Install the weights as METHOD:tag=TAG ('' to skip).")]
+Device = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")]
+Workers = Annotated[int | None, typer.Option(min=0, help="DataLoader workers.")]
+Seed = Annotated[int | None, typer.Option(help="Seed (overrides the config).")]
+
+#: Exit status of a training interrupted with Ctrl-C (its checkpoint is saved).
+EXIT_INTERRUPTED = 130
+
+
+@command("train")
+def train_cmd(
+    method: Method,
+    data: Data,
+    scale: TrainScale = None,
+    degradation: Degradation = None,
+    config: Config = None,
+    iters: Iters = None,
+    out: Out = None,
+    time_limit: TimeLimit = None,
+    resume: Resume = False,
+    val: Validation = None,
+    tag: Tag = "trained",
+    device: Device = "auto",
+    workers: Workers = None,
+    seed: Seed = None,
+    accept_licence: AcceptLicence = None,
+    progress: Progress = True,
+) -> None:
+    """Train a method on a degradation, then install its weights and model card as a tag.
+
+    Interrupting (Ctrl-C) saves a checkpoint; --resume continues it exactly. With --time-limit
+    the weights trained so far are exported and installed too (their card says so).
+    """
+    from srbench.system.device import resolve_device
+    from srbench.training.config import load_config
+    from srbench.training.loop import train
+
+    overrides = config_overrides(degradation, iters, seed, time_limit, workers)
+    settings = load_config(config, method, scale, overrides)
+    scales = settings["scale"] if isinstance(settings["scale"], list) else [settings["scale"]]
+    out = out or Path("runs") / "train" / f"{settings['method']}-x{'-'.join(map(str, scales))}"
+    log(f"training {settings['method']} x{','.join(map(str, scales))} on {data} into {out}")
+    try:
+        result = train(
+            settings,
+            data,
+            out,
+            resume=resume,
+            device=resolve_device(device),
+            tag=tag or None,
+            validation=val,
+            accept_licence=tuple(accept_licence or ()),
+            progress=progress,
+            log=log,
+        )
+    except KeyboardInterrupt:
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    _print_result(result)
+
+
+def _print_result(result: TrainResult) -> None:
+    """The exported weights and, when the training validated, the scores."""
+    typer.echo(f"weights: {result.weights}")
+    if result.card.get("validation"):
+        typer.echo(f"validation: {json.dumps(result.card['validation'])}")
+
+
+def config_overrides(
+    degradation: str | None,
+    iters: int | None,
+    seed: int | None,
+    time_limit: float | None,
+    workers: int | None,
+) -> dict[str, Any]:
+    """The settings the command line overrides in a training config (those given).
+
+    Example:
+        >>> config_overrides("blur", None, 0, None, 2)
+        {'degradation': 'blur', 'seed': 0, 'data': {'workers': 2}}
+    """
+    overrides: dict[str, Any] = {}
+    if degradation:
+        overrides["degradation"] = degradation
+    if iters:
+        overrides["iters"] = iters
+    if seed is not None:
+        overrides["seed"] = seed
+    if time_limit is not None:
+        overrides["time_limit"] = time_limit
+    if workers is not None:
+        overrides["data"] = {"workers": workers}
+    return overrides
