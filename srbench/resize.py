@@ -20,11 +20,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse
 
 from srbench.errors import SrbenchError
+
+if TYPE_CHECKING:
+    import scipy.sparse
 
 __all__ = ["KERNELS", "imresize", "interpolation_matrix", "output_shape"]
 
@@ -98,6 +101,8 @@ def _weights(
     Duplicate column indices (taps clamped onto the edge pixel) are kept as separate entries so
     that the product accumulates them one by one, as MATLAB does.
     """
+    import scipy.sparse  # here, not at import: listings import this module and need no scipy
+
     kernel = KERNELS[method]
     if scale < 1 and antialias:
 

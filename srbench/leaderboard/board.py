@@ -364,17 +364,3 @@ def _incomplete_notes(methods: pd.DataFrame, images: int) -> list[str]:
         "not ranked."
         for name in methods.index[~methods["complete"]]
     ]
-
-
-#: Names that lived here before the package was split by role; ``srbench.cli`` still imports
-#: them from this module. Served lazily: ``pivot`` imports this module, so a top-level import
-#: of it here would be circular.
-_MOVED = {"summary": "srbench.leaderboard.pivot", "wide": "srbench.leaderboard.pivot"}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(_MOVED[name]), name)
