@@ -20,9 +20,10 @@ from srbench.methods.trained import architecture, architectures  # noqa: E402
 from srbench.metrics.fidelity import psnr  # noqa: E402
 from srbench.resize import imresize  # noqa: E402
 from srbench.store import load_results  # noqa: E402
-from srbench.training import loop  # noqa: E402
-from srbench.training.config import load_config  # noqa: E402
+from srbench.training import build, loop  # noqa: E402
+from srbench.training.config import TrainConfig, load_config  # noqa: E402
 from srbench.training.data import PatchPairs  # noqa: E402
+from srbench.training.state import Context  # noqa: E402
 from srbench.weights.loading import build_network  # noqa: E402
 from tests.conftest import run_cli  # noqa: E402
 from tests.httpserver import http_server_fixture, srbench_cache_fixture  # noqa: E402, F401
@@ -69,7 +70,7 @@ def images(tmp_path, astronaut) -> Path:
     return folder
 
 
-def _config(tmp_path: Path, overrides: dict | None = None, **top) -> dict:
+def _config(tmp_path: Path, overrides: dict | None = None, **top) -> TrainConfig:
     settings = {**TINY_EDSR, **top}
     path = tmp_path / f"{settings['method']}.yaml"
     path.write_text(json.dumps(settings))  # JSON is YAML
@@ -182,7 +183,7 @@ def test_a_tiny_edsr_learns_and_beats_bicubic_on_its_training_patches(tmp_path, 
     result = _train(config, tmp_path / "one", tmp_path / "out", validation=None)
     losses = [r["loss"] for r in result.losses]
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:2]), losses
-    net = build_network(architecture("edsr_baseline"), (2,), config["arch"])
+    net = build_network(architecture("edsr_baseline"), (2,), config.arch)
     net.load_state_dict(torch.load(result.weights, weights_only=True))
     pairs = PatchPairs([crop], (2,), 24, 8, parse_spec("bicubic"), False, 0, 10**6)
     ours, bicubic = _patch_psnrs(net, pairs, range(0, 400 * 8, 50))
@@ -208,16 +209,19 @@ def test_a_gan_step_updates_both_networks(tmp_path, case):
         scale=2,
         arch=arch_kwargs,
         data={"patch": 16, "batch": 2, "workers": 0},
-        loss={"mse": 1.0, "vgg": {"weight": 0.006, "layer": "relu2_2"}, "adversarial": 1.0e-3},
+        loss={
+            "mse": 1.0,
+            "vgg": {"weight": 0.006, "layer": "relu2_2"},
+            "adversarial": {"weight": 1.0e-3, "kind": kind},
+        },
         discriminator={"arch": d_arch},
         iters=1,
     )
-    config["loss"]["adversarial"] = {"weight": 1.0e-3, "kind": kind}
-    torch.manual_seed(config["seed"])
-    parts = loop._build(config, architecture(method), (2,), "cpu", classes, print)
-    losses = loop._losses(config, "cpu", random_vgg=True)
+    torch.manual_seed(config.seed)
+    parts = build.build_parts(config, "cpu", classes, print)
+    losses = build.build_losses(config, "cpu", random_vgg=True)
     before = [{k: v.clone() for k, v in net.state_dict().items()} for net in (parts.g, parts.d)]
-    context = loop._Context(config, parts, losses, "cpu", tmp_path, {}, [], [], print)
+    context = Context(config, parts, losses, "cpu", tmp_path, {}, [], [], print)
     labels = list(range(classes)) if classes else None
     astronaut = sample_images()["astronaut"]
     images = [astronaut] * max(classes, 1)
@@ -276,7 +280,7 @@ def test_srgan_starts_from_srresnet_and_resumes_exactly(tmp_path, images):
     lines: list[str] = []
     straight = _train(gan, images, tmp_path / "straight", random_vgg=True, log=lines.append)
     assert f"initialised 30 of 30 tensors from {pretrained.installed}" in lines, lines
-    _train({**gan, "iters": 2}, images, tmp_path / "halves", random_vgg=True)
+    _train(gan.model_copy(update={"iters": 2}), images, tmp_path / "halves", random_vgg=True)
     resumed = _train(gan, images, tmp_path / "halves", resume=True, random_vgg=True)
     _states_equal(
         torch.load(straight.weights, weights_only=True),
@@ -386,7 +390,7 @@ def test_a_truncated_checkpoint_is_a_clear_error(tmp_path, images):
     last = out / "checkpoints/last.pt"
     last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
     with pytest.raises(CheckpointError, match="truncated, corrupt") as info:
-        _train({**config, "iters": 8}, images, out, resume=True)
+        _train(config.model_copy(update={"iters": 8}), images, out, resume=True)
     assert "previous.pt" in str(info.value)
 
 
@@ -542,11 +546,11 @@ def test_every_shipped_config_loads_for_its_scales():
     for name, arch in architectures().items():
         for scale in arch.scales:
             config = load_config(None, name, scale)
-            assert config["method"] == name
+            assert config.method == name and config["method"] == name  # the CLI reads ["method"]
             assert (
                 (config["scale"] == list(arch.scales))
                 if arch.multiscale
-                else (config["scale"] == scale)
+                else (config.scale == scale)
             )
 
 

@@ -65,7 +65,7 @@ def _learn(tmp_path, crop, method, arch, loss, iters, lr, milestone, patch=12, *
         **top,
     )
     result = _train(config, tmp_path / "one", tmp_path / "out", validation=None)
-    net = build_network(architecture(method), (2,), config["arch"])
+    net = build_network(architecture(method), (2,), config.arch)
     net.load_state_dict(torch.load(result.weights, weights_only=True))
     pairs = PatchPairs([crop], (2,), patch, 8, parse_spec("bicubic"), False, 0, 10**6)
     return [r["loss"] for r in result.losses], _patch_psnrs(net, pairs, range(0, iters * 8, 40))
@@ -107,7 +107,7 @@ def test_srugan_learns_on_its_training_patches(tmp_path, crop):
 def test_the_perceptual_unet_trains_on_vgg16_relu3_3(tmp_path, crop):
     write_png(tmp_path / "one/astronaut.png", crop)
     config = load_config(None, "unet_perceptual", 2, {"iters": 30})
-    assert config["loss"] == {
+    assert config.loss == {
         "vgg": {"weight": 1.0, "layer": "relu3_3", "criterion": "mse", "network": "vgg16"}
     }
     config = _config(
@@ -115,7 +115,7 @@ def test_the_perceptual_unet_trains_on_vgg16_relu3_3(tmp_path, crop):
         method="unet_perceptual",
         scale=2,
         arch={"n_feats": 8, "depth": 2},
-        loss=config["loss"],
+        loss=config.loss,
         iters=30,
         log_every=1,
         data={"patch": 16, "batch": 4, "workers": 0, "augment": False},
@@ -168,14 +168,14 @@ def test_esrgan_two_stages_and_interpolation_through_the_store(tmp_path, crop):
 
 def test_the_esrgan_config_is_the_papers_recipe():
     config = load_config(None, "esrgan", 4)
-    assert config["loss"] == {
+    assert config.loss == {
         "l1": 1.0e-2,
         "vgg": {"weight": 1.0, "layer": "conv5_4", "criterion": "l1"},
         "adversarial": {"weight": 5.0e-3, "kind": "relativistic"},
     }
-    assert config["init"] == "rrdb:tag=trained" and config["data"]["patch"] * 4 == 128
-    assert config["schedule"]["milestones"] == [50000, 100000, 200000, 300000]
-    assert load_config(None, "rrdb", 4)["loss"] == {"l1": 1.0}
+    assert config.init == "rrdb:tag=trained" and config.data.patch * 4 == 128
+    assert config.schedule.milestones == [50000, 100000, 200000, 300000]
+    assert load_config(None, "rrdb", 4).loss == {"l1": 1.0}
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,20 +275,20 @@ def test_a_time_limit_stops_exports_and_resumes(tmp_path, crop):
     training = result.card["training"]
     assert training["stopped"] == "time limit" and training["planned_iterations"] == 5
     assert [h["iteration"] for h in result.history] == [1]
-    config = {**config, "time_limit": None}
+    config = config.model_copy(update={"time_limit": None})
     resumed = _train(config, tmp_path / "one", tmp_path / "run", resume=True)
     assert resumed.iterations == 5 and resumed.card["training"]["stopped"] is None
-    with pytest.raises(SrbenchError, match="time_limit must be positive"):
+    with pytest.raises(SrbenchError, match="time_limit must be a positive number or null, got -1"):
         _config(tmp_path, time_limit=-1)
 
 
 def test_a_config_loss_replaces_the_default_loss_whole(tmp_path):
-    assert load_config(None, "srresnet", 4)["loss"] == {"mse": 1.0}
-    assert "l1" not in load_config(None, "srgan", 4)["loss"]
+    assert load_config(None, "srresnet", 4).loss == {"mse": 1.0}
+    assert "l1" not in load_config(None, "srgan", 4).loss
     path = tmp_path / "child.yaml"
     path.write_text(json.dumps({"base": str(tmp_path / "parent.yaml"), "loss": {"mse": 1.0}}))
     (tmp_path / "parent.yaml").write_text(json.dumps({"method": "edsr", "loss": {"l1": 1.0}}))
-    assert load_config(path, "edsr", 2)["loss"] == {"mse": 1.0}
+    assert load_config(path, "edsr", 2).loss == {"mse": 1.0}
 
 
 @pytest.mark.parametrize("method", [m for m, a in architectures().items() if not a.multiscale])
@@ -302,11 +302,9 @@ def test_every_shipped_config_builds_its_networks(method):
     for scale in arch.scales:
         config = load_config(None, method, scale)
         with torch.device("meta"):
-            net = build_network(arch, (scale,), config["arch"])
+            net = build_network(arch, (scale,), config.arch)
             if arch.discriminator:
-                patch = config["data"]["patch"] * scale
-                import_target(arch.discriminator)(
-                    patch_size=patch, **config["discriminator"]["arch"]
-                )
+                patch = config.data.patch * scale
+                import_target(arch.discriminator)(patch_size=patch, **config.discriminator.arch)
         if scale == 4:
             assert count_parameters(net) == arch.params, method

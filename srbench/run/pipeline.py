@@ -10,7 +10,6 @@ timeout.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import itertools
 import math
 import os
@@ -21,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -49,41 +48,35 @@ RUNTIME = "runtime"
 FLUSH_SECONDS = 2.0
 
 
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything that defines a run; stored in its manifest and reused by ``--resume``.
+class _Deferred(type):
+    """Metaclass of :class:`RunConfig` here: the model (pydantic, a tenth of a second to import)
+    is loaded on first use, so importing the CLI (``srbench --version``) does not load it."""
 
-    Grid axes are lists; ``all`` expands (datasets: the catalog's test sets; methods: every
-    registered method except ``precomputed``). ``tile`` is the LR tile side (0: whole images),
-    ``timeout`` the seconds one method may spend on one image (``None``: no limit), ``workers`` the
-    threads that read, degrade and score beside the method (0: up to 4, one per core).
-    """
+    def _model(cls) -> type[RunConfig]:
+        from srbench.run.config import RunConfig as model
 
-    datasets: tuple[str, ...] = ("all",)
-    scales: tuple[int, ...] = (4,)
-    degradations: tuple[str, ...] = ("bicubic",)
-    methods: tuple[str, ...] = ("all",)
-    metrics: tuple[str, ...] = ("psnr", "ssim")
-    protocol: str = "y"
-    shave: int | None = None
-    seed: int = 0
-    device: str = "auto"
-    tile: int = 0
-    tile_overlap: int = 16
-    batch_size: int = 4
-    timeout: float | None = None
-    workers: int = 0
-    save_images: bool = False
-    method_files: tuple[str, ...] = ()
-    accept_licence: tuple[str, ...] = ()
+        return model
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
-        """Rebuild a config from its manifest form (lists become tuples)."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(
-            **{k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names}
-        )
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        return cls._model()(*args, **kwargs)
+
+    def __getattr__(cls, name: str) -> Any:
+        return getattr(cls._model(), name)
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return isinstance(instance, cls._model())
+
+    def __subclasscheck__(cls, subclass: type) -> bool:
+        return issubclass(subclass, cls._model())
+
+
+if TYPE_CHECKING:
+    from srbench.run.config import RunConfig
+else:
+
+    class RunConfig(metaclass=_Deferred):
+        """:class:`srbench.run.config.RunConfig`, imported when first used (constructing one,
+        ``RunConfig.from_dict``, ``isinstance``)."""
 
 
 @dataclass
@@ -167,7 +160,7 @@ def _absolute_paths(config: RunConfig) -> RunConfig:
         str(Path(t).expanduser().resolve()) if (os.sep in t or t.startswith(".")) else t
         for t in config.datasets
     ]
-    return dataclasses.replace(config, method_files=tuple(files), datasets=tuple(datasets))
+    return config.model_copy(update={"method_files": tuple(files), "datasets": tuple(datasets)})
 
 
 def _plan(config: RunConfig, log: Log = lambda _: None) -> _Plan:
@@ -199,7 +192,7 @@ def _plan(config: RunConfig, log: Log = lambda _: None) -> _Plan:
             raise RunError(f"two methods are labelled {label!r}; give one a label=... option.")
         methods[label] = method
     if config.workers <= 0:
-        config = dataclasses.replace(config, workers=min(4, os.cpu_count() or 1))
+        config = config.model_copy(update={"workers": min(4, os.cpu_count() or 1)})
     plan = _Plan(config, methods, degradations, metrics, protocol, device, set_metrics=set_metrics)
     plan.skipped += not_runnable
     _load_metrics(plan, log)
@@ -286,7 +279,7 @@ def _manifest(plan: _Plan, run_id: str | None) -> dict[str, Any]:
         "schema_version": 1,
         "run_id": run_id,
         "status": "running",
-        "config": dataclasses.asdict(plan.config),
+        "config": plan.config.model_dump(),
         "versions": library_versions(),
         "git": git_state(),
         "device": describe_device(plan.device),

@@ -1,53 +1,234 @@
 """Training configurations: one YAML file per method and scale, shipped with the method's family.
 
-A file holds only what differs from :data:`DEFAULTS` (and may extend another file with
-``base: other.yaml``); :func:`load_config` merges, validates and returns a plain dict, which is
-stored verbatim in every checkpoint and model card.
+A file holds only what differs from the defaults of :class:`TrainConfig` (and may extend another
+file with ``base: other.yaml``); :func:`load_config` merges the defaults, the files and the
+command line's overrides and validates the result into a :class:`TrainConfig`. Its
+``model_dump(mode="json")`` (plain dicts and lists) is stored in every checkpoint and model card.
+A problem is reported with the file (or ``command line``) that set the value::
+
+    config methods/x.yaml: optimizer.lr must be a positive number, got -1
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
+import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import Field, field_validator, model_serializer
 
-from srbench.errors import SrbenchError
+from srbench.config import (
+    ConfigModel,
+    Location,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    unknown_key,
+    validate,
+)
+from srbench.errors import SpecError, SrbenchError
 from srbench.methods.trained import Architecture, architecture
 
-__all__ = ["DEFAULTS", "config_path", "load_config"]
+__all__ = [
+    "DEFAULTS",
+    "DataConfig",
+    "DiscriminatorConfig",
+    "OptimizerConfig",
+    "ScheduleConfig",
+    "TrainConfig",
+    "ValidationConfig",
+    "config_path",
+    "load_config",
+]
 
-DEFAULTS: dict[str, Any] = {
-    "method": None,
-    "scale": None,  # one int, or a list for a multi-scale network (MDSR)
-    "arch": {},  # constructor arguments; the method's paper configuration when empty
-    "init": None,  # weights to start the generator from: a file, or a tag of a method
-    "data": {
-        "patch": 48,  # LR patch side; the HR patch is patch * scale
-        "batch": 16,
-        "augment": True,  # random flips and 90-degree rotations
-        "workers": 2,
-        "labels": "auto",  # auto: a folder of class folders gives class labels (ACGAN); none
-    },
-    "degradation": "bicubic",
-    "loss": {"l1": 1.0},
-    "optimizer": {"lr": 1.0e-4, "betas": [0.9, 0.999], "eps": 1.0e-8, "weight_decay": 0.0},
-    "schedule": {"milestones": [], "gamma": 0.5},  # MultiStepLR, in iterations
-    # GANs: {arch: {...}, optimizer: {...}, schedule: {...}, class_weight: 1.0 (ACGAN)}
-    "discriminator": None,
-    "iters": 1000,
-    "ema": None,  # decay of an exponential moving average of the weights (0.999), or null
-    "grad_clip": None,  # max global gradient norm, or null
-    "time_limit": None,  # seconds of training after which it stops, saves and exports, or null
-    "amp": True,  # float16 autocast on CUDA (ignored on CPU)
-    "channels_last": True,  # on CUDA
-    "validation": {"data": None, "every": 1000, "images": 10},
-    "log_every": 50,
-    "checkpoint_every": 500,
-    "seed": 0,
-}
+Beta = Annotated[float, Field(strict=True, ge=0, lt=1)]
+#: Generator arguments the loop sets itself (the scale), discriminator ones (patch, classes).
+_SET_BY_TRAINING = {"scale", "scales", "patch_size", "n_classes"}
+
+
+class DataConfig(ConfigModel):
+    """Training patches and their loading."""
+
+    patch: PositiveInt = 48  # LR patch side; the HR patch is patch * scale
+    batch: PositiveInt = 16
+    augment: bool = True  # random flips and 90-degree rotations
+    workers: NonNegativeInt = 2
+    labels: Literal["auto", "none"] = "auto"  # auto: class folders give class labels (ACGAN)
+
+
+class OptimizerConfig(ConfigModel):
+    """Adam's settings."""
+
+    lr: PositiveFloat = 1.0e-4
+    betas: Annotated[list[Beta], Field(min_length=2, max_length=2)] = [0.9, 0.999]
+    eps: PositiveFloat = 1.0e-8
+    weight_decay: NonNegativeFloat = 0.0
+
+
+class ScheduleConfig(ConfigModel):
+    """MultiStepLR, in iterations: the learning rate times ``gamma`` at each milestone."""
+
+    milestones: list[NonNegativeInt] = []
+    gamma: Annotated[float, Field(strict=True, gt=0, le=1)] = 0.5
+
+
+class DiscriminatorConfig(ConfigModel):
+    """A GAN's discriminator: constructor arguments, and the optimiser and schedule settings
+    that differ from the generator's. Dumped with the keys given only, as written in the file."""
+
+    arch: dict[str, Any] = {}
+    optimizer: OptimizerConfig = OptimizerConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    class_weight: NonNegativeFloat = 1.0  # of the class cross-entropy (ACGAN heads)
+
+    @model_serializer(mode="wrap")
+    def _as_given(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        given = {k: v for k, v in data.items() if k in self.model_fields_set}
+        for key in ("optimizer", "schedule"):
+            if key in given:
+                given[key] = {
+                    k: v for k, v in given[key].items() if k in getattr(self, key).model_fields_set
+                }
+        return given
+
+    def optimizer_over(self, generator: OptimizerConfig) -> OptimizerConfig:
+        """The generator's optimiser settings with this section's ``optimizer:`` on top."""
+        return _over(generator, self.optimizer)
+
+    def schedule_over(self, generator: ScheduleConfig) -> ScheduleConfig:
+        """The generator's schedule with this section's ``schedule:`` on top."""
+        return _over(generator, self.schedule)
+
+
+def _over(base: Any, given: ConfigModel) -> Any:
+    return base.model_copy(update={k: getattr(given, k) for k in given.model_fields_set})
+
+
+class ValidationConfig(ConfigModel):
+    """PSNR/SSIM on held-out images (``--val``) every ``every`` iterations."""
+
+    data: str | None = None
+    every: PositiveInt = 1000
+    images: PositiveInt = 10
+
+
+class TrainConfig(ConfigModel):
+    """A training's full configuration (:func:`load_config` fills ``method``, ``scale`` and the
+    paper's ``arch`` arguments). Settings are attributes (``config.data.patch``); the top-level
+    ones can also be read as ``config["scale"]``."""
+
+    method: str | None = None
+    scale: PositiveInt | list[PositiveInt] | None = None  # a list for a multi-scale network (MDSR)
+    # constructor arguments of the generator; load_config starts from the paper's
+    arch: Annotated[dict[str, Any], Field(validate_default=True)] = {}
+    init: str | None = None  # weights to start the generator from: a file, or METHOD[:tag=T]
+    data: DataConfig = DataConfig()
+    degradation: str = "bicubic"
+    loss: dict[str, Any] = {"l1": 1.0}  # term -> weight or {weight: ..., ...}; replaced whole
+    optimizer: OptimizerConfig = OptimizerConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    # GANs only (and required for them)
+    discriminator: Annotated[DiscriminatorConfig | None, Field(validate_default=True)] = None
+    iters: PositiveInt = 1000
+    ema: Annotated[float, Field(strict=True, gt=0, lt=1)] | None = None  # decay (0.999) or null
+    grad_clip: PositiveFloat | None = None  # max global gradient norm, or null
+    time_limit: PositiveFloat | None = None  # seconds of training, then save and export
+    amp: bool = True  # float16 autocast on CUDA (ignored on CPU)
+    channels_last: bool = True  # on CUDA
+    validation: ValidationConfig = ValidationConfig()
+    log_every: PositiveInt = 50
+    checkpoint_every: PositiveInt = 500
+    seed: NonNegativeInt = 0
+
+    def __getitem__(self, key: str) -> Any:
+        """A top-level setting by name (``config["scale"]``), for code written for the dict."""
+        if key not in type(self).model_fields:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    @property
+    def scales(self) -> tuple[int, ...]:
+        """The trained scales as a tuple (one for a single-scale network)."""
+        scale = self.scale
+        return tuple(scale) if isinstance(scale, list) else (scale,)  # type: ignore[arg-type]
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str | None) -> str | None:
+        if value is not None:
+            _architecture(value)
+        return value
+
+    @field_validator("arch")
+    @classmethod
+    def _generator_arguments(cls, value: dict[str, Any], info: Any) -> dict[str, Any]:
+        arch = _architecture(info.data.get("method"))
+        if arch is not None:
+            _check_arguments(value, arch.net, "")
+        return value
+
+    @field_validator("loss")
+    @classmethod
+    def _loss_terms(cls, value: dict[str, Any], info: Any) -> dict[str, Any]:
+        from srbench.training.losses import parse_loss_config
+
+        try:
+            terms = parse_loss_config(value)
+        except SpecError as exc:
+            raise ValueError(str(exc)) from exc
+        arch = _architecture(info.data.get("method"))
+        adversarial = terms.get("adversarial", {}).get("weight", 0) > 0
+        if arch is not None and adversarial != bool(arch.discriminator):
+            raise ValueError(
+                f"{arch.name} is a GAN: add an adversarial term"
+                if arch.discriminator
+                else f"{arch.name} is not a GAN: remove the adversarial term"
+            )
+        return value
+
+    @field_validator("discriminator")
+    @classmethod
+    def _gan(cls, value: DiscriminatorConfig | None, info: Any) -> DiscriminatorConfig | None:
+        arch = _architecture(info.data.get("method"))
+        if arch is None:
+            return value
+        if arch.discriminator and value is None:
+            raise ValueError(f"{arch.name} needs a `discriminator:` section (it is a GAN)")
+        if value is not None and not arch.discriminator:
+            raise ValueError(f"{arch.name} is not a GAN: remove the `discriminator:` section")
+        if value is not None:
+            _check_arguments(value.arch, arch.discriminator, "arch.")
+        return value
+
+
+def _architecture(method: Any) -> Architecture | None:
+    if not isinstance(method, str):
+        return None
+    try:
+        return architecture(method)
+    except SrbenchError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _check_arguments(given: Mapping[str, Any], target: str, prefix: str) -> None:
+    """Every key of ``given`` must be a constructor argument of ``target`` ("module:Class")."""
+    from srbench.weights.loading import import_target
+
+    params = inspect.signature(import_target(target)).parameters
+    known = [p for p in params if p not in _SET_BY_TRAINING]
+    for key in given:
+        if key not in known:
+            raise unknown_key(f"{prefix}{key}", known)
+
+
+#: The defaults as a plain mapping (what a config file's settings are merged onto).
+DEFAULTS: dict[str, Any] = TrainConfig().model_dump(mode="json")
 
 
 def config_path(method: str, scale: int) -> Path:
@@ -63,8 +244,40 @@ def config_path(method: str, scale: int) -> Path:
     )
 
 
-def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    if path in seen:
+def load_config(
+    path: Path | None, method: str, scale: int | None, overrides: Mapping[str, Any] | None = None
+) -> TrainConfig:
+    """The full configuration: defaults <- the file (<- its bases) <- ``overrides`` (options).
+
+    Raises:
+        SrbenchError: Unknown settings, a method or scale the file does not match, bad values;
+            one line per problem, naming the file (or ``command line``) and the key.
+    """
+    arch = architecture(method)
+    if scale is not None and scale not in arch.scales:
+        raise SrbenchError(
+            f"{arch.name} trains at x{', x'.join(map(str, arch.scales))}; got --scale {scale}."
+        )
+    if path is None:
+        path = config_path(arch.name, scale or max(arch.scales))
+    layers = [*_read_layers(Path(path)), ("command line", dict(overrides or {}))]
+    config = copy.deepcopy(DEFAULTS)
+    for _, settings in layers:
+        config = _merge(config, settings)
+    if config["method"] not in (None, arch.name):
+        raise SrbenchError(
+            f"config {path} is for {config['method']}, not {arch.name}; pass the right --config."
+        )
+    config["method"] = arch.name
+    config["scale"] = _scales(config, arch, scale, path)
+    if isinstance(config["arch"], Mapping):
+        config["arch"] = {**arch.kwargs, **config["arch"]}
+    return validate(TrainConfig, config, lambda loc: _origin(layers, loc))
+
+
+def _read_layers(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[str, dict[str, Any]]]:
+    """``("config <file>", settings)`` of a file and of its ``base:`` chain, the base first."""
+    if path.resolve() in seen:
         raise SrbenchError(f"config {path}: `base:` chain loops ({' -> '.join(map(str, seen))}).")
     try:
         data = yaml.safe_load(path.read_text()) or {}
@@ -74,8 +287,9 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise SrbenchError(f"config {path} must be a mapping of settings.")
     base = data.pop("base", None)
     if base is None:
-        return data
-    return _merge(_read_yaml((path.parent / base).resolve(), (*seen, path)), data, str(path))
+        return [(f"config {path}", data)]
+    below = _read_layers(Path(os.path.normpath(path.parent / base)), (*seen, path.resolve()))
+    return [*below, (f"config {path}", data)]
 
 
 # Sections a file replaces as a whole: a loss is one formula, so a config's `loss: {mse: 1}`
@@ -83,63 +297,35 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
 _WHOLE = ("loss",)
 
 
-def _merge(base: Mapping[str, Any], override: Mapping[str, Any], where: str) -> dict[str, Any]:
+def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(dict(base))
     for key, value in override.items():
         if key in _WHOLE:
             out[key] = copy.deepcopy(value)
         elif isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(out[key], value, where)
+            out[key] = _merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
     return out
 
 
-def _check_keys(given: Mapping[str, Any], known: Mapping[str, Any], where: str) -> None:
-    for key, value in given.items():
-        if key not in known:
-            raise SrbenchError(
-                f"{where}: unknown setting {key!r}; known: {', '.join(sorted(known))}."
-            )
-        # loss and arch are open: the loss builder and the network check their own keys
-        if (
-            key not in ("loss", "arch")
-            and isinstance(known[key], dict)
-            and isinstance(value, Mapping)
-        ):
-            _check_keys(value, known[key], f"{where}.{key}")
+def _origin(layers: list[tuple[str, dict[str, Any]]], loc: Location) -> str:
+    """The source of the setting at ``loc``: the last layer that sets it, else the file."""
+    for where, settings in reversed(layers):
+        if loc and _sets(settings, loc):
+            return where
+    return layers[-2][0]
 
 
-def load_config(
-    path: Path | None, method: str, scale: int | None, overrides: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """The full configuration: defaults <- the file <- ``overrides`` (command-line options).
-
-    Raises:
-        SrbenchError: Unknown settings, a method or scale the file does not match, bad values.
-    """
-    arch = architecture(method)
-    if scale is not None and scale not in arch.scales:
-        raise SrbenchError(
-            f"{arch.name} trains at x{', x'.join(map(str, arch.scales))}; got --scale {scale}."
-        )
-    if path is None:
-        path = config_path(arch.name, scale or max(arch.scales))
-    from_file = _read_yaml(Path(path))
-    _check_keys(from_file, DEFAULTS, str(path))
-    config = _merge(_merge(DEFAULTS, from_file, str(path)), overrides or {}, "command line")
-    if config["method"] not in (None, arch.name):
-        raise SrbenchError(
-            f"config {path} is for {config['method']}, not {arch.name}; pass the right --config."
-        )
-    config["method"] = arch.name
-    config["scale"] = _scales(config, arch, scale, path)
-    config["arch"] = {**arch.kwargs, **config["arch"]}
-    _validate(config, arch, path)
-    return config
-
-
-_DISCRIMINATOR_KEYS = {"arch": None, "optimizer": None, "schedule": None, "class_weight": None}
+def _sets(settings: Mapping[str, Any], loc: Location) -> bool:
+    node: Any = settings
+    for key in loc:
+        if isinstance(key, int):  # an item of a list this layer set
+            return True
+        if not isinstance(node, Mapping) or key not in node:
+            return False
+        node = node[key]
+    return True
 
 
 def _scales(config: Mapping[str, Any], arch: Architecture, scale: int | None, path: Path) -> Any:
@@ -162,37 +348,3 @@ def _scales(config: Mapping[str, Any], arch: Architecture, scale: int | None, pa
             "Fix: --scale S."
         )
     return scales if arch.multiscale else scales[0]
-
-
-def _validate(config: Mapping[str, Any], arch: Architecture, path: Path) -> None:
-    positive = {
-        "iters": config["iters"],
-        "data.patch": config["data"]["patch"],
-        "data.batch": config["data"]["batch"],
-        "log_every": config["log_every"],
-        "checkpoint_every": config["checkpoint_every"],
-        "validation.every": config["validation"]["every"],
-    }
-    for name, value in positive.items():
-        if not isinstance(value, int) or value < 1:
-            raise SrbenchError(f"config {path}: {name} must be a positive integer, got {value!r}.")
-    limit = config["time_limit"]
-    if limit is not None and (
-        isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0
-    ):
-        raise SrbenchError(
-            f"config {path}: time_limit must be positive seconds or null, got {limit!r}."
-        )
-    ema = config["ema"]
-    if ema is not None and not (isinstance(ema, float) and 0.0 < ema < 1.0):
-        raise SrbenchError(f"config {path}: ema must be a decay in (0, 1) or null, got {ema!r}.")
-    if bool(config["discriminator"]) != bool(arch.discriminator):
-        need = "needs a `discriminator:` section" if arch.discriminator else "is not a GAN"
-        raise SrbenchError(f"config {path}: {arch.name} {need}.")
-    if config["discriminator"]:
-        _check_keys(config["discriminator"], _DISCRIMINATOR_KEYS, f"{path}: discriminator")
-    if config["data"]["labels"] not in ("auto", "none"):
-        raise SrbenchError(
-            f"config {path}: data.labels must be auto (class folders give labels) or none, got "
-            f"{config['data']['labels']!r}."
-        )
