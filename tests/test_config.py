@@ -101,7 +101,7 @@ def test_gans_and_only_gans_have_a_discriminator_and_an_adversarial_loss(tmp_pat
     bad_d = _write(
         tmp_path / "gan.yaml",
         {
-            "base": str(Path("methods/srgan/x4.yaml").resolve()),
+            "base": str(config_path("srgan", 4)),
             "discriminator": {"arch": {"n_feat": 8}, "optimizer": {"lr": 0}},
         },
     )

@@ -152,17 +152,17 @@ def test_a_run_that_died_before_its_set_values_resumes_them(
     config = runner.RunConfig(
         datasets=(str(folder),), methods=("bicubic",), metrics=("psnr", FID), scales=(4,)
     )
-    finish = runner._set_rows
+    finish = runner.set_rows
 
     def dies(*_):
         raise RuntimeError("killed before the set values")
 
-    monkeypatch.setattr(runner, "_set_rows", dies)
+    monkeypatch.setattr(runner, "set_rows", dies)
     with pytest.raises(RuntimeError, match="killed"):
         runner.run(config, tmp_path / "k", run_id="k", progress=False)
     kept = sorted((tmp_path / "k" / "runs" / "k" / "features").rglob("*.npy"))
     assert [p.name.split(".")[0] for p in kept] == ["astronaut", "camera", "chelsea"]
-    monkeypatch.setattr(runner, "_set_rows", finish)
+    monkeypatch.setattr(runner, "set_rows", finish)
     resumed = runner.resume("k", tmp_path / "k", progress=False).scores
     clean = runner.run(config, tmp_path / "c", run_id="c", progress=False).scores
     values = [f[f["image"] == SET_IMAGE][["metric", "value", "samples"]] for f in (resumed, clean)]

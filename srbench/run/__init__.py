@@ -1,6 +1,12 @@
-"""``srbench run`` and the folder commands: the grid's configuration and plan, the pipeline that
-degrades, runs methods and scores every image, set-level metrics, and folder operations
-(``degrade``, ``upscale``, ``eval``)."""
+"""``srbench run`` and the folder commands.
+
+Modules: ``config`` (the run's typed configuration), ``plan`` (the configuration checked and
+resolved into methods, metrics, protocol, device and datasets before any work), ``pipeline``
+(degrade, run every method, score every image, store every row; resume), ``rows`` (the stored
+rows, failures and set-level values), ``setlevel`` (FID/KID patch features per image),
+``folders`` (``degrade``/``upscale`` a folder) and ``evaluate`` (``eval``: score SR against HR
+folders).
+"""
 
 from srbench.run.evaluate import EvalResult, evaluate_folders, pair_folders
 from srbench.run.folders import FolderResult, degrade_folder, upscale_folder

@@ -1,0 +1,231 @@
+"""The plan of a run: its configuration checked and expanded into methods, degradations,
+metrics (with their models loaded once), the protocol, the device and the datasets, before any
+image is touched. Unknown names and bad specs fail here, as usage errors.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from srbench.catalog.resolve import Dataset, expand_datasets, resolve_dataset
+from srbench.degradations import ParsedSpec, parse_spec
+from srbench.errors import LicenceError, MissingWeightsError, RunError, SpecError
+from srbench.methods import METHODS, SRMethod, create_method
+from srbench.methods import load_method_file as _load_method_file
+from srbench.metrics import METRICS, Protocol, get_protocol
+from srbench.metrics.distribution import PatchSpec, SetMetricSpec, parse_set_metric
+from srbench.run.config import RunConfig
+from srbench.run.setlevel import Features
+from srbench.specs import split_spec
+from srbench.system.device import describe_device, resolve_device
+from srbench.system.extras import MissingDependencyError
+from srbench.system.provenance import git_state, library_versions, now
+
+__all__ = [
+    "Log",
+    "Plan",
+    "absolute_paths",
+    "expand_methods",
+    "hr_features",
+    "make_plan",
+    "manifest",
+    "patch_key",
+    "patch_specs",
+    "resolve_datasets",
+]
+
+RUNTIME = "runtime"
+Log = Callable[[str], None]
+
+
+@dataclass
+class Plan:
+    """A run's configuration resolved into the objects that execute it."""
+
+    config: RunConfig
+    methods: dict[str, SRMethod]
+    degradations: list[ParsedSpec]
+    metrics: list[str]
+    protocol: Protocol
+    device: str
+    scorers: dict[str, Any] = field(default_factory=dict)
+    set_metrics: list[SetMetricSpec] = field(default_factory=list)
+    features: Features | None = None
+    skipped_metrics: dict[str, str] = field(default_factory=dict)
+    datasets: list[Dataset] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def absolute_paths(config: RunConfig) -> RunConfig:
+    """Folders and method files as absolute paths, so ``--resume`` works from any directory."""
+    files = []
+    for target in config.method_files:
+        path, sep, name = target.rpartition(":")
+        files.append(f"{Path(path).expanduser().resolve()}{sep}{name}" if sep else target)
+    datasets = [
+        str(Path(t).expanduser().resolve()) if (os.sep in t or t.startswith(".")) else t
+        for t in config.datasets
+    ]
+    return config.model_copy(update={"method_files": tuple(files), "datasets": tuple(datasets)})
+
+
+def make_plan(config: RunConfig, log: Log = lambda _: None) -> Plan:
+    for target in config.method_files:
+        _load_method_file(target)
+    if not config.scales or any(s < 1 for s in config.scales):
+        raise RunError(f"--scale needs positive integers, got {list(config.scales)}.")
+    if config.tile and config.tile <= 2 * config.tile_overlap:
+        raise RunError(f"--tile {config.tile} must exceed twice --tile-overlap.")
+    degradations = [parse_spec(s) for s in config.degradations]
+    for spec in degradations:
+        for scale in config.scales:
+            spec.canonical(scale)  # scale-dependent parameters fail here, before any work
+    metrics, set_metrics = parse_metrics(config.metrics)
+    protocol = get_protocol(config.protocol, config.shave)
+    not_runnable: list[str] = []
+    specs = expand_methods(config.methods, not_runnable)
+    for line in not_runnable:
+        log(f"warning: {line}")
+    # torch is imported (seconds) only when a method or a metric can use an accelerator
+    classes = [METHODS.get(split_spec(spec, "method")[0]) for spec in specs]
+    models = [METRICS.get(m) for m in [*metrics, *(s.metric for s in set_metrics)]]
+    accelerated = any(c.card.uses_device for c in classes) or any(i.load for i in models)
+    device = resolve_device(config.device) if accelerated else "cpu"
+    methods: dict[str, SRMethod] = {}
+    for spec in specs:
+        label, method = create_method(spec, device)
+        if label in methods:
+            raise RunError(f"two methods are labelled {label!r}; give one a label=... option.")
+        methods[label] = method
+    if config.workers <= 0:
+        config = config.model_copy(update={"workers": min(4, os.cpu_count() or 1)})
+    plan = Plan(config, methods, degradations, metrics, protocol, device, set_metrics=set_metrics)
+    plan.skipped += not_runnable
+    load_metrics(plan, log)
+    return plan
+
+
+def parse_metrics(specs: Sequence[str]) -> tuple[list[str], list[SetMetricSpec]]:
+    """Image-level metric names and parsed set-level specs (``fid:patch=128``)."""
+    image: list[str] = []
+    sets: list[SetMetricSpec] = []
+    for spec in specs:
+        name, params = split_spec(spec, "metric")
+        info = METRICS.get(name)
+        if info.level == "set":
+            sets.append(parse_set_metric(f"{info.name}:{spec.partition(':')[2]}"))
+        elif params:
+            raise SpecError(f"metric {spec!r}: {info.name} takes no parameters.")
+        elif info.name != RUNTIME:
+            image.append(info.name)
+    protocols = [(s.metric, s.protocol(0)) for s in sets]
+    if len(set(protocols)) != len(protocols):
+        raise RunError(f"a set-level metric is asked for twice: {list(specs)}.")
+    return list(dict.fromkeys(image)), sets
+
+
+def load_metrics(plan: Plan, log: Log) -> None:
+    """Build the models metrics need, once. A metric whose weights or packages are missing is
+    skipped with one warning (recorded in the manifest); everything else still runs."""
+    for name in [*plan.metrics, *dict.fromkeys(s.metric for s in plan.set_metrics)]:
+        info = METRICS.get(name)
+        if info.load is None:
+            continue
+        try:
+            if info.level == "set":
+                if plan.features is None:
+                    plan.features = Features(info.load(plan.device))
+            else:
+                plan.scorers[name] = info.load(plan.device)
+        except (MissingWeightsError, MissingDependencyError) as exc:
+            plan.skipped_metrics[name] = str(exc)
+            plan.skipped.append(f"skipped metric {name}: {str(exc).splitlines()[0]}")
+            log(f"warning: skipping metric {name}: {exc}")
+    plan.metrics = [m for m in plan.metrics if m not in plan.skipped_metrics]
+    plan.set_metrics = [s for s in plan.set_metrics if s.metric not in plan.skipped_metrics]
+
+
+def expand_methods(specs: Sequence[str], skipped: list[str] | None = None) -> list[str]:
+    """Method specs with ``all`` expanded: every registered method but ``precomputed`` that can
+    run here; each one that cannot (a trained method without weights) adds a line to
+    ``skipped``. A method named explicitly is kept, so its own error says what is missing."""
+    out: list[str] = []
+    for spec in specs:
+        if spec.strip().lower() != "all":
+            out.append(spec.strip())
+            continue
+        for name, cls in METHODS.items():
+            why = None if name == "precomputed" else cls.unavailable()
+            if why is not None and skipped is not None:
+                skipped.append(f"skipped method {name}: {why}")
+            if name != "precomputed" and why is None:
+                out.append(name)
+    return list(dict.fromkeys(out))
+
+
+def resolve_datasets(plan: Plan, progress: bool, log: Log) -> None:
+    implicit = set(expand_datasets([t for t in plan.config.datasets if t.lower() == "all"]))
+    for token in expand_datasets(plan.config.datasets):
+        try:
+            plan.datasets.append(
+                resolve_dataset(token, accept_licence=plan.config.accept_licence, progress=progress)
+            )
+        except LicenceError as exc:
+            if token not in implicit:
+                raise
+            note = f"skipped dataset {token}: {str(exc).splitlines()[0]}"
+            plan.skipped.append(note)
+            log(note)
+    if not plan.datasets:
+        raise RunError("no dataset to run on; name one with --datasets.")
+
+
+def manifest(plan: Plan, run_id: str | None) -> dict[str, Any]:
+    return {
+        "schema_version": 1,
+        "run_id": run_id,
+        "status": "running",
+        "config": plan.config.model_dump(),
+        "versions": library_versions(),
+        "git": git_state(),
+        "device": describe_device(plan.device),
+        "started": now(),
+        "ended": None,
+        "metrics_skipped": plan.skipped_metrics,
+        "datasets": [d.record() for d in plan.datasets],
+        "methods": {
+            label: {
+                "name": m.card.name,
+                "version": m.card.version,
+                "params": m.card.params,
+                **m.provenance(),
+            }
+            for label, m in plan.methods.items()
+        },
+    }
+
+
+def patch_specs(plan: Plan) -> list[PatchSpec]:
+    return list(dict.fromkeys(s.patches for s in plan.set_metrics))
+
+
+def patch_key(plan: Plan, dataset: str, image_id: str, scale: int) -> tuple[Any, ...]:
+    """What random patch positions are drawn from: the same for HR and every method."""
+    return (plan.config.seed, dataset, image_id, scale)
+
+
+def hr_features(plan: Plan, dataset: Dataset, image_id: str, scale: int, patch: PatchSpec) -> Path:
+    assert plan.features is not None
+    return plan.features.hr_file(
+        dataset.name,
+        dataset.version,
+        image_id,
+        scale,
+        plan.protocol.shave_for(scale),
+        patch,
+        plan.config.seed,
+    )
