@@ -27,6 +27,7 @@ def folders(tmp_path, rng):
     return sr_dir, hr_dir
 
 
+@pytest.mark.slow
 def test_quick_start_on_the_builtin_sample(tmp_path):
     run_cli("sample", "--out", tmp_path / "hr")
     assert sorted(p.stem for p in (tmp_path / "hr").iterdir()) == sorted(SAMPLE_IMAGES)

@@ -124,6 +124,7 @@ def test_conv_features_are_pre_activation_and_relu_ones_after(extractor, pair):
     torch.testing.assert_close(out["conv1_1"], expected)
 
 
+@pytest.mark.slow
 def test_real_vgg19_weights_match_torchvision():
     status = weights.status(["vgg19"])[0]
     if not status.present:

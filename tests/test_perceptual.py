@@ -54,6 +54,7 @@ def astronaut() -> np.ndarray:
     return data.astronaut()[100:292, 150:342]  # 192 x 192, the face and the suit
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("net", ["alex", "vgg"])
 def test_lpips_is_zero_on_identical_images_and_grows_with_noise_and_blur(net, astronaut):
     scorer = _random_lpips(net)
@@ -155,6 +156,7 @@ def test_feature_batch_size_does_not_change_features(astronaut):
     np.testing.assert_allclose(other, one, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_fid_is_zero_on_one_set_and_grows_with_blur(feature_sets):
     sharp, blurred = feature_sets
     mild, strong = fid_from_features(blurred[1.0], sharp), fid_from_features(blurred[2.5], sharp)
@@ -218,6 +220,7 @@ def _real(name: str) -> None:
         pytest.skip(f"real weights absent: {str(exc).splitlines()[0]}")
 
 
+@pytest.mark.slow
 def test_lpips_matches_the_lpips_package_with_real_weights(astronaut):
     _real("alexnet")
     import lpips
@@ -231,6 +234,7 @@ def test_lpips_matches_the_lpips_package_with_real_weights(astronaut):
     assert ours(sr, astronaut) == pytest.approx(expected, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_fid_matches_pytorch_fid_on_image_files_with_real_weights(tmp_path, astronaut):
     _real("fid-inception")
     from PIL import Image

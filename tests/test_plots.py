@@ -189,6 +189,7 @@ def _series(fig: Figure) -> list:
     return out
 
 
+@pytest.mark.slow
 def test_figures_from_leaderboards_equal_figures_from_rows(frame):
     boards = leaderboards(frame)  # every metric at once, as a report computes them
     for draw in (

@@ -8,6 +8,9 @@ import pytest
 from tests.conftest import run_cli
 
 # VDSR/EDSR/RCAN papers: (dataset, scale) -> (PSNR, SSIM), Y channel, shave = scale.
+# Published tables run whole sets through the CLI: the slow tier.
+pytestmark = pytest.mark.slow
+
 PUBLISHED = {
     ("Set5", 2): (33.66, 0.9299),
     ("Set14", 2): (30.24, 0.8688),

@@ -103,6 +103,7 @@ def readme(store):
     return render_report(store, store.parent / "report", options=ReportOptions(visuals=0))
 
 
+@pytest.mark.slow
 def test_report_matches_the_golden_file(store, readme, tmp_path):
     text = readme.read_text()
     if os.environ.get("SRBENCH_UPDATE_GOLDEN"):

@@ -187,6 +187,7 @@ def _spawn_run(results: Path, run_id: str, args: list[str]) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_to_the_clean_result(tmp_path):
     args = [
         "-D",
@@ -222,6 +223,7 @@ def test_a_killed_run_resumes_to_the_clean_result(tmp_path):
     assert len(load_results(tmp_path / "k")) == len(clean)
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_what_is_done_and_says_how_to_resume(tmp_path):
     args = ["-D", "sample", "-m", "sleepy", "-s", "2,3", "--method-file", f"{PLUGINS}:Sleepy"]
     proc = _spawn_run(tmp_path, "r", args)

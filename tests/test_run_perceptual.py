@@ -64,6 +64,7 @@ def _run(results, *args, expect=0):
     return run_cli("run", "--results", results, "--no-progress", *args, expect=expect)
 
 
+@pytest.mark.slow
 def test_lpips_fid_and_kid_are_stored_with_their_protocols(tmp_path, folder, random_backbones):
     metrics = f"psnr,lpips,{FID},{KID}"
     _run(tmp_path / "r", "-D", folder, "-m", "bicubic,nearest", "-s", "4", "--metrics", metrics)
@@ -95,6 +96,7 @@ def test_lpips_fid_and_kid_are_stored_with_their_protocols(tmp_path, folder, ran
     assert "‡" in table and "±" in table and "lpips" in table
 
 
+@pytest.mark.slow
 def test_a_method_failing_on_an_image_gets_an_error_instead_of_a_partial_fid(
     tmp_path, folder, random_backbones
 ):
@@ -144,6 +146,7 @@ def test_bad_set_metric_specs_are_usage_errors(tmp_path, folder):
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
 
 
+@pytest.mark.slow
 def test_a_run_that_died_before_its_set_values_resumes_them(
     tmp_path, folder, random_backbones, monkeypatch
 ):

@@ -73,6 +73,7 @@ def test_cheap_commands_import_no_heavy_library(args, tmp_path):
     assert probe(*args) == {"code": 0, "heavy": []}
 
 
+@pytest.mark.slow
 def test_the_probe_sees_heavy_imports(tmp_path):
     """The probe is not vacuous: ``plot`` draws with matplotlib, and the probe reports it."""
     result = probe("plot", "bars", "--out", str(tmp_path / "p.png"), "--results", str(tmp_path))

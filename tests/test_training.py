@@ -169,6 +169,7 @@ def _patch_psnrs(net, pairs: PatchPairs, indices: range) -> tuple[float, float]:
     return float(np.mean(ours)), float(np.mean(bicubic))
 
 
+@pytest.mark.slow
 def test_a_tiny_edsr_learns_and_beats_bicubic_on_its_training_patches(tmp_path, astronaut):
     crop = astronaut[100:228, 180:308]  # one real image's patches (texture and edges)
     write_png(tmp_path / "one/astronaut.png", crop)
@@ -594,6 +595,7 @@ def test_the_train_command_trains_installs_and_refuses_to_overwrite(tmp_path, im
     assert json.loads((tmp_path / "run/log.jsonl").read_text().splitlines()[-1])["iteration"] == 3
 
 
+@pytest.mark.slow
 def test_the_real_edsr_baseline_release_beats_bicubic_on_set5(shared, monkeypatch):
     """Runs where `srbench weights --fetch edsr-baseline-x4` was done (skips here otherwise)."""
     from srbench.weights import files as weights

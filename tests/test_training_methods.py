@@ -71,6 +71,7 @@ def _learn(tmp_path, crop, method, arch, loss, iters, lr, milestone, patch=12, *
     return [r["loss"] for r in result.losses], _patch_psnrs(net, pairs, range(0, iters * 8, 40))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", LEARNERS)
 def test_each_generator_learns_and_beats_bicubic_on_its_training_patches(tmp_path, crop, method):
     losses, (ours, bicubic) = _learn(tmp_path, crop, method, *LEARNERS[method])
@@ -78,6 +79,7 @@ def test_each_generator_learns_and_beats_bicubic_on_its_training_patches(tmp_pat
     assert ours > bicubic + 0.3, (method, ours, bicubic)
 
 
+@pytest.mark.slow
 def test_srugan_learns_on_its_training_patches(tmp_path, crop):
     """SR-UGAN, like SRResNet, starts far from the image (no mean shift, no input skip) and
     needs thousands of updates to pass bicubic (a tiny one: 27.2 dB against 31.0 after 1500 on
@@ -104,6 +106,7 @@ def test_srugan_learns_on_its_training_patches(tmp_path, crop):
     assert ours > start + 8.0, (start, ours)
 
 
+@pytest.mark.slow
 def test_the_perceptual_unet_trains_on_vgg16_relu3_3(tmp_path, crop):
     write_png(tmp_path / "one/astronaut.png", crop)
     config = load_config(None, "unet_perceptual", 2, {"iters": 30})
@@ -234,6 +237,7 @@ def _class_scores(disc, training) -> tuple[float, float]:
     return (logits.argmax(1) == labels).float().mean().item(), ce
 
 
+@pytest.mark.slow
 def test_the_srugan_class_head_learns_on_a_labelled_folder(tmp_path, labelled):
     result = _train(_srugan_config(tmp_path, 40), labelled, tmp_path / "run", validation=None)
     assert {"d_class", "d_class_acc"} <= result.losses[-1].keys()
