@@ -1,4 +1,4 @@
-"""The dataset registry (``srbench/datasets.yaml``): what each set is, where to get it, its pixels.
+"""The dataset registry (``catalog/datasets.yaml``): what each set is, where to get it, its pixels.
 
 Loading validates the file (errors name the file, the dataset and the field); :func:`verify_images`
 checks a folder against a set's image count and per-image pixel digests. Installing a set into
