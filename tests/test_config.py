@@ -143,12 +143,10 @@ def test_the_discriminator_section_dumps_as_written():
     assert optimizer.lr == 2.0e-4 and optimizer.betas == gan.optimizer.betas
 
 
-def test_the_model_reads_like_the_dict_at_the_top_level_only():
+def test_the_model_is_typed_and_frozen():
     config = load_config(None, "mdsr_baseline", None)
-    assert config["scale"] == [2, 3, 4] and config["method"] == "mdsr_baseline"
-    assert config.scales == (2, 3, 4) and config["data"].patch == 48
-    with pytest.raises(KeyError):
-        config["patch"]
+    assert config.scale == [2, 3, 4] and config.method == "mdsr_baseline"
+    assert config.scales == (2, 3, 4) and config.data.patch == 48
     with pytest.raises(ValueError, match="frozen"):
         config.iters = 5
 

@@ -547,9 +547,9 @@ def test_every_shipped_config_loads_for_its_scales():
     for name, arch in architectures().items():
         for scale in arch.scales:
             config = load_config(None, name, scale)
-            assert config.method == name and config["method"] == name  # the CLI reads ["method"]
+            assert config.method == name
             assert (
-                (config["scale"] == list(arch.scales))
+                (config.scale == list(arch.scales))
                 if arch.multiscale
                 else (config.scale == scale)
             )

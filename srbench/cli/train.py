@@ -75,9 +75,9 @@ def train_cmd(
 
     overrides = config_overrides(degradation, iters, seed, time_limit, workers)
     settings = load_config(config, method, scale, overrides)
-    scales = settings["scale"] if isinstance(settings["scale"], list) else [settings["scale"]]
-    out = out or Path("runs") / "train" / f"{settings['method']}-x{'-'.join(map(str, scales))}"
-    log(f"training {settings['method']} x{','.join(map(str, scales))} on {data} into {out}")
+    scales = "-".join(map(str, settings.scales))
+    out = out or Path("runs") / "train" / f"{settings.method}-x{scales}"
+    log(f"training {settings.method} x{scales.replace('-', ',')} on {data} into {out}")
     try:
         result = train(
             settings,

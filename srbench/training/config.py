@@ -120,8 +120,8 @@ class ValidationConfig(ConfigModel):
 
 class TrainConfig(ConfigModel):
     """A training's full configuration (:func:`load_config` fills ``method``, ``scale`` and the
-    paper's ``arch`` arguments). Settings are attributes (``config.data.patch``); the top-level
-    ones can also be read as ``config["scale"]``."""
+    paper's ``arch`` arguments). Settings are attributes (``config.data.patch``); checkpoints and
+    model cards store ``model_dump(mode="json")``."""
 
     method: str | None = None
     scale: PositiveInt | list[PositiveInt] | None = None  # a list for a multi-scale network (MDSR)
@@ -145,12 +145,6 @@ class TrainConfig(ConfigModel):
     log_every: PositiveInt = 50
     checkpoint_every: PositiveInt = 500
     seed: NonNegativeInt = 0
-
-    def __getitem__(self, key: str) -> Any:
-        """A top-level setting by name (``config["scale"]``), for code written for the dict."""
-        if key not in type(self).model_fields:
-            raise KeyError(key)
-        return getattr(self, key)
 
     @property
     def scales(self) -> tuple[int, ...]:
