@@ -8,6 +8,14 @@ bicubic image that the benchmark's own MATLAB ``imresize`` would produce, so the
 the same taps, as two small dense matrix products per image instead of a separable convolution:
 the products reproduce MATLAB's clamped edges without any padding logic and cost little at
 super-resolution sizes.
+
+The pre-upsampling networks share choices their papers leave open or that the benchmark forces:
+every convolution uses 'same' zero padding and has a bias (the benchmark scores the output pixel
+for pixel against the HR image, so it must keep the bicubic image's size and alignment); no batch
+norm (as EDSR and ESRGAN argue); [0, 1] input and output scale, unclamped; PyTorch's default
+initialisation. Those that downsample (U-Net, the auto-encoder) replicate-pad the bicubic image
+on the bottom and right to a multiple of their total downsampling (:func:`pad_to_multiple`) and
+crop the result back, so any input size works.
 """
 
 from __future__ import annotations

@@ -2,12 +2,8 @@
 encoder-decoder without skip connections between the halves (what distinguishes it from the
 U-Net), the seed documents' "auto-encoder" approach.
 
-Choices the paper leaves open or that the benchmark forces, made here: every convolution uses
-'same' zero padding and has a bias (the benchmark scores the output pixel for pixel against the
-HR image, so it must keep the bicubic image's size and alignment); no batch norm (as EDSR and
-ESRGAN argue); [0, 1] input and output scale, unclamped; PyTorch's default initialisation.
-The bicubic image is replicate-padded on the bottom and right to a multiple of the total
-downsampling and the result cropped back, so any input size works.
+The choices shared by the pre-upsampling networks ('same' padding, no batch norm, [0, 1]
+scale) are in :mod:`srbench.methods.layers`.
 """
 
 from __future__ import annotations

@@ -2,10 +2,8 @@
 2014; "Image Super-Resolution Using Deep Convolutional Networks", TPAMI 2016): the 9-1-5 network
 on the MATLAB-bicubic-upscaled image (RGB variant of Sec. 4.4), output taken directly.
 
-Choices the paper leaves open or that the benchmark forces, made here: every convolution uses
-'same' zero padding and has a bias (the benchmark scores the output pixel for pixel against the
-HR image, so it must keep the bicubic image's size and alignment); no batch norm (as EDSR and
-ESRGAN argue); [0, 1] input and output scale, unclamped; PyTorch's default initialisation.
+The choices shared by the pre-upsampling networks ('same' padding, no batch norm, [0, 1]
+scale) are in :mod:`srbench.methods.layers`.
 """
 
 from __future__ import annotations
