@@ -28,6 +28,7 @@ from srbench.system.files import atomic_path
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "image_index",
     "list_images",
     "modcrop",
     "quantize",
@@ -118,19 +119,52 @@ def write_png(path: str | os.PathLike[str], img: np.ndarray) -> None:
 
 
 def list_images(folder: str | os.PathLike[str]) -> list[Path]:
-    """Image files directly inside ``folder`` (by suffix), sorted by name.
+    """Image files directly inside ``folder`` (by suffix, any case), sorted by name.
+
+    An image's id is its file stem, so one folder may not hold two images of one stem
+    (``img.png`` and ``img.bmp``, or ``img.png`` and ``img.PNG``): a command would otherwise
+    read one and drop, or overwrite, the other. Every command lists folders through this
+    function (or :func:`image_index`), so the rule holds for all of them.
 
     Raises:
-        ImageReadError: The folder does not exist or holds no image files.
+        ImageReadError: The folder does not exist, holds no image files, or holds two images
+            with one stem (each such group is named).
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise ImageReadError(f"{folder}: not a folder. Pass a folder of images.")
+    files = _image_files(folder)
+    if not files:
+        raise ImageReadError(f"{folder}: no images found (looked for {', '.join(IMAGE_SUFFIXES)}).")
+    return files
+
+
+def image_index(folder: str | os.PathLike[str]) -> dict[str, Path]:
+    """Stem -> image file of ``folder``; empty when the folder is missing or holds no image.
+
+    Raises:
+        ImageReadError: Two images of ``folder`` share a stem (see :func:`list_images`).
+    """
+    folder = Path(folder)
+    return {p.stem: p for p in _image_files(folder)} if folder.is_dir() else {}
+
+
+def _image_files(folder: Path) -> list[Path]:
     files = sorted(
         p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
     )
-    if not files:
-        raise ImageReadError(f"{folder}: no images found (looked for {', '.join(IMAGE_SUFFIXES)}).")
+    by_stem: dict[str, list[str]] = {}
+    for path in files:
+        by_stem.setdefault(path.stem, []).append(path.name)
+    twins = [names for names in by_stem.values() if len(names) > 1]
+    if twins:
+        groups = "; ".join(", ".join(names) for names in twins[:10])
+        more = f" (and {len(twins) - 10} more)" if len(twins) > 10 else ""
+        raise ImageReadError(
+            f"{folder}: {groups}{more} share a file stem. An image is named by its stem (its "
+            "outputs are <stem>.png, it pairs with <stem>.* of another folder), so each stem "
+            "must be one file. Fix: remove or rename one of each."
+        )
     return files
 
 

@@ -40,7 +40,7 @@ def _cache_entries() -> list[str]:
     """Everything in the cache except the (empty) top folders srbench creates."""
     root = hub.cache_root()
     entries = sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []
-    return [e for e in entries if e not in ("datasets", "downloads")]
+    return [e for e in entries if e not in ("datasets", "downloads", "verified")]
 
 
 def _set5(*sources: Source, **changes: object) -> DatasetSpec:
@@ -243,9 +243,9 @@ def test_ensure_downloads_verifies_and_then_needs_no_network(server):
     assert install.state(spec) == "verified"
     assert _cache_entries() == [
         "datasets/Set5",
-        "datasets/Set5/.srbench-verified.json",
         *(f"datasets/Set5/{n}.png" for n in ("baby", "bird", "butterfly", "head", "woman")),
         "downloads/benchmark.tar",
+        "verified/Set5.json",  # the record is beside the set, never in it
     ]
     server.faults["benchmark.tar"] = "drop"
     assert install.ensure_dataset(spec) == folder
@@ -266,12 +266,14 @@ def test_images_placed_by_hand_are_verified_in_place(shared):
     spec = _set5()  # no source at all
     folder = install.dataset_dir(spec)
     folder.mkdir(parents=True)
-    for path in (shared / "benchmark" / "Set5").glob("*.png"):
+    shared_set5 = list((shared / "benchmark" / "Set5").glob("*.png"))
+    for path in shared_set5:
         (folder / path.name).write_bytes(path.read_bytes())
     assert install.state(spec) == "cached"
     assert install.ensure_dataset(spec) == folder and install.state(spec) == "verified"
-    (folder / install.MARKER).unlink()
-    (folder / "woman.png").unlink()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in shared_set5)
+    (folder / "woman.png").unlink()  # the record no longer matches the folder
+    assert install.state(spec) == "cached"
     with pytest.raises(VerificationError, match="woman: missing"):
         install.ensure_dataset(spec)
     assert install.state(spec) == "cached"
@@ -343,7 +345,7 @@ def test_an_archive_member_escaping_the_folder_is_refused(server, set5_files):
 def test_macos_resource_forks_in_the_archive_are_ignored(server, set5_files):
     _edsr_tar(server.root / "mac.tar", {**set5_files, "._baby.png": b"\x00\x05\x16\x07"})
     folder = install.ensure_dataset(_set5(_source(server, "mac.tar")), progress=False)
-    assert sorted(p.name for p in folder.iterdir())[:2] == [".srbench-verified.json", "baby.png"]
+    assert sorted(p.name for p in folder.iterdir())[0] == "baby.png"
 
 
 def test_a_symlink_member_is_skipped(server, set5_files):
@@ -358,7 +360,7 @@ def test_the_second_source_is_used_when_the_first_fails(server):
     spec = _set5(_source(server, "gone.tar"), _source(server))
     assert install.ensure_dataset(spec, progress=False).is_dir()
     assert server.hits == ["gone.tar", "benchmark.tar"]
-    assert _cache_entries()[-1] == "downloads/benchmark.tar"
+    assert _cache_entries()[-2:] == ["downloads/benchmark.tar", "verified/Set5.json"]
 
 
 def test_every_failed_source_is_listed(server):

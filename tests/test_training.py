@@ -13,7 +13,12 @@ torch = pytest.importorskip("torch")
 
 from srbench.catalog.sample import sample_images  # noqa: E402
 from srbench.degradations import DegradationContext, parse_spec  # noqa: E402
-from srbench.errors import CheckpointError, MissingWeightsError, SrbenchError  # noqa: E402
+from srbench.errors import (  # noqa: E402
+    CheckpointError,
+    ChecksumError,
+    MissingWeightsError,
+    SrbenchError,
+)
 from srbench.imageio import modcrop, quantize, read_image, to_rgb, write_png  # noqa: E402
 from srbench.methods import create_method  # noqa: E402
 from srbench.methods.trained import architecture, architectures  # noqa: E402
@@ -525,9 +530,24 @@ def _official_layout_file(tmp_path: Path, arch_name: str, scale: int, drop_mean:
     return path
 
 
+def _declare_as_release(monkeypatch, name: str, path: Path) -> None:
+    """Declare release ``name`` with ``path``'s SHA-256: the stand-in passes the hash check."""
+    import dataclasses
+    import hashlib
+
+    from srbench.weights.files import WEIGHTS
+
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    monkeypatch.setitem(WEIGHTS._items, name, dataclasses.replace(WEIGHTS.get(name), sha256=digest))
+
+
 @pytest.mark.parametrize("drop_mean", [False, True])
-def test_the_authors_release_loads_strictly_under_the_paper_tag(tmp_path, drop_mean):
+def test_the_authors_release_loads_strictly_under_the_paper_tag(tmp_path, drop_mean, monkeypatch):
     path = _official_layout_file(tmp_path, "edsr_baseline", 4, drop_mean)
+    # under the release's name, a file of another hash is refused (tests/test_faults_names.py)
+    with pytest.raises(ChecksumError, match="expected prefix 6b446fab"):
+        create_method("edsr_baseline")
+    _declare_as_release(monkeypatch, "edsr-baseline-x4", path)
     _, method = create_method("edsr_baseline")
     assert method.tag == "paper" and method.card.scales == (4,)
     out = method.upscale(sample_images()["astronaut"][:8, :10], 4)
@@ -549,9 +569,7 @@ def test_every_shipped_config_loads_for_its_scales():
             config = load_config(None, name, scale)
             assert config.method == name
             assert (
-                (config.scale == list(arch.scales))
-                if arch.multiscale
-                else (config.scale == scale)
+                (config.scale == list(arch.scales)) if arch.multiscale else (config.scale == scale)
             )
 
 

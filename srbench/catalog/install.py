@@ -5,6 +5,19 @@ images (``cache_root()/datasets/<id>/``): it downloads an archive from the first
 works, extracts the HR images, and checks their count, sizes and pixel digests before renaming
 the folder into place. A folder that failed verification never becomes the dataset folder.
 
+Verification records: srbench never writes into a dataset folder, which may be the user's own
+(placed by hand, or linked into the cache as ``.ci/regression`` links ``../shared``). A set that
+passed verification is recorded in ``cache_root()/verified/<id>.json``: the registry entry it was
+verified against (a digest of id, version, image count and pixel digests), the folder it was
+found in (resolved through links), and each image file's name with its stat fingerprint (size,
+modification and status-change times in ns, inode; :func:`srbench.system.digests.stat_key`).
+The set counts as verified only while all of these still match, so a changed, added, removed or
+replaced file, another registry entry, or the link pointing elsewhere means it is verified again.
+A fingerprint is one ``stat`` per file; hashing the files' contents on every use instead would
+read every byte (3.5 GB for DIV2K-train) each time, and verification itself decodes the pixels.
+The modification time alone would miss a rewrite that restores it (``cp -p``, ``touch -r``); the
+status-change time cannot be set by a user, and a replaced file has a new inode.
+
 Environment variables (besides those of :mod:`srbench.hub`):
 
 * ``SRBENCH_ACCEPT_LICENCE=<id>[,<id>...]``: accept the licence of sets that need an agreement,
@@ -31,31 +44,57 @@ from srbench.errors import (
     SrbenchError,
     VerificationError,
 )
-from srbench.imageio import IMAGE_SUFFIXES
+from srbench.imageio import IMAGE_SUFFIXES, list_images
+from srbench.system.digests import stat_key
 from srbench.system.files import write_json
+from srbench.system.names import check_name
 
-__all__ = ["MARKER", "dataset_dir", "ensure_dataset", "licence_accepted", "state"]
+__all__ = ["dataset_dir", "ensure_dataset", "licence_accepted", "record_path", "state"]
 
-MARKER = ".srbench-verified.json"
+RECORD_FORMAT = "srbench-verified/2"
 
 
 def dataset_dir(spec: DatasetSpec) -> Path:
     """Where ``spec``'s HR images live in the cache: ``cache_root()/datasets/<id>``."""
-    return hub.cache_root() / "datasets" / spec.id
+    return hub.cache_root() / "datasets" / check_name(spec.id, "dataset id")
+
+
+def record_path(spec: DatasetSpec) -> Path:
+    """Where ``spec``'s verification record lives: ``cache_root()/verified/<id>.json`` (never
+    inside the dataset folder)."""
+    return hub.cache_root() / "verified" / f"{check_name(spec.id, 'dataset id')}.json"
 
 
 def state(spec: DatasetSpec) -> Literal["missing", "cached", "verified"]:
     """``"verified"`` if the cached folder passed verification against the current registry
-    entry, ``"cached"`` if it exists but was not (or was against another version), else
+    entry and its image files are unchanged since (see the module docstring), ``"cached"`` if
+    it exists but was not (or was against another version, or a file changed since), else
     ``"missing"``."""
     folder = dataset_dir(spec)
     if not folder.is_dir():
         return "missing"
     try:
-        marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+        record = json.loads(record_path(spec).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return "cached"
-    return "verified" if marker.get("declared") == _declared_digest(spec) else "cached"
+    if not isinstance(record, dict) or record.get("format") != RECORD_FORMAT:
+        return "cached"
+    if record.get("declared") != _declared_digest(spec):
+        return "cached"
+    try:
+        current = _fingerprint(folder)
+    except (OSError, SrbenchError):
+        return "cached"
+    return "verified" if record.get("files") == current else "cached"
+
+
+def _fingerprint(folder: Path) -> dict[str, object]:
+    """The folder (resolved) and each image file's :func:`stat_key`, as a verification record
+    holds them."""
+    return {
+        "folder": str(folder.resolve()),
+        "images": {p.name: stat_key(p) for p in list_images(folder)},
+    }
 
 
 def _declared_digest(spec: DatasetSpec) -> str:
@@ -68,9 +107,26 @@ def _declared_digest(spec: DatasetSpec) -> str:
     return hashlib.sha256(json.dumps(declared, sort_keys=True).encode()).hexdigest()
 
 
-def _write_marker(spec: DatasetSpec, folder: Path) -> None:
-    marker = {"dataset": spec.id, "version": spec.version, "declared": _declared_digest(spec)}
-    write_json(folder / MARKER, marker)
+def _verify(spec: DatasetSpec, folder: Path) -> dict[str, object]:
+    """Verify ``folder`` against ``spec``; returns the fingerprint taken *before* reading the
+    images, so a file changed meanwhile no longer matches the record and is verified again."""
+    try:
+        fingerprint = _fingerprint(folder)
+    except (OSError, SrbenchError):
+        fingerprint = {}  # verify_images says what is wrong; an empty record never matches
+    verify_images(spec, folder)
+    return fingerprint
+
+
+def _write_record(spec: DatasetSpec, fingerprint: dict[str, object]) -> None:
+    record = {
+        "format": RECORD_FORMAT,
+        "dataset": spec.id,
+        "version": spec.version,
+        "declared": _declared_digest(spec),
+        "files": fingerprint,
+    }
+    write_json(record_path(spec), record)
 
 
 def licence_accepted(spec: DatasetSpec, accept_licence: bool = False) -> bool:
@@ -87,9 +143,11 @@ def ensure_dataset(
 ) -> Path:
     """The verified folder of ``spec``'s HR images, downloading it into the cache if needed.
 
-    A cached folder that is not yet verified (placed by hand, or the registry entry changed) is
-    verified in place. Otherwise each source is tried in order: download the archive (kept in
-    ``cache_root()/downloads/``), extract ``hr_dir``, flatten, verify, rename into place.
+    A cached folder that is not yet verified (placed by hand or linked in, a file changed since,
+    or the registry entry changed) is verified in place, without writing into it: the record
+    goes to :func:`record_path`. Otherwise each source is tried in order: download the archive
+    (kept in ``cache_root()/downloads/``), extract ``hr_dir``, flatten, verify, rename into
+    place.
 
     Raises:
         LicenceError: The set needs an agreement and it was not given (``accept_licence`` or
@@ -104,8 +162,8 @@ def ensure_dataset(
     if current == "verified":
         return folder
     if current == "cached":
-        verify_images(spec, folder)
-        _write_marker(spec, folder)
+        # a set placed by hand, linked in, changed, or verified against another entry
+        _write_record(spec, _verify(spec, folder))
         return folder
     if not licence_accepted(spec, accept_licence):
         raise LicenceError(_licence_message(spec))
@@ -131,7 +189,7 @@ def _install(spec: DatasetSpec, source: Source, progress: bool) -> Path:
         try:
             extracted = hub.extract(archive, work / "archive", members=source.hr_dir or None)
             flat = _flatten(extracted / source.hr_dir, work / "hr")
-            verify_images(spec, flat)
+            fingerprint = _verify(spec, flat)
         except SrbenchError:
             # An archive without a published hash is suspect and must not satisfy the next
             # attempt; one that matched its hash is the publisher's file, and fetching it again
@@ -139,8 +197,10 @@ def _install(spec: DatasetSpec, source: Source, progress: bool) -> Path:
             if source.sha256 is None:
                 archive.unlink(missing_ok=True)
             raise
-        _write_marker(spec, flat)
-        return _move_into_place(spec, flat, folder)
+        placed = _move_into_place(spec, flat, folder)
+        if placed == "moved":  # renaming the folder leaves its files' fingerprints as they were
+            _write_record(spec, {**fingerprint, "folder": str(folder.resolve())})
+        return folder
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -163,14 +223,15 @@ def _flatten(src: Path, out: Path) -> Path:
     return out
 
 
-def _move_into_place(spec: DatasetSpec, flat: Path, folder: Path) -> Path:
+def _move_into_place(spec: DatasetSpec, flat: Path, folder: Path) -> str:
+    """``"moved"``, or ``"there"`` when another process installed the same set meanwhile."""
     try:
         os.replace(flat, folder)
     except OSError:
-        # Another process may have installed the same set meanwhile.
         if state(spec) != "verified":
             raise
-    return folder
+        return "there"
+    return "moved"
 
 
 def _licence_message(spec: DatasetSpec) -> str:

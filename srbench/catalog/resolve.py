@@ -20,6 +20,7 @@ from srbench.catalog.sample import sample_images
 from srbench.catalog.schema import load_catalog
 from srbench.errors import SrbenchError, UnknownNameError
 from srbench.imageio import list_images, read_image
+from srbench.system.names import check_name
 
 __all__ = ["Dataset", "expand_datasets", "resolve_dataset"]
 
@@ -64,14 +65,9 @@ class Dataset:
 
 
 def _folder(name: str, version: str, kind: str, folder: Path, verified: bool) -> Dataset:
-    paths = list_images(folder)
-    files = {p.stem: p for p in paths}
-    if len(files) != len(paths):
-        twins = sorted(p.name for p in paths if sum(q.stem == p.stem for q in paths) > 1)
-        raise SrbenchError(
-            f"{folder}: {', '.join(twins)} share a file stem, and image ids (stems) must be "
-            "unique; keep one of each."
-        )
+    # results, features and saved images are filed under the dataset's name
+    check_name(name, f"dataset {folder}: its name", hint="Rename the folder.")
+    files = {p.stem: p for p in list_images(folder)}  # image ids: stems, one file each
     return Dataset(
         name,
         version,

@@ -24,6 +24,7 @@ from srbench.methods.interpolators import INTERPOLATORS, Interpolator
 from srbench.methods.precomputed import Precomputed
 from srbench.registry import Registry
 from srbench.specs import convert, split_spec
+from srbench.system.names import check_name
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -127,6 +128,8 @@ def create_method(spec: str, device: str = "cpu") -> tuple[str, SRMethod]:
     name, raw = split_spec(spec, "method")
     cls = METHODS.get(name)
     label = raw.pop("label", None)
+    if label is not None:  # it names the folders of --save-images and FID/KID features
+        check_name(label, f"label= in method spec {spec!r}:")
     options = _method_options(spec, cls, raw)
     if label is None:
         body = ",".join(f"{k}={v}" for k, v in sorted(raw.items()))

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from srbench.errors import ImageReadError
-from srbench.imageio import IMAGE_SUFFIXES, read_image
+from srbench.imageio import image_index, read_image
 from srbench.methods.base import ImageContext, MethodCard, SRMethod, Tiling
 
 __all__ = ["Precomputed"]
@@ -18,6 +18,10 @@ class Precomputed(SRMethod):
 
     ``dir`` and ``suffix`` may contain ``{dataset}``, ``{scale}`` and ``{degradation}``, so one
     spec covers a grid: ``precomputed:dir=out/X{scale},suffix=_x{scale},label=RCAN``.
+
+    A folder holding two images of one stem (``baby.png`` and ``baby.bmp``) is refused, naming
+    both: when it is created for a ``dir`` without fields (exit status 2 before any work), else
+    for each image read from that folder.
     """
 
     card = MethodCard(
@@ -30,6 +34,15 @@ class Precomputed(SRMethod):
     def __init__(self, device: str = "cpu", *, dir: str, suffix: str = "") -> None:  # noqa: A002
         super().__init__(device)
         self.dir, self.suffix = dir, suffix
+        self._folders: dict[Path, dict[str, Path]] = {}
+        if "{" not in dir:
+            self._images(Path(dir).expanduser())
+
+    def _images(self, folder: Path) -> dict[str, Path]:
+        """Stem -> file of ``folder``, listed once (raises if two images share a stem)."""
+        if not self._folders.get(folder):  # a folder still empty is listed again next time
+            self._folders[folder] = image_index(folder)
+        return self._folders[folder]
 
     def upscale(self, lr: np.ndarray, scale: int) -> np.ndarray:
         """Not available: precomputed images are looked up by image id (see super_resolve)."""
@@ -44,10 +57,9 @@ class Precomputed(SRMethod):
         }
         folder = Path(self.dir.format(**fields)).expanduser()
         stem = context.image_id + self.suffix.format(**fields)
-        for ext in IMAGE_SUFFIXES:
-            for path in (folder / f"{stem}{ext}", folder / f"{stem}{ext.upper()}"):
-                if path.is_file():
-                    return read_image(path)
+        path = self._images(folder).get(stem)
+        if path is not None:
+            return read_image(path)
         raise ImageReadError(
             f"no precomputed SR image {stem}.* in {folder}; check dir= and suffix= of the "
             "precomputed method (image ids are the HR file stems)."

@@ -23,7 +23,7 @@ import numpy as np
 
 from srbench.errors import CheckpointError, MissingWeightsError, SrbenchError, UnknownNameError
 from srbench.methods.base import MethodCard, SRMethod
-from srbench.system.files import sha256_file
+from srbench.system.digests import sha256_cached
 from srbench.weights import tags as weightstore
 
 __all__ = [
@@ -151,7 +151,7 @@ class TrainedMethod(SRMethod):
     ) -> None:
         super().__init__(device)
         self.half = half
-        self.tag = tag or self.arch.default_tag
+        self.tag = weightstore.check_tag(tag or self.arch.default_tag, f"{self.arch.name}: tag=")
         if weights is not None:
             self._files = _explicit_file(self.arch, Path(weights).expanduser())
         else:
@@ -191,8 +191,10 @@ class TrainedMethod(SRMethod):
         }
 
     def _digest(self, path: Path) -> str:
+        # cached by the file's stat fingerprint: an authors' file checked by weights.locate is
+        # not read again, nor on the next run
         if path not in self._sha:
-            self._sha[path] = sha256_file(path)
+            self._sha[path] = sha256_cached(path)
         return self._sha[path]
 
     def _net(self, scale: int) -> Any:
@@ -258,7 +260,10 @@ class InterpolatingMethod(TrainedMethod):
         twin = architecture(str(self.arch.interpolates))
         source = psnr or self.tag
         path = Path(source).expanduser()
-        found = _explicit_file(twin, path) if path.is_file() else _tagged_files(twin, source)
+        if path.is_file() or "/" in source or "\\" in source or source.startswith((".", "~")):
+            found = _explicit_file(twin, path)  # a file (or a path that should be one)
+        else:
+            found = _tagged_files(twin, weightstore.check_tag(source, f"{self.arch.name}: psnr="))
         self._twin = {s: w for s, w in found.items() if s in self._files}
         if not self._twin:
             raise MissingWeightsError(
@@ -326,6 +331,12 @@ def _tagged_files(arch: Architecture, tag: str) -> dict[int, weightstore.Resolve
 
 
 def _explicit_file(arch: Architecture, path: Path) -> dict[int, weightstore.ResolvedWeights]:
+    """A user's own weights file: loaded whatever its name, recorded by its hash. Anything that
+    is not a state dict of ``arch`` (a folder, an empty or foreign file) is a CheckpointError."""
+    if path.is_dir():
+        raise CheckpointError(
+            f"{arch.name}: weights={path} is a folder; weights= takes a state-dict file (.pt)."
+        )
     if not path.is_file():
         raise MissingWeightsError(f"{arch.name}: weights file {path} does not exist.")
     card_path = path.with_suffix(".json")

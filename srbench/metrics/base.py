@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from srbench.registry import Registry
 
-__all__ = ["METRICS", "MetricInfo", "register_metric"]
+if TYPE_CHECKING:
+    from srbench.weights.files import WeightFile
+
+__all__ = ["METRICS", "MetricInfo", "register_metric", "weights_version"]
 
 ImageMetricFn = Callable[[np.ndarray, np.ndarray], float]
 #: ``load(device)`` builds what a model-backed metric computes with (once per run).
@@ -27,6 +30,8 @@ class MetricInfo:
         level: ``"image"`` (one value per image; the set score is the mean) or ``"set"``
             (one value per set, such as FID).
         version: Bumped whenever the value for the same input changes; recorded with results.
+            A model-backed metric ends it with each weights file's short SHA-256
+            (:func:`weights_version`), so other weights never share a version.
         compute: For image-level metrics, ``compute(sr, hr)`` on the float64 ``(H, W, C)`` arrays
             a :class:`~srbench.metrics.protocols.Protocol` prepares.
         unit: Printed beside the values (``"dB"``).
@@ -64,3 +69,18 @@ def register_metric(info: MetricInfo) -> MetricInfo:
     """Add a metric to the registry."""
     METRICS.add(info.name, info)
     return info
+
+
+def weights_version(version: str, **files: WeightFile) -> str:
+    """``version`` followed by ``+<label>.<first 8 hex digits of the file's SHA-256>`` per file.
+
+    The hash is the declared one, and :func:`srbench.weights.locate` refuses to load a file
+    with another, so the version names the files a value was computed with: other weights,
+    another version (and another feature cache).
+
+    Example:
+        >>> from srbench.weights.backbones import FID_INCEPTION
+        >>> weights_version("1", inception=FID_INCEPTION)
+        '1+inception.6726825d'
+    """
+    return "+".join([version, *(f"{label}.{w.short_hash}" for label, w in files.items())])

@@ -22,6 +22,11 @@ which resizes each patch to 299x299 bilinearly and scales [0, 1] to [-1, 1]). FI
 ``pytorch_fid.fid_score.calculate_frechet_distance`` of the two sets' means and covariances.
 Every row records its number of samples; with fewer than 2048 the covariance is singular and
 tables mark the value unreliable.
+
+The Inception file is the declared ``pt_inception-2015-12-05-6726825d.pth``, checked against its
+hash before it is loaded; its short hash is in the metric version (``1+inception.6726825d``)
+and in the extractor's identity, which keys the HR feature cache, so features of another file
+are never reused.
 """
 
 from __future__ import annotations
@@ -35,8 +40,9 @@ from typing import Any
 import numpy as np
 
 from srbench.errors import SpecError
-from srbench.metrics.base import MetricInfo, register_metric
+from srbench.metrics.base import MetricInfo, register_metric, weights_version
 from srbench.specs import convert, split_spec
+from srbench.weights.backbones import FID_INCEPTION
 
 __all__ = [
     "FEATURE_DIM",
@@ -50,8 +56,10 @@ __all__ = [
 ]
 
 FEATURE_DIM = 2048
-#: Identity of the extractor, part of every FID/KID metric version and feature-cache key.
+#: The extractor's name; with its weights' short hash it keys the HR feature cache.
 EXTRACTOR = "pt_inception-2015-12-05"
+#: The FID and KID version: the formula's, and the Inception file's short SHA-256.
+VERSION = weights_version("1", inception=FID_INCEPTION)
 
 
 @dataclass(frozen=True)
@@ -157,8 +165,14 @@ class InceptionFeatures:
             rounding).
         random_weights: Same network, random weights: the tests' code path, never for numbers.
 
+    Attributes:
+        identity: ``pt_inception-2015-12-05.<short SHA-256 of the file loaded>`` (``random``
+            for random weights): the HR feature cache's key.
+        weights: The weights file loaded, by name: ``{"file": path, "sha256": digest}``.
+
     Raises:
         MissingWeightsError: The FID Inception weights are not in the torch hub cache.
+        ChecksumError: The file there is not the declared one.
     """
 
     def __init__(self, device: str = "cpu", batch_size: int = 64, random_weights: bool = False):
@@ -169,16 +183,19 @@ class InceptionFeatures:
 
         inception = require("pytorch_fid.inception", "FID/KID")
         state = None
+        self.weights: dict[str, Any] = {FID_INCEPTION.name: "random weights (tests only)"}
+        self.identity = "random"
         if not random_weights:
-            path = weights.locate("fid-inception")
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            record = weights.record(FID_INCEPTION.name)  # checked against its hash
+            state = torch.load(record["file"], map_location="cpu", weights_only=True)
+            self.weights = {FID_INCEPTION.name: record}
+            self.identity = f"{EXTRACTOR}.{record['sha256'][:8]}"
         with _fid_weights(inception, state):
             model = inception.InceptionV3([inception.InceptionV3.BLOCK_INDEX_BY_DIM[FEATURE_DIM]])
         if random_weights:
             _randomise(model)
         self.model = model.eval().to(device)
         self.device, self.batch_size = device, batch_size
-        self.identity = "random" if random_weights else EXTRACTOR
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         """Features of ``(n, h, w, 3)`` ``uint8`` patches."""
@@ -300,10 +317,10 @@ register_metric(
         "fid",
         higher_is_better=False,
         level="set",
-        version=f"1+{EXTRACTOR}",
+        version=VERSION,
         inputs="rgb",
         load=_load,
-        weights=("fid-inception",),
+        weights=(FID_INCEPTION.name,),
         min_samples=FEATURE_DIM,
         description="Frechet Inception Distance of SR vs HR patch sets (pytorch-fid).",
     )
@@ -313,10 +330,10 @@ register_metric(
         "kid",
         higher_is_better=False,
         level="set",
-        version=f"1+{EXTRACTOR}",
+        version=VERSION,
         inputs="rgb",
         load=_load,
-        weights=("fid-inception",),
+        weights=(FID_INCEPTION.name,),
         description="Kernel Inception Distance, unbiased, mean (spread: std) over subsets (piq)",
     )
 )

@@ -10,8 +10,10 @@ rounding) while memory stays bounded by the strip, which is what lets VGG-LPIPS 
 
 The heads (linear layers) ship with the ``lpips`` wheel; the backbone (torchvision AlexNet or
 VGG16 ImageNet weights) is read from the torch hub cache through :mod:`srbench.weights`, never
-downloaded implicitly. ``random_backbone=True`` builds the same network with random backbone
-weights: the code path of tests, and nothing else.
+downloaded implicitly. Both files are checked against their declared SHA-256 before they are
+loaded, and their short hashes are in the metric version (``1+alex.7be5be79+lin.df73285e``).
+``random_backbone=True`` builds the same network with random backbone weights: the code path of
+tests, and nothing else.
 """
 
 from __future__ import annotations
@@ -19,15 +21,18 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from srbench.metrics.base import MetricInfo, register_metric
+from srbench.metrics.base import MetricInfo, register_metric, weights_version
+from srbench.weights.backbones import ALEXNET, LPIPS_ALEX, LPIPS_VGG, VGG16
 
 __all__ = ["LPIPS_METRICS", "LpipsScorer", "build_lpips"]
 
+#: The backbone and the linear heads of each network.
+_FILES = {"alex": (ALEXNET, LPIPS_ALEX), "vgg": (VGG16, LPIPS_VGG)}
 #: Cumulative stride of each LPIPS layer of the backbone (rows of the input per map row).
 _STRIDES = {"alex": (4, 8, 16, 16, 16), "vgg": (1, 2, 4, 8, 16)}
 #: Input rows around a strip's core; above both backbones' deepest receptive field radius
@@ -46,12 +51,15 @@ class LpipsScorer:
         device: Torch device string.
         max_pixels: Images with more pixels are scored in strips of about this many pixels
             (the value is the same; only memory changes).
+        weights: The weights files loaded, by name (``{"file": path, "sha256": digest}``), for
+            the run manifest.
     """
 
     model: Any
     net: str
     device: str = "cpu"
     max_pixels: int = 2048 * 2048
+    weights: dict[str, Any] = field(default_factory=dict)
 
     def __call__(self, sr: np.ndarray, hr: np.ndarray) -> float:
         """LPIPS of two ``uint8`` ``(H, W, 3)`` RGB images (0: identical)."""
@@ -134,10 +142,13 @@ def _strips(height: int, core: int) -> Iterator[tuple[int, int, int, int]]:
 
 def build_lpips(net: str = "alex", device: str = "cpu", random_backbone: bool = False) -> Any:
     """The ``lpips.LPIPS`` module (v0.1) with its packaged heads and the backbone's ImageNet
-    weights from the torch hub cache (random ones with ``random_backbone``).
+    weights from the torch hub cache (random ones with ``random_backbone``), both checked
+    against their declared hashes. The files loaded are in the module's ``srbench_weights``
+    attribute (name -> ``{"file": path, "sha256": digest}``).
 
     Raises:
         MissingWeightsError: The backbone or the packaged heads are not on this machine.
+        ChecksumError: A file there is not the declared one.
     """
     import torch
 
@@ -145,20 +156,25 @@ def build_lpips(net: str = "alex", device: str = "cpu", random_backbone: bool = 
     from srbench.weights import files as weights
 
     lpips = require("lpips", "LPIPS")
-    heads = weights.locate(f"lpips-{net}-v0.1")
-    backbone = None if random_backbone else weights.locate({"alex": "alexnet", "vgg": "vgg16"}[net])
+    backbone_file, heads_file = _FILES[net]
+    heads = weights.record(heads_file.name)
+    backbone = None if random_backbone else weights.record(backbone_file.name)
     with _quiet():  # torchvision's "pretrained is deprecated" warning, lpips' prints
         model = lpips.LPIPS(
             pretrained=True,
             net=net,
             version="0.1",
             pnet_rand=True,
-            model_path=str(heads),
+            model_path=heads["file"],
             verbose=False,
         )
     if backbone is not None:
-        state = torch.load(backbone, map_location="cpu", weights_only=True)
+        state = torch.load(backbone["file"], map_location="cpu", weights_only=True)
         model.net.load_state_dict(_slice_keys(model.net.state_dict(), state), strict=True)
+    model.srbench_weights = {
+        backbone_file.name: backbone or "random weights (tests only)",
+        heads_file.name: heads,
+    }
     return model.eval().to(device)
 
 
@@ -183,7 +199,10 @@ def _quiet() -> Iterator[None]:
 
 def _loader(net: str):  # noqa: ANN202
     def load(device: str) -> LpipsScorer:
-        scorer = LpipsScorer(build_lpips(net, device), net, device)
+        model = build_lpips(net, device)
+        scorer = LpipsScorer(
+            model, net, device, weights=dict(getattr(model, "srbench_weights", {}))
+        )
         if net == "vgg":  # VGG maps at full resolution: ~4 GB per 2K pair, so strips of 1 Mpx
             scorer.max_pixels = 1024 * 1024
         return scorer
@@ -197,10 +216,10 @@ LPIPS_METRICS = (
             "lpips",
             higher_is_better=False,
             level="image",
-            version="1+alex-v0.1",
+            version=weights_version("1", alex=ALEXNET, lin=LPIPS_ALEX),
             inputs="rgb",
             load=_loader("alex"),
-            weights=("alexnet", "lpips-alex-v0.1"),
+            weights=(ALEXNET.name, LPIPS_ALEX.name),
             description="LPIPS v0.1 with the AlexNet backbone (the reference); RGB, shaved.",
         )
     ),
@@ -209,10 +228,10 @@ LPIPS_METRICS = (
             "lpips-vgg",
             higher_is_better=False,
             level="image",
-            version="1+vgg-v0.1",
+            version=weights_version("1", vgg16=VGG16, lin=LPIPS_VGG),
             inputs="rgb",
             load=_loader("vgg"),
-            weights=("vgg16", "lpips-vgg-v0.1"),
+            weights=(VGG16.name, LPIPS_VGG.name),
             description="LPIPS v0.1 with the VGG16 backbone; RGB, shaved.",
         )
     ),

@@ -185,6 +185,14 @@ def resolve_datasets(plan: Plan, progress: bool, log: Log) -> None:
 
 
 def manifest(plan: Plan, run_id: str | None) -> dict[str, Any]:
+    """The run's manifest as it starts: settings, library versions (torch, torchvision, lpips,
+    pytorch-fid, piq included, read without importing them), source, device, datasets, and
+    every weights file used with its SHA-256: the methods' (``methods.<label>.x<s>``) and the
+    metrics' (``metrics.<name>.weights``, beside each metric's version)."""
+    models: dict[str, Any] = dict(plan.scorers)
+    if plan.features is not None:
+        models.update(dict.fromkeys((s.metric for s in plan.set_metrics), plan.features.extractor))
+    metric_names = [*plan.metrics, *dict.fromkeys(s.metric for s in plan.set_metrics)]
     return {
         "schema_version": 1,
         "run_id": run_id,
@@ -195,6 +203,13 @@ def manifest(plan: Plan, run_id: str | None) -> dict[str, Any]:
         "device": describe_device(plan.device),
         "started": now(),
         "ended": None,
+        "metrics": {
+            name: {
+                "version": METRICS.get(name).version,
+                "weights": dict(getattr(models.get(name), "weights", None) or {}),
+            }
+            for name in metric_names
+        },
         "metrics_skipped": plan.skipped_metrics,
         "datasets": [d.record() for d in plan.datasets],
         "methods": {

@@ -6,10 +6,16 @@ features are written as it is scored, and the set value is computed when every i
 
 * HR features depend only on the dataset version, scale, shave, patch protocol, seed (random
   patches) and extractor, so they are cached across runs under
-  ``<cache>/features/<extractor>/<dataset>@<version>/x<scale>-shave<s>-<patches>/<image>.npy``.
+  ``<cache>/features/<extractor>/<dataset>@<version>/x<scale>-shave<s>-<patches>/<image>.npy``,
+  where ``<extractor>`` carries its weights' short hash (``pt_inception-2015-12-05.6726825d``):
+  features of other weights are never reused.
 * SR features live in the run folder (``features/<dataset>/x<scale>/<degradation>/<method>/``)
   until the group's value is stored, so a killed run resumes without recomputing them; the folder is
   removed once every group's set rows are stored.
+
+Dataset names, degradations and method labels become folder names through
+:func:`srbench.system.names.slug`, which refuses any that would still be ``.``, ``..`` or hidden,
+so no label writes outside the run's ``features/`` folder.
 """
 
 from __future__ import annotations
@@ -31,11 +37,14 @@ from srbench.metrics.distribution import (
     patches,
 )
 from srbench.system.files import atomic_path
+from srbench.system.names import slug
 
 __all__ = ["Features", "SetValue", "score_set"]
 
 
 def _slug(text: str) -> str:
+    """A file name's stem (an image id): the same characters as :func:`slug`, not checked (a
+    file name with its suffix cannot leave its folder)."""
     return re.sub(r"[^A-Za-z0-9._@-]+", "_", text).strip("_") or "_"
 
 
@@ -47,7 +56,8 @@ class Features:
 
     @property
     def identity(self) -> str:
-        """The extractor's name in cache keys (``pt_inception-2015-12-05``, or ``random``)."""
+        """The extractor's name in cache keys: ``pt_inception-2015-12-05.6726825d`` (its weights'
+        short hash), or ``random``."""
         return str(getattr(self.extractor, "identity", type(self.extractor).__name__))
 
     def hr_file(
@@ -66,8 +76,8 @@ class Features:
         return (
             cache_root()
             / "features"
-            / _slug(self.identity)
-            / _slug(f"{dataset}@{version}")
+            / slug(self.identity, "feature extractor")
+            / slug(f"{dataset}@{version}", "dataset")
             / folder
             / f"{_slug(image)}.npy"
         )
@@ -103,7 +113,14 @@ class Features:
 
 def sr_folder(run_dir: Path, dataset: str, scale: int, degradation: str, label: str) -> Path:
     """The run folder holding one group's SR features."""
-    return run_dir / "features" / _slug(dataset) / f"x{scale}" / _slug(degradation) / _slug(label)
+    return (
+        run_dir
+        / "features"
+        / slug(dataset, "dataset")
+        / f"x{scale}"
+        / slug(degradation, "degradation")
+        / slug(label, "method label")
+    )
 
 
 @dataclass(frozen=True)

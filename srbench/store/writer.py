@@ -2,7 +2,10 @@
 
 Every file is written to a temporary name and renamed, so a killed run leaves complete parts.
 Each run folder is created exclusively and locked while a process writes it, so runs sharing a
-results folder cannot corrupt each other.
+results folder cannot corrupt each other. A run id is the run folder's name: :func:`check_run_id`
+refuses ids that are paths (``../x``, ``/abs``), hidden, empty or hold control characters, in
+:meth:`RunWriter.create` and :meth:`RunWriter.resume`, so nothing is written outside
+``results/runs/``.
 """
 
 from __future__ import annotations
@@ -22,8 +25,22 @@ from srbench.errors import RunError
 from srbench.store.reader import read_manifest, read_run
 from srbench.store.schema import CELL_KEY, MANIFEST, to_table
 from srbench.system.files import atomic_path, write_json
+from srbench.system.names import check_name
 
-__all__ = ["RunWriter", "new_run_id"]
+__all__ = ["RunWriter", "check_run_id", "new_run_id"]
+
+
+def check_run_id(run_id: str, what: str = "--run-id") -> str:
+    """``run_id`` if it can name a run folder, else raise
+    :class:`~srbench.system.names.UnsafeNameError` (exit status 2) naming ``what`` and the rule.
+
+    Call it before any work; :class:`RunWriter` calls it again where the folder is made.
+
+    Example:
+        >>> check_run_id("baseline-2026")
+        'baseline-2026'
+    """
+    return check_name(run_id, what, hint="A run id names the folder results/runs/<run id>.")
 
 
 def new_run_id() -> str:
@@ -52,9 +69,10 @@ class RunWriter:
     @classmethod
     def create(cls, results: str | os.PathLike[str], manifest: dict[str, Any]) -> RunWriter:
         """Start a new run folder under ``results/runs``; the id goes into the manifest."""
+        run_id = manifest.get("run_id")
+        run_id = new_run_id() if run_id is None else check_run_id(run_id)
         runs = Path(results) / "runs"
         runs.mkdir(parents=True, exist_ok=True)
-        run_id = manifest.get("run_id") or new_run_id()
         try:
             (runs / run_id).mkdir()
         except FileExistsError:
@@ -68,7 +86,7 @@ class RunWriter:
     @classmethod
     def resume(cls, results: str | os.PathLike[str], run_id: str) -> RunWriter:
         """Reopen an existing run to add the rows it is missing."""
-        run_dir = Path(results) / "runs" / run_id
+        run_dir = Path(results) / "runs" / check_run_id(run_id, "--resume")
         if not run_dir.is_dir():
             known = sorted(p.name for p in run_dir.parent.glob("*") if p.is_dir())[-5:]
             raise RunError(

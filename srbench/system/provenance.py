@@ -11,7 +11,7 @@ from typing import Any
 
 from srbench import __version__
 
-__all__ = ["git_state", "library_versions", "now"]
+__all__ = ["PACKAGES", "git_state", "library_versions", "now"]
 
 
 def now() -> str:
@@ -19,10 +19,31 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
+#: The distributions whose versions shape srbench's numbers (``None`` when not installed).
+PACKAGES = (
+    "numpy",
+    "scipy",
+    "pillow",
+    "pandas",
+    "torch",
+    "torchvision",
+    "lpips",
+    "pytorch-fid",
+    "piq",
+)
+
+
 def library_versions() -> dict[str, str | None]:
-    """Versions of Python, srbench and the libraries that shape its numbers."""
+    """Versions of Python, srbench and the libraries that shape its numbers, read from the
+    installed distributions' metadata (nothing is imported: reading torch's version this way
+    takes microseconds, importing torch seconds).
+
+    Example:
+        >>> sorted(set(PACKAGES) - set(library_versions()))
+        []
+    """
     out: dict[str, str | None] = {"srbench": __version__, "python": platform.python_version()}
-    for package in ("numpy", "scipy", "pillow", "pandas", "torch"):
+    for package in PACKAGES:
         try:
             out[package] = version(package)
         except PackageNotFoundError:

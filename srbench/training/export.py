@@ -20,11 +20,19 @@ __all__ = ["export"]
 
 def export(context: Context, iteration: int, result: TrainResult, tag: str | None) -> None:
     """Write the weights validated (the EMA's when enabled) and their card into ``out/model``;
-    install them as ``<method>:tag=<tag>`` unless ``tag`` is ``None``. Fills ``result``."""
+    install them as ``<method>:tag=<tag>`` unless ``tag`` is ``None``. Fills ``result``.
+
+    Raises:
+        UnsafeNameError: ``tag`` is not a plain folder name (checked before anything is written;
+            :func:`srbench.training.loop.train` checks it before training, too).
+    """
     import torch
 
     from srbench.system.provenance import library_versions
     from srbench.weights import tags as weightstore
+
+    if tag:
+        weightstore.check_tag(tag)
 
     arch, scales = context.parts.arch, context.config.scales
     state = {k: v.detach().cpu() for k, v in context.parts.eval_net().state_dict().items()}

@@ -76,12 +76,17 @@ def train(
         random_vgg: Randomly initialised VGG for perceptual losses (tests only).
 
     Raises:
+        UnsafeNameError: ``tag`` is not a plain folder name (``../x``, ``/abs``, ``.hidden``).
         CheckpointError: ``resume`` without a checkpoint, a checkpoint of another configuration,
             or a damaged checkpoint.
         SrbenchError: Bad data or configuration.
     """
     import torch
 
+    from srbench.weights.tags import check_tag
+
+    if tag:
+        check_tag(tag)  # a tag names a folder of the weights store: refused before any work
     if not isinstance(config, TrainConfig):
         config = validate(TrainConfig, config, "train config")
     checkpoint = out / "checkpoints" / "last.pt"

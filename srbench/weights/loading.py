@@ -26,8 +26,11 @@ __all__ = [
     "load_strict",
     "native_layout",
     "read_file",
+    "read_state",
 ]
 
+#: How files of ``torch.save`` start: a zip archive, or (legacy format) a pickle.
+_TORCH_MAGIC = (b"PK\x03\x04", b"\x80")
 # Frozen constants (the DIV2K mean); a file without them still loads, they are rebuilt.
 _CONSTANT_PREFIXES = ("sub_mean.", "add_mean.")
 
@@ -52,27 +55,72 @@ def build_network(
 
 
 def read_file(path: Path, what: str = "weights file") -> dict[str, Any]:
-    """``torch.load`` a file onto the CPU, turning every failure into a :class:`CheckpointError`."""
-    import pickle
-    import zipfile
-
+    """``torch.load`` a file onto the CPU, turning every failure into a :class:`CheckpointError`:
+    a missing path, a folder, an empty file, a file that is not a torch file (a text file, an
+    image: the unpickler fails in arbitrary ways on such bytes), or one that holds no dict."""
     import torch
 
+    if path.is_dir():
+        raise CheckpointError(f"{what} {path} is a folder, not a file. Fix: give the file itself.")
     if not path.is_file():
         raise CheckpointError(f"{what} {path} does not exist.")
+    size = path.stat().st_size
+    if size == 0:
+        raise CheckpointError(
+            f"{what} {path} is empty (0 bytes): an interrupted copy or download. Fix: copy or "
+            "download it again."
+        )
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    if not head.startswith(_TORCH_MAGIC):
+        raise CheckpointError(
+            f"{what} {path} ({size:,} bytes) is not a torch file: it starts with {head!r}, where "
+            "a file of torch.save starts a zip archive (or, before torch 1.6, a pickle). Fix: "
+            "give the .pt/.pth file the weights were saved in."
+        )
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError) as exc:
-        size = path.stat().st_size
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 (the unpickler raises anything on foreign bytes)
+        detail = (str(exc).splitlines() or [""])[0][:200]
         raise CheckpointError(
             f"{what} {path} ({size:,} bytes) cannot be read: it is truncated, corrupt or not a "
-            f"torch file ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). Fix: copy or "
-            "download it again; a training checkpoint can be replaced by the previous one "
-            "(checkpoints/previous.pt)."
+            f"torch file ({type(exc).__name__}: {detail}). Fix: copy or download it again; a "
+            "training checkpoint can be replaced by the previous one (checkpoints/previous.pt)."
         ) from exc
     if not isinstance(data, dict):
         raise CheckpointError(f"{what} {path} holds a {type(data).__name__}, not a state dict.")
     return data
+
+
+def read_state(arch: Architecture, path: Path, what: str = "weights file") -> dict[str, Any]:
+    """The state dict in ``path`` in ``arch``'s key layout (:func:`native_layout`), or a
+    :class:`CheckpointError` saying why the file is not one: unreadable (:func:`read_file`), or a
+    dict that does not map names to tensors (a training checkpoint, another program's file)."""
+    import torch
+
+    data = read_file(path, what)
+    try:
+        state = native_layout(arch, data)
+    except Exception as exc:  # noqa: BLE001 (a converter meeting a foreign dict)
+        raise CheckpointError(
+            f"{what} {path} is not a state dict of {arch.name} in any layout srbench knows "
+            f"({type(exc).__name__}: {exc})."
+        ) from exc
+    foreign = [
+        f"{k!r} ({type(v).__name__})"
+        for k, v in state.items()
+        if not isinstance(k, str) or not isinstance(v, torch.Tensor)
+    ]
+    if foreign or not state:
+        found = f"entries that are not tensors: {', '.join(foreign[:3])}" if foreign else "nothing"
+        raise CheckpointError(
+            f"{what} {path} is not a state dict (names -> tensors) of {arch.name}: it holds "
+            f"{found}. A training checkpoint is not a weights file. Fix: give the exported "
+            "weights (model/<method>-x<s>-<sha8>.pt of `srbench train`) or the authors' file."
+        )
+    return state
 
 
 def native_layout(arch: Architecture, state: Mapping[str, Any]) -> dict[str, Any]:
@@ -131,7 +179,7 @@ def load_network(
     kwargs = dict(card["arch"]["kwargs"]) if card else dict(arch.kwargs)
     net_scales = arch.scales if arch.multiscale else scales
     net = build_network(arch, net_scales, kwargs)
-    state = native_layout(arch, read_file(path))
+    state = read_state(arch, path)
     load_strict(net, state, f"weights file {path}", describe(arch, net_scales, kwargs))
     return net
 
@@ -175,7 +223,7 @@ def infer_scales(arch: Architecture, path: Path) -> tuple[int, ...]:
     shapes against the architecture at each scale (built on the meta device: no memory)."""
     import torch
 
-    state = native_layout(arch, read_file(path))
+    state = read_state(arch, path)
     candidates = [arch.scales] if arch.multiscale else [(s,) for s in arch.scales]
     for scales in candidates:
         with torch.device("meta"):

@@ -8,7 +8,9 @@ model trained here, installed by ``srbench train`` into the weights store::
     $SRBENCH_WEIGHTS/<method>/<tag>/<method>-x<scales>-<sha8>.json  its model card
 
 (``$SRBENCH_WEIGHTS`` defaults to ``$SRBENCH_CACHE/weights``). Nothing here imports torch, so
-listings stay fast.
+listings stay fast. A tag is a folder name: :func:`check_tag` applies the rules of
+:mod:`srbench.system.names` (and refuses ``,`` and ``;``, which would split the method spec that
+names it) wherever a tag becomes a path, so ``--tag ../../x`` cannot reach outside the store.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from typing import Any
 from srbench.errors import MissingWeightsError, SrbenchError
 from srbench.hub import cache_root
 from srbench.system.files import atomic_path, write_json
+from srbench.system.names import UnsafeNameError, check_name
 from srbench.weights import files as weights
 
 __all__ = [
     "CARD_FORMAT",
     "OFFICIAL_TAG",
     "ResolvedWeights",
+    "check_tag",
     "install",
     "missing_message",
     "read_card",
@@ -72,6 +76,29 @@ class ResolvedWeights:
         return out
 
 
+def check_tag(tag: str, what: str = "--tag") -> str:
+    """``tag`` if it can name a folder of the store and be written in a method spec, else raise
+    :class:`~srbench.system.names.UnsafeNameError` (exit status 2) naming the rule."""
+    return check_name(
+        tag,
+        what,
+        forbidden=",;",
+        hint="A tag names a folder of the weights store and is written METHOD:tag=TAG.",
+    )
+
+
+def _folder(method: str, tag: str) -> Path:
+    return store_root() / check_name(method, "method name") / check_tag(tag, "tag")
+
+
+def _is_tag(name: str) -> bool:
+    try:
+        check_tag(name)
+    except UnsafeNameError:
+        return False
+    return True
+
+
 def store_root() -> Path:
     """The weights store: ``$SRBENCH_WEIGHTS``, else ``$SRBENCH_CACHE/weights``."""
     env = os.environ.get(STORE_ENV)
@@ -90,7 +117,7 @@ def read_card(path: Path) -> dict[str, Any]:
 
 
 def _cards(method: str, tag: str) -> list[tuple[Path, dict[str, Any]]]:
-    folder = store_root() / method / tag
+    folder = _folder(method, tag)
     found = [(p, read_card(p)) for p in folder.glob("*.json")] if folder.is_dir() else []
     # the newest training of a tag wins when two serve the same scale
     return sorted(found, key=lambda pc: str(pc[1].get("created", "")), reverse=True)
@@ -104,6 +131,8 @@ def tags(method: str, official: Mapping[int, str] | None = None) -> dict[str, tu
         out[OFFICIAL_TAG] = tuple(sorted(present))
     root = store_root() / method
     for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        if not folder.is_dir() or not _is_tag(folder.name):
+            continue  # not a tag (a stray file, a hidden folder)
         scales = {s for _, card in _cards(method, folder.name) for s in card.get("scales", [])}
         if scales:
             out[folder.name] = tuple(sorted(scales))
@@ -154,8 +183,12 @@ def missing_message(
 
 def install(weights_file: Path, card: Mapping[str, Any], method: str, tag: str) -> Path:
     """Copy an exported weights file and its card into the store under ``tag``; returns the
-    installed weights path (an earlier file of the same name is replaced)."""
-    folder = store_root() / method / tag
+    installed weights path (an earlier file of the same name is replaced).
+
+    Raises:
+        UnsafeNameError: ``tag`` (or ``method``) is not a plain folder name.
+    """
+    folder = _folder(method, tag)
     target = folder / weights_file.name
     with atomic_path(target) as tmp:
         shutil.copyfile(weights_file, tmp)
