@@ -9,10 +9,17 @@ Importing this package does not import ``scipy.stats`` (the first paired test do
 matplotlib (only :mod:`srbench.report` draws).
 """
 
-from srbench.leaderboard.board import Leaderboard, leaderboard, leaderboards
+from srbench.leaderboard.board import (
+    Leaderboard,
+    Leaderboards,
+    SkippedTable,
+    leaderboard,
+    leaderboards,
+)
 from srbench.leaderboard.pivot import compare, summary, wide
 from srbench.leaderboard.selection import (
     RUNTIME,
+    IncomparableError,
     MixedResultsError,
     direction,
     fixed_protocol,
@@ -28,15 +35,21 @@ from srbench.leaderboard.tables import (
     legend_line,
     md_escape,
     protocol_line,
+    spreadsheet_escape,
+    spreadsheet_safe,
+    spreadsheet_unescape,
 )
 
 __all__ = [
     "FORMATS",
     "RUNTIME",
     "TESTS",
+    "IncomparableError",
     "Leaderboard",
+    "Leaderboards",
     "MixedResultsError",
     "PairedTest",
+    "SkippedTable",
     "bootstrap_ci",
     "compare",
     "direction",
@@ -52,6 +65,9 @@ __all__ = [
     "paired_test",
     "protocol_line",
     "select",
+    "spreadsheet_escape",
+    "spreadsheet_safe",
+    "spreadsheet_unescape",
     "summary",
     "wide",
 ]
