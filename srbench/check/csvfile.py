@@ -26,7 +26,7 @@ from srbench.check.baseline import (
     OPTIONAL_COLUMNS,
     BaselineError,
 )
-from srbench.leaderboard.tables import spreadsheet_safe, spreadsheet_unescape
+from srbench.leaderboard.tables import csv_text, spreadsheet_unescape
 from srbench.system.files import atomic_path
 
 __all__ = ["read_baseline", "write_baseline"]
@@ -50,8 +50,9 @@ def write_baseline(baseline: pd.DataFrame, path: str | os.PathLike[str]) -> Path
     text cells escaped for spreadsheets, which :func:`read_baseline` undoes)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    text = csv_text(baseline, float_format="%.17g")
     with atomic_path(path) as tmp:
-        spreadsheet_safe(baseline).to_csv(tmp, index=False, float_format="%.17g")
+        tmp.write_bytes(text.encode("utf-8"))
     return path
 
 
@@ -79,10 +80,11 @@ def read_baseline(path: str | os.PathLike[str]) -> pd.DataFrame:
     header, lines, records = _records(path.read_bytes(), error)
     frame = pd.DataFrame(records, columns=header, dtype=object)
     line_of = pd.Series(lines, index=frame.index)
+    if frame.empty:
+        raise error("the file has a header but no rows (`srbench baseline` never writes one)", 2)
     for column in header:
         if column not in _NUMBERS:
-            text = frame[column]
-            frame[column] = text.map(spreadsheet_unescape)
+            frame[column] = frame[column].map(spreadsheet_unescape).astype(str)
     for column in _NAMES:
         empty = frame[column] == ""
         if empty.any():

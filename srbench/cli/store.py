@@ -102,7 +102,7 @@ def verify(
     from srbench.store.verify import quarantine, quarantine_lines, verify_store
 
     health = verify_store(results, list(csv_items(runs)) if runs else None)
-    typer.echo("\n".join(health.lines()))
+    typer.echo("\n".join(health.lines(quarantining=move)))
     if move and any(r.damage for r in health.runs):
         typer.echo("\n".join(quarantine_lines(quarantine(health), results)))
     if not health.clean:

@@ -2,8 +2,10 @@
 intervals, ranks and paired tests, paper-style pivots, and their text/CSV/Markdown/LaTeX forms.
 
 Modules: ``selection`` (which rows count, metric kinds) · ``board`` (the Leaderboard and its
-builders) · ``columns`` (per-metric statistics) · ``stats`` (bootstrap, paired tests) ·
-``pivot`` (wide, summary, compare) · ``tables`` (text, CSV, Markdown, LaTeX).
+builders; tables that cannot be compared are skipped with a note) · ``context`` (what a table
+was measured under) · ``columns`` (per-metric statistics) · ``stats`` (bootstrap, paired tests)
+· ``pivot`` (wide, summary, compare) · ``tables`` (text, CSV, Markdown, LaTeX) · ``escaping``
+(names escaped for Markdown, LaTeX and spreadsheets).
 
 Importing this package does not import ``scipy.stats`` (the first paired test does) or
 matplotlib (only :mod:`srbench.report` draws).
@@ -29,6 +31,7 @@ from srbench.leaderboard.selection import (
 from srbench.leaderboard.stats import TESTS, PairedTest, bootstrap_ci, paired_test
 from srbench.leaderboard.tables import (
     FORMATS,
+    csv_text,
     format_leaderboard,
     format_wide,
     latex_escape,
@@ -52,6 +55,7 @@ __all__ = [
     "SkippedTable",
     "bootstrap_ci",
     "compare",
+    "csv_text",
     "direction",
     "fixed_protocol",
     "format_leaderboard",

@@ -38,8 +38,8 @@ from srbench.leaderboard.columns import (
     set_metric_stats,
     undecidable_note,
 )
+from srbench.leaderboard.context import table_context
 from srbench.leaderboard.selection import (
-    RUNTIME,
     TABLE_KEY,
     IncomparableError,
     MixedResultsError,
@@ -278,7 +278,7 @@ def leaderboard(
     metrics, notes = metric_columns(rows, metrics)
     set_metrics = [m for m in metrics if is_set_metric(m, rows)]
     image_metrics = [m for m in metrics if m not in set_metrics]
-    context = _context(rows, metrics, set_metrics)  # refuses mixed versions or protocols
+    context = table_context(rows, metrics, set_metrics)  # refuses mixed versions, protocols
     ok = rows[rows["error"].isna()]
     methods = _methods(rows, ok, image_metrics, set_metrics, expected_images)
     images = int(methods["images"].max() if expected_images is None else expected_images)
@@ -307,63 +307,6 @@ def _one_table(rows: pd.DataFrame) -> pd.DataFrame:
             "degradation and seed, or make one table each (srbench.leaderboard.leaderboards)."
         )
     return rows
-
-
-def _single(rows: pd.DataFrame, column: str, what: str, hint: str) -> str:
-    """The one value of ``column`` in ``rows`` ("" when none): several must not share a table.
-
-    Raises:
-        IncomparableError: Several values, with the runs (and methods) holding each one.
-    """
-    values = sorted(map(str, rows[column].dropna().unique()))
-    if len(values) > 1:
-        raise IncomparableError(
-            f"{what} mixes {column} {', '.join(values)}; {hint} {_holders(rows, column)}"
-        )
-    return values[0] if values else ""
-
-
-def _holders(rows: pd.DataFrame, column: str) -> str:
-    """Which runs (and methods) hold each value of ``column``, and the ``--runs`` of each."""
-    parts = []
-    held = rows.dropna(subset=[column])
-    for value, part in held.groupby(held[column].astype(str), sort=True):
-        runs = ",".join(sorted(part["run_id"].astype(str).unique()))
-        methods = ", ".join(sorted(part["method"].astype(str).unique()))
-        parts.append(f"{value} is in --runs {runs} ({methods})")
-    return "Found: " + "; ".join(parts) + "."
-
-
-def _context(rows: pd.DataFrame, metrics: list[str], set_metrics: list[str]) -> dict[str, Any]:
-    """What every number of the table was measured under (:attr:`Leaderboard.context`; the
-    image count and test settings are added once the methods are counted)."""
-    first = rows.iloc[0]
-    hint = "select runs measured alike with --runs."
-    context: dict[str, Any] = {
-        "dataset": first["dataset"],
-        "scale": int(first["scale"]),
-        "degradation": first["degradation"],
-        "seed": int(first["seed"]),
-        "dataset_version": _single(rows, "dataset_version", f"{first['dataset']}", hint),
-        "degradation_version": _single(rows, "degradation_version", "the degradation", hint),
-        "metrics": metrics,
-        "protocols": {},
-        "metric_versions": {},
-        "runs": sorted(rows["run_id"].unique()),
-    }
-    for metric in metrics:
-        of_metric = rows[rows["metric"] == metric]
-        context["protocols"][metric] = _single(
-            of_metric,
-            "protocol",
-            f"the {metric} column",
-            "choose one with --protocol (y or rgb)." if metric != RUNTIME else hint,
-        )
-        context["metric_versions"][metric] = _single(
-            of_metric, "metric_version", f"the {metric} column", "re-run the older methods."
-        )
-    context["set_metrics"] = set_metrics
-    return context
 
 
 def _methods(

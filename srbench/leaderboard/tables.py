@@ -5,26 +5,34 @@ direction) and put a dagger on methods the paired test cannot tell from the best
 is followed by the protocol and versions it was measured under. Set-level metrics (FID, KID)
 show their one value without interval or dagger (KID as ``value ± spread``, the standard
 deviation over its subsets), and a double dagger marks a value from fewer samples than the
-metric needs. Names come from users and image files, so they are escaped for the target format:
-Markdown and LaTeX markup, and in CSV every text cell a spreadsheet would run as a formula
-(:func:`spreadsheet_escape`).
+metric needs. Names come from users and image files, so they are escaped for the target format
+(:mod:`srbench.leaderboard.escaping`, whose functions this module re-exports): Markdown and
+LaTeX markup, and in CSV every text cell a spreadsheet would run as a formula.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 
 import pandas as pd
 
 from srbench.leaderboard.board import Leaderboard
+from srbench.leaderboard.escaping import (
+    csv_text,
+    latex_escape,
+    md_escape,
+    spreadsheet_escape,
+    spreadsheet_safe,
+    spreadsheet_unescape,
+)
 from srbench.leaderboard.selection import direction
 from srbench.metrics import METRICS
 from srbench.store import IDENTITY
 
 __all__ = [
     "FORMATS",
+    "csv_text",
     "format_leaderboard",
     "format_wide",
     "latex_escape",
@@ -57,101 +65,6 @@ CSV_COLUMNS = [
     "differs",
     "complete",
 ]
-
-# In a table cell or a sentence these are the characters that start markup (HTML is entity-escaped)
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-_LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-}
-
-
-def md_escape(text: object) -> str:
-    """Text that renders literally in a Markdown table cell (no markup, HTML or cell breaks).
-
-    Example:
-        >>> md_escape("a|b <img> *x*")
-        'a\\\\|b &lt;img&gt; \\\\*x\\\\*'
-    """
-    flat = " ".join(str(text).split())
-    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MD_SPECIAL.sub(r"\\\1", flat)
-
-
-#: What starts a formula in Excel, LibreOffice and Google Sheets (OWASP, "CSV injection").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-#: The quote that marks a cell as text; srbench also puts it before a text that starts with it,
-#: so that :func:`spreadsheet_unescape` can undo every escape exactly.
-_TEXT_MARK = "'"
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-
-
-def spreadsheet_escape(text: str) -> str:
-    """A CSV cell that a spreadsheet shows as the text it is, never runs as a formula.
-
-    A text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading
-    single quote (OWASP's advice), and so does one that starts with a single quote (so that
-    :func:`spreadsheet_unescape` undoes every escape); numbers such as ``-0.5`` or ``+1e-3``
-    are left as they are.
-
-    Example:
-        >>> spreadsheet_escape("=HYPERLINK(1)"), spreadsheet_escape("-0.5")
-        ("'=HYPERLINK(1)", '-0.5')
-    """
-    if text.startswith((*_FORMULA_START, _TEXT_MARK)) and not _NUMBER.fullmatch(text):
-        return _TEXT_MARK + text
-    return text
-
-
-def spreadsheet_unescape(text: str) -> str:
-    """The text :func:`spreadsheet_escape` was given.
-
-    Example:
-        >>> spreadsheet_unescape(spreadsheet_escape("'=x")) == "'=x"
-        True
-    """
-    return text[1:] if text.startswith(_TEXT_MARK) else text
-
-
-def _escape_cell(value: object) -> object:
-    return spreadsheet_escape(value) if isinstance(value, str) else value
-
-
-def _escape_labels(index: pd.Index) -> pd.Index:
-    if isinstance(index, pd.MultiIndex):
-        return index.map(lambda key: tuple(_escape_cell(k) for k in key))
-    return index.map(_escape_cell)
-
-
-def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with every text cell, index label and column label passed through
-    :func:`spreadsheet_escape` (numeric columns are left alone), ready for ``to_csv``."""
-    out = frame.copy()
-    for position in range(out.shape[1]):
-        values = out.iloc[:, position]
-        if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
-            out.isetitem(position, values.map(_escape_cell))
-    out.index = _escape_labels(out.index)
-    out.columns = _escape_labels(out.columns)
-    return out
-
-
-def latex_escape(text: object) -> str:
-    """Text that LaTeX typesets literally.
-
-    Example:
-        >>> latex_escape("EDSR_x4 & 50%")
-        'EDSR\\\\_x4 \\\\& 50\\\\%'
-    """
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in " ".join(str(text).split()))
 
 
 def _number(metric: str, value: float) -> str:
@@ -323,7 +236,7 @@ def _csv(board: Leaderboard) -> str:
     frame["metric_version"] = frame["metric"].map(c["metric_versions"])
     frame["samples"] = frame["samples"].astype("Int64")  # a count: 2048, not 2048.0
     frame = frame[[*CSV_COLUMNS, *(k for k in frame.columns if k not in CSV_COLUMNS)]]
-    return spreadsheet_safe(frame).to_csv(index=False).rstrip("\n")
+    return csv_text(frame).rstrip("\n")
 
 
 def _md_row(cells: list[str]) -> str:
@@ -397,7 +310,7 @@ def format_wide(table: pd.DataFrame, metric: str, fmt: str = "text") -> str:
         spreadsheets, :func:`spreadsheet_escape`).
     """
     if fmt == "csv":
-        return spreadsheet_safe(table).to_csv().rstrip("\n")
+        return csv_text(table, index=True).rstrip("\n")
     higher = direction(metric)
     best = table.max() if higher else table.min()
     headers = [

@@ -129,10 +129,10 @@ class EvalResult:
         if fmt == "table":
             return self._table()
         if fmt == "csv":
-            from srbench.leaderboard.tables import spreadsheet_safe  # image ids are file names
+            from srbench.leaderboard.tables import csv_text  # image ids are file names
 
             frame = self.scores.assign(scale=self.scale, protocol=self.protocol)
-            return spreadsheet_safe(frame).to_csv(index=False).rstrip()
+            return csv_text(frame).rstrip()
         if fmt == "json":
             return json.dumps(self._record(), indent=2)
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(self.FORMATS)}.")

@@ -97,8 +97,9 @@ class StoreHealth:
         """Whether every run is readable in full and unambiguous (exit status 0)."""
         return all(r.ok for r in self.runs)
 
-    def lines(self) -> list[str]:
-        """The report ``srbench verify`` prints: one line per run, one per finding, a verdict."""
+    def lines(self, quarantining: bool = False) -> list[str]:
+        """The report ``srbench verify`` prints: one line per run, one per finding, a verdict
+        (which says how to move the damaged files aside, unless ``quarantining`` already)."""
         lines = [f"{self.results / 'runs'}: {len(self.runs)} run(s)"]
         width = max((len(r.run_id) for r in self.runs), default=0)
         states = max((len(r.state) for r in self.runs), default=0)
@@ -125,7 +126,7 @@ class StoreHealth:
             return lines
         where = shlex.quote(str(self.results))
         verdict = f"found {_count(damaged, 'damaged file')} and {_count(problems, 'problem')}."
-        if damaged:
+        if damaged and not quarantining:
             verdict += (
                 f" `srbench verify --results {where} --quarantine` moves the damaged files to "
                 f"{self.results / QUARANTINE} (nothing is deleted); readers leave them out "
@@ -181,8 +182,8 @@ def verify_store(
     held = [p for p in (results / QUARANTINE).rglob("*") if p.is_file()]
     if held:
         health.notes.append(
-            f"{results / QUARANTINE} holds {_count(len(held), 'file')} moved aside earlier; "
-            "readers ignore them (delete them once you no longer need them)."
+            f"{results / QUARANTINE} holds {_count(len(held), 'file')} moved aside earlier "
+            "(never read; delete them once you no longer need them)."
         )
     return health
 
@@ -215,6 +216,11 @@ def check_run(run_dir: Path) -> RunHealth:
     health.rows = 0 if rows is None else int((~rows.duplicated(list(ROW_KEY))).sum())
     if rows is not None:
         _check_rows(rows, health)
+    if state in ("killed", "interrupted"):
+        health.notes.append(
+            f"it stopped before the end: `srbench run --resume {run_dir.name} --results "
+            f"{shlex.quote(str(run_dir.parent.parent))}` computes its missing cells."
+        )
     scores = run_dir / "scores.parquet"
     if state == "complete" and not scores.exists():
         health.problems.append(
@@ -338,7 +344,8 @@ def quarantine_lines(moved: Sequence[Moved], results: Path) -> list[str]:
         for run_id in resume
     ]
     lines += [
-        f"next: run {run_id} could not say what it computed; run its grid again to replace it."
+        f"next: run {run_id} moved whole, since without its manifest its settings and place in "
+        "time are unknown; run its grid again to replace it."
         for run_id in again
     ]
     return lines

@@ -22,7 +22,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from srbench.errors import RunError
-from srbench.store.damage import DamagedFileError, logger, parse_manifest, quarantine_path
+from srbench.store.damage import (
+    Damage,
+    DamagedFileError,
+    logger,
+    parse_manifest,
+    quarantine_path,
+)
 from srbench.store.reader import read_run, scan_run
 from srbench.store.schema import CELL_KEY, MANIFEST, to_table
 from srbench.system.files import atomic_path, write_json
@@ -114,15 +120,16 @@ class RunWriter:
             Where they were moved.
         """
         _, damage = scan_run(self.path)
+        moved = self._quarantine(damage, "and its cells are computed again")
+        self._parts = len(list((self.path / "parts").glob("*.parquet")))
+        return moved
+
+    def _quarantine(self, damage: list[Damage], then: str) -> list[Path]:
         moved = []
         for item in damage:
             target = quarantine_path(item.path, self.path)
             moved.append(target)
-            logger.warning(
-                f"{item.path} {item.reason}; moved it to {target}, and its cells are computed "
-                "again."
-            )
-        self._parts = len(list((self.path / "parts").glob("*.parquet")))
+            logger.warning(f"{item.path} {item.reason}; moved it to {target}, {then}.")
         return moved
 
     @property
@@ -156,9 +163,16 @@ class RunWriter:
         write_json(self.path / MANIFEST, self.manifest)
 
     def finish(self) -> pd.DataFrame:
-        """Merge the parts into ``scores.parquet`` and return every row of the run."""
+        """Merge the parts into ``scores.parquet`` and return every row of the run (a rows
+        file that cannot be read is moved to the quarantine with a warning, never deleted)."""
         self.flush()
-        frame = read_run(self.path)
+        frame, damage = scan_run(self.path)
+        results = shlex.quote(str(self.path.parent.parent))
+        self._quarantine(  # damaged while the run went on: kept aside, never merged or deleted
+            damage,
+            f"and its cells are missing from the run: `srbench run --resume {self.run_id} "
+            f"--results {results}` computes them",
+        )
         _write_table(self.path / "scores.parquet", to_table(frame))
         for part in (self.path / "parts").glob("*.parquet"):
             part.unlink()
