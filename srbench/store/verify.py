@@ -179,7 +179,9 @@ def verify_store(
             health.notes.append(
                 f"{root} holds files that are not runs (ignored): {', '.join(stray)}"
             )
-    held = [p for p in (results / QUARANTINE).rglob("*") if p.is_file()]
+    held = [
+        p for p in (results / QUARANTINE).rglob("*") if p.is_file() and not p.name.startswith(".")
+    ]
     if held:
         health.notes.append(
             f"{results / QUARANTINE} holds {_count(len(held), 'file')} moved aside earlier "
