@@ -1,6 +1,7 @@
 """Regression checks: baselines written from the store and ``srbench check``'s comparison.
 
-Modules: ``baseline`` (the baseline CSV, tolerances) · ``compare`` (cell-by-cell findings and
+Modules: ``baseline`` (baselines from store rows, tolerances) · ``csvfile`` (the baseline CSV
+written escaped for spreadsheets, read back validated) · ``compare`` (cell-by-cell findings and
 their Markdown table).
 """
 
@@ -11,10 +12,9 @@ from srbench.check.baseline import (
     Tolerance,
     make_baseline,
     parse_tolerances,
-    read_baseline,
-    write_baseline,
 )
 from srbench.check.compare import FAILING, Finding, check, render_findings
+from srbench.check.csvfile import read_baseline, write_baseline
 
 __all__ = [
     "BASELINE_COLUMNS",

@@ -6,23 +6,21 @@ means with their image counts) with every version and the protocol on each row, 
 have one row per cell (``image`` empty, ``images`` the method's scored images, ``samples`` the
 feature samples behind the value). Baselines written before the ``samples`` column existed
 still load. The tolerances say how far a mean may move in the worse direction before
-:func:`srbench.check.check` calls it a regression.
+:func:`srbench.check.check` calls it a regression. The file itself is written and read
+(validated) by :mod:`srbench.check.csvfile`.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
 from srbench.errors import SrbenchError
 from srbench.leaderboard.selection import RUNTIME, is_set_metric, select
 from srbench.store import IDENTITY, SET_IMAGE
-from srbench.system.files import atomic_path
 
 __all__ = [
     "BASELINE_COLUMNS",
@@ -33,10 +31,8 @@ __all__ = [
     "Tolerance",
     "make_baseline",
     "parse_tolerances",
-    "read_baseline",
     "set_level_images",
     "set_level_rows",
-    "write_baseline",
 ]
 
 #: A baseline row; ``image`` is empty on a mean row, whose ``images`` says how many it averages,
@@ -46,7 +42,6 @@ BASELINE_COLUMNS = [*IDENTITY, "image", "images", "value"]
 OPTIONAL_COLUMNS = ["samples"]
 #: What a cell is; every baseline comparison is one cell.
 CELL = ["dataset", "scale", "degradation", "seed", "method", "metric", "protocol"]
-_TEXT = {c: str for c in BASELINE_COLUMNS if c not in ("scale", "seed", "images", "value")}
 #: The run and table cell a set-level value belongs to (its images are that cell's images).
 _SET_CELL = ["run_id", "dataset", "scale", "degradation", "seed", "method"]
 
@@ -180,44 +175,3 @@ def set_level_images(sets: pd.DataFrame, frame: pd.DataFrame) -> pd.Series:
     counts = ok.groupby(_SET_CELL)["image"].nunique().rename("_images")
     found = sets[_SET_CELL].join(counts, on=_SET_CELL)["_images"]
     return found.fillna(0).astype(int)
-
-
-def write_baseline(baseline: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a baseline CSV atomically (values in full precision, so a rerun compares equal)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        baseline.to_csv(tmp, index=False, float_format="%.17g")
-    return path
-
-
-def read_baseline(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read and validate a baseline CSV."""
-    path = Path(path)
-    if not path.is_file():
-        raise BaselineError(
-            f"no baseline at {path}; make one with `srbench baseline --out {path}` from a run "
-            "you trust, and commit it."
-        )
-    try:
-        frame = pd.read_csv(
-            path,
-            dtype=_TEXT,
-            keep_default_na=False,
-            na_values={"value": [""], "samples": [""]},
-        )
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise BaselineError(f"{path} is not a baseline CSV: {exc}") from None
-    missing = [c for c in BASELINE_COLUMNS if c not in frame.columns]
-    if missing:
-        raise BaselineError(
-            f"{path} lacks the column(s) {', '.join(missing)}; regenerate it with "
-            "`srbench baseline`."
-        )
-    if "samples" not in frame.columns:  # written before set-level metrics existed
-        frame["samples"] = pd.NA
-    try:
-        frame["samples"] = pd.to_numeric(frame["samples"]).astype("Int64")
-    except (ValueError, TypeError):
-        raise BaselineError(f"{path}: the samples column must hold integers.") from None
-    return frame

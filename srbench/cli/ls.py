@@ -8,12 +8,14 @@ from typing import Annotated
 import typer
 
 from srbench.cli.base import ResultsDir, command, fail
+from srbench.cli.store import warns_once
 
 #: What ``srbench ls`` lists, in the order its messages name them.
 LISTINGS = ("datasets", "methods", "runs", "degradations", "metrics", "protocols")
 
 
 @command("ls")
+@warns_once
 def ls(
     what: Annotated[
         str,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from srbench.cli.base import EXIT_FAILED, ResultsDir, command, csv_items, fail, log, parse_scales
+from srbench.cli.store import warns_once
 from srbench.specs import split_specs
 
 if TYPE_CHECKING:
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 #: The paired tests over images (``srbench.leaderboard.stats.TESTS``; kept here so that the help
 #: text does not import scipy; a test checks that they agree).
 PAIRED_TESTS = ("wilcoxon", "bootstrap")
+#: The filters ``--wide`` applies to the rows before pivoting (the pivot's own axes).
+WIDE_AXES = ("dataset", "scale")
 #: The figures ``srbench plot`` draws.
 PLOTS = ("bars", "plane", "distributions", "sweep", "grid")
 
@@ -79,13 +82,12 @@ def load(results: Path, runs: str | None) -> tuple[pd.DataFrame, list[dict[str, 
     Raises:
         typer.Exit: The store has no rows (status 2, after saying how to fill it).
     """
-    from srbench.store import load_manifests, load_results
+    from srbench.store import load_store
 
-    ids = list(csv_items(runs)) if runs else None
-    frame = load_results(results, ids)
+    frame, manifests = load_store(results, list(csv_items(runs)) if runs else None)
     if frame.empty:
         fail(f"no results in {results / 'runs'}; run `srbench run` (or pass --results DIR).")
-    return frame, load_manifests(results, ids)
+    return frame, manifests
 
 
 def choice(value: str, choices: tuple[str, ...], option: str) -> str:
@@ -96,6 +98,7 @@ def choice(value: str, choices: tuple[str, ...], option: str) -> str:
 
 
 @command("leaderboard")
+@warns_once
 def leaderboard_(
     results: ResultsDir = Path("results"),
     runs: Runs = None,
@@ -135,6 +138,11 @@ def leaderboard_(
         alpha=alpha,
         **selected,
     )
+    if not boards and boards.skipped:
+        fail(
+            "no table can be shown: each one mixes results measured differently (the warnings "
+            "above name the runs involved); select runs measured alike with --runs."
+        )
     if not boards:
         fail("no results match the filters; `srbench ls runs` lists what the store has.")
     typer.echo(_boards_text(boards, fmt, ci))
@@ -144,9 +152,10 @@ def _wide_table(frame: pd.DataFrame, metric: str, fmt: str, selected: dict[str, 
     """``leaderboard --wide``: one metric, methods x (dataset, scale)."""
     from srbench.leaderboard import format_wide, wide
 
-    table = wide(frame, metric, **{k: v for k, v in selected.items() if k != "dataset"})
-    if "dataset" in selected:
-        table = table.loc[:, table.columns.get_level_values(0).isin(selected["dataset"])]
+    for column in WIDE_AXES:  # the pivot's columns: narrowed before it is made
+        if column in selected:
+            frame = frame[frame[column].isin(selected[column])]
+    table = wide(frame, metric, **{k: v for k, v in selected.items() if k not in WIDE_AXES})
     return format_wide(table, metric, fmt)
 
 
@@ -162,6 +171,7 @@ def _boards_text(boards: list[Any], fmt: str, ci: bool) -> str:
 
 
 @command()
+@warns_once
 def baseline(
     out: Annotated[
         Path, typer.Option(help="CSV to write (commit it), e.g. results/baselines/ci.csv.")
@@ -188,6 +198,7 @@ def baseline(
 
 
 @command("check")
+@warns_once
 def check_(
     baseline_file: Annotated[
         Path, typer.Option("--baseline", "-b", help="Baseline CSV written by `srbench baseline`.")
@@ -262,6 +273,7 @@ def _baseline_rows(reference: pd.DataFrame, path: Path, datasets: str | None) ->
 
 
 @command()
+@warns_once
 def report(
     out: Annotated[Path, typer.Option(help="Folder for README.md and figures/ (reports/NAME).")],
     results: ResultsDir = Path("results"),
@@ -300,6 +312,7 @@ def report(
 
 
 @command()
+@warns_once
 def plot(
     kind: Annotated[str, typer.Argument(help=f"One of {', '.join(PLOTS)}.")],
     out: Annotated[Path, typer.Option(help="PNG file to write.")],

@@ -13,11 +13,18 @@ Set-level metrics (FID, KID; ``MetricInfo.level == "set"``, or rows whose ``imag
 ``store.SET_IMAGE`` for a metric srbench does not know) have one value per method: a table
 shows that value with its ``samples`` and ``spread``, ranks it, and neither resamples nor tests
 it. Pure pandas and numpy (scipy only once a test runs): frames in, frames out, no file IO.
+
+A table whose rows were measured differently (:class:`IncomparableError`: the same dataset name
+from a folder and from the catalog, another degradation or metric version, another protocol)
+cannot be made; :func:`leaderboards` leaves it out with a note naming the runs involved and how
+to select one (:class:`SkippedTable`, also logged as a warning on the ``srbench.leaderboard``
+logger) and makes every other table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,9 +38,10 @@ from srbench.leaderboard.columns import (
     set_metric_stats,
     undecidable_note,
 )
+from srbench.leaderboard.context import table_context
 from srbench.leaderboard.selection import (
-    RUNTIME,
     TABLE_KEY,
+    IncomparableError,
     MixedResultsError,
     is_set_metric,
     select,
@@ -41,7 +49,14 @@ from srbench.leaderboard.selection import (
 from srbench.leaderboard.stats import PairedTest, Test
 from srbench.store import SET_IMAGE
 
-__all__ = ["Leaderboard", "leaderboard", "leaderboards"]
+__all__ = ["Leaderboard", "Leaderboards", "SkippedTable", "leaderboard", "leaderboards"]
+
+#: Tables left out (incomparable rows) are logged here as warnings; the CLI prints them.
+logger = logging.getLogger("srbench.leaderboard")
+
+
+def _title(dataset: object, scale: object, degradation: object, seed: object) -> str:
+    return f"{dataset} x{scale}, {degradation}" + (f", seed {seed}" if seed else "")
 
 
 @dataclass(frozen=True)
@@ -140,27 +155,74 @@ class Leaderboard:
     def title(self) -> str:
         """``Set5 x4, bicubic`` (with the seed when it is not 0)."""
         c = self.context
-        seed = f", seed {c['seed']}" if c["seed"] else ""
-        return f"{c['dataset']} x{c['scale']}, {c['degradation']}{seed}"
+        return _title(c["dataset"], c["scale"], c["degradation"], c["seed"])
+
+
+@dataclass(frozen=True)
+class SkippedTable:
+    """A table :func:`leaderboards` could not make, and why.
+
+    Attributes:
+        key: Its (dataset, scale, degradation, seed).
+        reason: What its rows mix, in which runs, and how to select one.
+    """
+
+    key: tuple[Any, ...]
+    reason: str
+
+    def title(self) -> str:
+        """``Set5 x4, bicubic``, as the table would have been titled."""
+        return _title(*self.key)
+
+    def note(self) -> str:
+        """One sentence for a reader: which table is missing and why."""
+        return f"{self.title()} is not shown: {self.reason}"
+
+
+class Leaderboards(list):  # type: ignore[type-arg]
+    """The tables :func:`leaderboards` made (a list of :class:`Leaderboard`), and in
+    :attr:`skipped` those it left out (:class:`SkippedTable`)."""
+
+    def __init__(
+        self, boards: Iterable[Leaderboard] = (), skipped: Iterable[SkippedTable] = ()
+    ) -> None:
+        super().__init__(boards)
+        self.skipped: list[SkippedTable] = list(skipped)
 
 
 def leaderboards(
-    frame: pd.DataFrame, *, sizes: Mapping[str, int] | None = None, **options: Any
-) -> list[Leaderboard]:
+    frame: pd.DataFrame,
+    *,
+    sizes: Mapping[str, int] | None = None,
+    skip_incomparable: bool = True,
+    **options: Any,
+) -> Leaderboards:
     """One :class:`Leaderboard` per (dataset, scale, degradation, seed) in ``frame``.
 
     ``sizes`` maps a dataset to its number of images (``srbench.store.dataset_sizes`` reads it
     from the run manifests), so a method missing images everywhere is still flagged. The other
     options are those of :func:`leaderboard`; its filters narrow the set of tables.
+
+    A table whose rows cannot be compared (:class:`IncomparableError`) is left out: it is
+    listed in the result's ``skipped`` with the reason (the runs involved and how to select
+    one) and logged as a warning, and the other tables are made. ``skip_incomparable=False``
+    raises instead.
     """
     keys = ("dataset", "scale", "degradation", "seed", "method")
     filters = {k: options.pop(k) for k in keys if k in options}
     options.pop("expected_images", None)  # per dataset, from ``sizes``
     rows = select(frame, **filters, protocol=options.get("protocol"))
-    return [
-        leaderboard(part, expected_images=(sizes or {}).get(key[0]), **options)
-        for key, part in rows.groupby(TABLE_KEY, sort=True)
-    ]
+    boards = Leaderboards()
+    for key, part in rows.groupby(TABLE_KEY, sort=True):
+        try:
+            boards.append(leaderboard(part, expected_images=(sizes or {}).get(key[0]), **options))
+        except IncomparableError as exc:
+            if not skip_incomparable:
+                raise
+            skipped = SkippedTable(tuple(key), str(exc))
+            boards.skipped.append(skipped)
+            logger.warning(skipped.note())
+    return boards
 
 
 def leaderboard(
@@ -216,7 +278,7 @@ def leaderboard(
     metrics, notes = metric_columns(rows, metrics)
     set_metrics = [m for m in metrics if is_set_metric(m, rows)]
     image_metrics = [m for m in metrics if m not in set_metrics]
-    context = _context(rows, metrics, set_metrics)  # refuses mixed versions or protocols
+    context = table_context(rows, metrics, set_metrics)  # refuses mixed versions, protocols
     ok = rows[rows["error"].isna()]
     methods = _methods(rows, ok, image_metrics, set_metrics, expected_images)
     images = int(methods["images"].max() if expected_images is None else expected_images)
@@ -245,46 +307,6 @@ def _one_table(rows: pd.DataFrame) -> pd.DataFrame:
             "degradation and seed, or make one table each (srbench.leaderboard.leaderboards)."
         )
     return rows
-
-
-def _single(rows: pd.DataFrame, column: str, what: str, hint: str) -> str:
-    """The one value of ``column`` in ``rows`` ("" when none): several must not share a table."""
-    values = sorted(map(str, rows[column].dropna().unique()))
-    if len(values) > 1:
-        raise MixedResultsError(f"{what} mixes {column} {', '.join(values)}; {hint}")
-    return values[0] if values else ""
-
-
-def _context(rows: pd.DataFrame, metrics: list[str], set_metrics: list[str]) -> dict[str, Any]:
-    """What every number of the table was measured under (:attr:`Leaderboard.context`; the
-    image count and test settings are added once the methods are counted)."""
-    first = rows.iloc[0]
-    hint = "select runs (--runs) that were measured alike."
-    context: dict[str, Any] = {
-        "dataset": first["dataset"],
-        "scale": int(first["scale"]),
-        "degradation": first["degradation"],
-        "seed": int(first["seed"]),
-        "dataset_version": _single(rows, "dataset_version", f"{first['dataset']}", hint),
-        "degradation_version": _single(rows, "degradation_version", "the degradation", hint),
-        "metrics": metrics,
-        "protocols": {},
-        "metric_versions": {},
-        "runs": sorted(rows["run_id"].unique()),
-    }
-    for metric in metrics:
-        of_metric = rows[rows["metric"] == metric]
-        context["protocols"][metric] = _single(
-            of_metric,
-            "protocol",
-            f"the {metric} column",
-            "choose one with --protocol (y or rgb)." if metric != RUNTIME else hint,
-        )
-        context["metric_versions"][metric] = _single(
-            of_metric, "metric_version", f"the {metric} column", "re-run the older methods."
-        )
-    context["set_metrics"] = set_metrics
-    return context
 
 
 def _methods(

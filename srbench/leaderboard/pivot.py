@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from srbench.leaderboard.board import Leaderboard, leaderboard
+from srbench.leaderboard.board import Leaderboard, leaderboard, leaderboards
 from srbench.leaderboard.selection import (
     RUNTIME,
     TABLE_KEY,
@@ -46,7 +46,8 @@ def wide(
     """A paper-style pivot of one metric's means: methods down, (dataset, scale) across.
 
     Each cell follows the same selection rules as :func:`leaderboard` (latest run, one protocol
-    and version per column); incomplete cells are NaN rather than means over fewer images.
+    and version per column); incomplete cells are NaN rather than means over fewer images, and
+    a table that cannot be compared (:func:`leaderboards`) has no column, with a warning.
     Degradations or seeds that vary become further column levels. ``frame`` may also be
     leaderboards already made (then ``protocol`` must be None: they were made under one).
     """
@@ -54,7 +55,7 @@ def wide(
         rows = select(
             frame, metrics=[metric], protocol=protocol, degradation=degradation, seed=seed
         )
-        boards = [leaderboard(part, metrics=[metric]) for _, part in rows.groupby(TABLE_KEY)]
+        boards = leaderboards(rows, metrics=[metric])  # incomparable cells: left out, logged
     else:
         if protocol is not None:
             raise MixedResultsError("leaderboards already made cannot be filtered by protocol.")

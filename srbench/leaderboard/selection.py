@@ -8,7 +8,9 @@ so they agree on two rules:
   method replaces its numbers instead of averaging old and new. Pass run ids to choose others.
 * **Nothing incomparable shares a column.** A metric column has one protocol and one metric
   version; a table has one dataset version, degradation version and seed. Anything else raises
-  :class:`MixedResultsError`, saying which values were found and how to choose one.
+  :class:`IncomparableError` (a :class:`MixedResultsError`), saying which values were found, in
+  which runs, and how to choose one; :func:`srbench.leaderboard.leaderboards` leaves such a
+  table out with that note and makes the others.
 
 Metrics defined on RGB (``MetricInfo.inputs == "rgb"``: LPIPS, FID, KID) and ``runtime`` are
 measured under their own protocol whatever ``--protocol`` says (:func:`fixed_protocol`), so a
@@ -29,6 +31,7 @@ from srbench.store import SET_IMAGE
 __all__ = [
     "RUNTIME",
     "TABLE_KEY",
+    "IncomparableError",
     "MixedResultsError",
     "direction",
     "fixed_protocol",
@@ -43,6 +46,11 @@ TABLE_KEY = ["dataset", "scale", "degradation", "seed"]
 
 class MixedResultsError(SrbenchError):
     """Rows that must not be averaged or compared together (protocols, versions, seeds)."""
+
+
+class IncomparableError(MixedResultsError):
+    """One table's rows were measured differently (dataset, degradation or metric version, or
+    protocol): the table cannot be made, though the store's other tables can."""
 
 
 def direction(metric: str) -> bool | None:

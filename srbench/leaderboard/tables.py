@@ -5,30 +5,43 @@ direction) and put a dagger on methods the paired test cannot tell from the best
 is followed by the protocol and versions it was measured under. Set-level metrics (FID, KID)
 show their one value without interval or dagger (KID as ``value ± spread``, the standard
 deviation over its subsets), and a double dagger marks a value from fewer samples than the
-metric needs. Names come from users and image files, so they are escaped for the target format.
+metric needs. Names come from users and image files, so they are escaped for the target format
+(:mod:`srbench.leaderboard.escaping`, whose functions this module re-exports): Markdown and
+LaTeX markup, and in CSV every text cell a spreadsheet would run as a formula.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 
 import pandas as pd
 
 from srbench.leaderboard.board import Leaderboard
+from srbench.leaderboard.escaping import (
+    csv_text,
+    latex_escape,
+    md_escape,
+    spreadsheet_escape,
+    spreadsheet_safe,
+    spreadsheet_unescape,
+)
 from srbench.leaderboard.selection import direction
 from srbench.metrics import METRICS
 from srbench.store import IDENTITY
 
 __all__ = [
     "FORMATS",
+    "csv_text",
     "format_leaderboard",
     "format_wide",
     "latex_escape",
     "legend_line",
     "md_escape",
     "protocol_line",
+    "spreadsheet_escape",
+    "spreadsheet_safe",
+    "spreadsheet_unescape",
 ]
 
 FORMATS = ("text", "csv", "md", "latex")
@@ -52,43 +65,6 @@ CSV_COLUMNS = [
     "differs",
     "complete",
 ]
-
-# In a table cell or a sentence these are the characters that start markup (HTML is entity-escaped)
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-_LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-}
-
-
-def md_escape(text: object) -> str:
-    """Text that renders literally in a Markdown table cell (no markup, HTML or cell breaks).
-
-    Example:
-        >>> md_escape("a|b <img> *x*")
-        'a\\\\|b &lt;img&gt; \\\\*x\\\\*'
-    """
-    flat = " ".join(str(text).split())
-    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MD_SPECIAL.sub(r"\\\1", flat)
-
-
-def latex_escape(text: object) -> str:
-    """Text that LaTeX typesets literally.
-
-    Example:
-        >>> latex_escape("EDSR_x4 & 50%")
-        'EDSR\\\\_x4 \\\\& 50\\\\%'
-    """
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in " ".join(str(text).split()))
 
 
 def _number(metric: str, value: float) -> str:
@@ -260,7 +236,7 @@ def _csv(board: Leaderboard) -> str:
     frame["metric_version"] = frame["metric"].map(c["metric_versions"])
     frame["samples"] = frame["samples"].astype("Int64")  # a count: 2048, not 2048.0
     frame = frame[[*CSV_COLUMNS, *(k for k in frame.columns if k not in CSV_COLUMNS)]]
-    return frame.to_csv(index=False).rstrip("\n")
+    return csv_text(frame).rstrip("\n")
 
 
 def _md_row(cells: list[str]) -> str:
@@ -330,10 +306,11 @@ def format_wide(table: pd.DataFrame, metric: str, fmt: str = "text") -> str:
         fmt: ``text``, ``csv``, ``md`` or ``latex``.
 
     Returns:
-        The table; CSV keeps full precision and marks nothing.
+        The table; CSV keeps full precision and marks nothing (its names escaped for
+        spreadsheets, :func:`spreadsheet_escape`).
     """
     if fmt == "csv":
-        return table.to_csv().rstrip("\n")
+        return csv_text(table, index=True).rstrip("\n")
     higher = direction(metric)
     best = table.max() if higher else table.min()
     headers = [

@@ -143,14 +143,19 @@ def tables_to_draw(
             :data:`TABLE_FILTERS`.
 
     Returns:
-        The leaderboards, one per (dataset, scale, degradation, seed).
+        The leaderboards, one per (dataset, scale, degradation, seed); a table whose rows
+        cannot be compared is left out with a warning (``srbench.leaderboard`` logger).
 
     Raises:
-        MixedResultsError: Nothing to draw, or a filter leaderboards cannot apply.
+        MixedResultsError: Nothing to draw (the notes say why), or a filter leaderboards
+            cannot apply.
     """
     if isinstance(results, pd.DataFrame):
         rows, options = select_rows(results, metrics, filters)
-        return leaderboards(rows, metrics=list(metrics), **options)
+        boards = leaderboards(rows, metrics=list(metrics), **options)  # incomparable: left out
+        if not boards:
+            raise MixedResultsError(" ".join(s.note() for s in boards.skipped))
+        return boards
     unsupported = set(filters) - set(TABLE_FILTERS)
     if unsupported:
         raise MixedResultsError(

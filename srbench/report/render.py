@@ -1,7 +1,9 @@
 """Markdown reports: leaderboards, figures, protocol, provenance and failures in one folder.
 
 ``render_report`` reads the store (through the leaderboard's selection rules) and the run
-manifests and writes ``<out>/README.md`` with its figures beside it in ``<out>/figures/``. The
+manifests and writes ``<out>/README.md`` with its figures beside it in ``<out>/figures/``.
+Damaged files of the store are left out with a warning (``srbench.store``); a table whose rows
+cannot be compared is left out with a note under "Tables not shown", and the rest is reported. The
 text depends only on the stored results (no clock, no machine state), so a report regenerated
 from the same results is byte-identical and can be committed and diffed.
 """
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from srbench.errors import SrbenchError
-from srbench.leaderboard.board import Leaderboard, leaderboards
+from srbench.leaderboard.board import Leaderboard, SkippedTable, leaderboards
 from srbench.leaderboard.pivot import wide
 from srbench.leaderboard.selection import RUNTIME, select
 from srbench.leaderboard.tables import format_leaderboard, format_wide, legend_line, md_escape
@@ -30,7 +32,7 @@ from srbench.report.comparison import comparison_grid, interesting_box
 from srbench.report.drawing import save_figure
 from srbench.report.plots import bars, distributions, perception_distortion, sweep
 from srbench.report.visuals import sr_images
-from srbench.store import dataset_sizes, load_manifests, load_results
+from srbench.store import dataset_sizes, load_store
 from srbench.system.files import atomic_path
 
 __all__ = ["ReportOptions", "render_report"]
@@ -95,8 +97,7 @@ def render_report(
     """
     options = options or ReportOptions()
     out = Path(out)
-    frame = load_results(results, runs)
-    manifests = load_manifests(results, runs)
+    frame, manifests = load_store(results, runs)  # damaged files: left out, with a warning
     rows = select(frame, **filters)
     if rows.empty:
         raise SrbenchError(
@@ -104,10 +105,16 @@ def render_report(
         )
     sizes = dataset_sizes(manifests)
     boards = leaderboards(rows, sizes=sizes, test=options.test, alpha=options.alpha)
+    if not boards:
+        raise SrbenchError(
+            "nothing to report: no table of the selection can be compared. "
+            + " ".join(s.note() for s in boards.skipped)
+        )
     figures = _Figures(out)
     sections = [
         _header(options, boards, manifests),
         _summary(boards),
+        _not_shown(boards.skipped),
         *_dataset_sections(boards, figures, results, options),
         _sweeps(boards, figures),
         _plane(boards, figures),
@@ -134,6 +141,21 @@ def _header(options: ReportOptions, boards: list[Leaderboard], manifests: list[d
         + legend_line(boards[0].context, "**Bold**", boards),
         "",
         "Datasets: " + ", ".join(f"[{md_escape(d)}](#{_anchor(d)})" for d in datasets),
+    ]
+    return "\n".join(lines)
+
+
+def _not_shown(skipped: list[SkippedTable]) -> str:
+    """The tables left out because their rows cannot be compared ("" when none was)."""
+    if not skipped:
+        return ""
+    lines = [
+        "## Tables not shown",
+        "",
+        "These tables mix results measured differently, so no number of theirs is reported; "
+        "select the runs to compare with `--runs` (each note names them):",
+        "",
+        *(f"- {md_escape(s.note())}" for s in skipped),
     ]
     return "\n".join(lines)
 

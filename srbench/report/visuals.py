@@ -24,7 +24,7 @@ from srbench.methods import METHODS, ImageContext, SRMethod, Tiling, create_meth
 from srbench.methods.inference import infer
 from srbench.run.pipeline import expand_methods, image_path
 from srbench.specs import split_spec
-from srbench.store import MANIFEST, load_results, read_manifest
+from srbench.store import MANIFEST, read_manifest, read_run
 from srbench.system.device import resolve_device
 
 __all__ = ["sr_images"]
@@ -91,7 +91,7 @@ def _cell(
     image_id: str,
 ) -> pd.DataFrame:
     """The run's store rows of one image (every method and metric)."""
-    rows = load_results(results_dir, runs=[run_id])
+    rows = read_run(Path(results_dir) / "runs" / run_id)
     cell = rows[
         (rows["dataset"] == dataset)
         & (rows["scale"] == scale)

@@ -116,8 +116,9 @@ class EvalResult:
 
         Args:
             fmt: ``table`` (a heading, one row per image and the mean, 4 decimals), ``csv``
-                (one row per image with its scale and protocol) or ``json`` (everything,
-                failures included; an infinite PSNR is ``null``).
+                (one row per image with its scale and protocol; a name a spreadsheet would
+                run as a formula gets a leading quote) or ``json`` (everything, failures
+                included; an infinite PSNR is ``null``).
 
         Returns:
             The text, without a final newline.
@@ -128,8 +129,10 @@ class EvalResult:
         if fmt == "table":
             return self._table()
         if fmt == "csv":
+            from srbench.leaderboard.tables import csv_text  # image ids are file names
+
             frame = self.scores.assign(scale=self.scale, protocol=self.protocol)
-            return frame.to_csv(index=False).rstrip()
+            return csv_text(frame).rstrip()
         if fmt == "json":
             return json.dumps(self._record(), indent=2)
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(self.FORMATS)}.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from srbench.store import MANIFEST, read_manifest, read_run
+from srbench.store.reader import read_run, runs_with_manifests
 
 __all__ = ["run_lines"]
 
@@ -14,16 +14,18 @@ def run_lines(results: str | os.PathLike[str] = "results") -> list[str]:
     """One line per run folder under ``results/runs``, sorted by run id: its id, status, start
     time, stored rows and failed cells; a single line saying so when there is none.
 
+    A run whose manifest is missing or unreadable, and a rows file that cannot be read, are
+    left out with a warning (``srbench.store`` logger) naming the file and the repair.
+
     Example:
         >>> run_lines("no/such/store")
         ['no runs in no/such/store/runs']
     """
     lines = []
-    for run_dir in sorted((Path(results) / "runs").glob("*")):
-        if (run_dir / MANIFEST).is_file():
-            m = read_manifest(run_dir)
-            lines.append(
-                f"{m['run_id']}  {m.get('status', '?'):9} {m.get('started') or '':26}"
-                f"{len(read_run(run_dir)):7} rows  {m.get('failures', 0)} failed cells"
-            )
+    for run_dir, m in sorted(runs_with_manifests(results), key=lambda item: item[0].name):
+        lines.append(
+            f"{m.get('run_id', run_dir.name)}  {str(m.get('status', '?')):9} "
+            f"{str(m.get('started') or ''):26}"
+            f"{len(read_run(run_dir)):7} rows  {m.get('failures', 0)} failed cells"
+        )
     return lines or [f"no runs in {Path(results) / 'runs'}"]

@@ -1,11 +1,13 @@
 """Writing the store: each run writes only in its own folder, atomically and under a lock.
 
-Every file is written to a temporary name and renamed, so a killed run leaves complete parts.
+Every file is written to a temporary name and renamed, so a killed run leaves complete parts,
+and carries parquet page checksums, so a file garbled later is recognised rather than misread.
 Each run folder is created exclusively and locked while a process writes it, so runs sharing a
 results folder cannot corrupt each other. A run id is the run folder's name: :func:`check_run_id`
 refuses ids that are paths (``../x``, ``/abs``), hidden, empty or hold control characters, in
 :meth:`RunWriter.create` and :meth:`RunWriter.resume`, so nothing is written outside
-``results/runs/``.
+``results/runs/``. A resumed run first moves any damaged rows file of its own to the quarantine
+(``srbench.store.damage``), so their cells are recomputed, not lost.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+import shlex
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -22,12 +25,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from srbench.errors import RunError
-from srbench.store.reader import read_manifest, read_run
+from srbench.store.damage import (
+    Damage,
+    DamagedFileError,
+    logger,
+    parse_manifest,
+    quarantine_path,
+)
+from srbench.store.reader import read_run, scan_run
 from srbench.store.schema import CELL_KEY, MANIFEST, to_table
 from srbench.system.files import atomic_path, write_json
 from srbench.system.names import check_name
 
-__all__ = ["RunWriter", "check_run_id", "new_run_id"]
+__all__ = ["RunWriter", "check_run_id", "new_run_id", "try_lock"]
 
 
 def check_run_id(run_id: str, what: str = "--run-id") -> str:
@@ -50,7 +60,7 @@ def new_run_id() -> str:
 
 def _write_table(path: Path, table: pa.Table) -> None:
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
+        pq.write_table(table, tmp, write_page_checksum=True)
 
 
 class RunWriter:
@@ -60,9 +70,9 @@ class RunWriter:
     :meth:`flush`), so a kill loses at most that much work and never a written row.
     """
 
-    def __init__(self, run_dir: Path, manifest: dict[str, Any]) -> None:
+    def __init__(self, run_dir: Path, manifest: dict[str, Any], lock: Any = None) -> None:
         self.path, self.manifest = run_dir, manifest
-        self._lock = _lock(run_dir)
+        self._lock = lock or _lock(run_dir)
         self._buffer: list[dict[str, Any]] = []
         self._parts = len(list((run_dir / "parts").glob("*.parquet")))
 
@@ -85,7 +95,15 @@ class RunWriter:
 
     @classmethod
     def resume(cls, results: str | os.PathLike[str], run_id: str) -> RunWriter:
-        """Reopen an existing run to add the rows it is missing."""
+        """Reopen an existing run to add the rows it is missing.
+
+        A rows file of the run that cannot be read is moved to the quarantine first (with a
+        warning), so :meth:`done_cells` does not count its cells and they are recomputed.
+
+        Raises:
+            RunError: No such run, another process is writing it, or its manifest (which holds
+                its settings) is missing or unreadable.
+        """
         run_dir = Path(results) / "runs" / check_run_id(run_id, "--resume")
         if not run_dir.is_dir():
             known = sorted(p.name for p in run_dir.parent.glob("*") if p.is_dir())[-5:]
@@ -93,7 +111,44 @@ class RunWriter:
                 f"no run {run_id!r} in {run_dir.parent}"
                 + (f"; latest: {', '.join(known)}." if known else ".")
             )
-        return cls(run_dir, read_manifest(run_dir))
+        lock = _lock(run_dir)
+        try:
+            manifest = parse_manifest(run_dir)
+        except DamagedFileError as exc:
+            lock.close()
+            where = shlex.quote(str(results))
+            what = (
+                f"{run_dir} has no {MANIFEST}, which holds its settings"
+                if exc.damage.path == run_dir
+                else f"its settings are in {exc.damage.path}, which {exc.damage.reason}"
+            )
+            raise RunError(
+                f"cannot resume run {run_id}: {what}. Start a new run with the same options; "
+                f"`srbench verify --results {where} --quarantine` moves the damaged run aside "
+                "(nothing is deleted)."
+            ) from None
+        writer = cls(run_dir, manifest, lock)
+        writer.quarantine_damaged()
+        return writer
+
+    def quarantine_damaged(self) -> list[Path]:
+        """Move this run's unreadable rows files to the quarantine, each with a warning.
+
+        Returns:
+            Where they were moved.
+        """
+        _, damage = scan_run(self.path)
+        moved = self._quarantine(damage, "and its cells are computed again")
+        self._parts = len(list((self.path / "parts").glob("*.parquet")))
+        return moved
+
+    def _quarantine(self, damage: list[Damage], then: str) -> list[Path]:
+        moved = []
+        for item in damage:
+            target = quarantine_path(item.path, self.path)
+            moved.append(target)
+            logger.warning(f"{item.path} {item.reason}; moved it to {target}, {then}.")
+        return moved
 
     @property
     def run_id(self) -> str:
@@ -114,6 +169,9 @@ class RunWriter:
         if not self._buffer:
             return
         part = self.path / "parts" / f"{os.getpid()}-{self._parts:06d}.parquet"
+        while part.exists():  # a name left by another process (or freed by the quarantine)
+            self._parts += 1
+            part = self.path / "parts" / f"{os.getpid()}-{self._parts:06d}.parquet"
         _write_table(part, to_table(self._buffer))
         self._parts += 1
         self._buffer.clear()
@@ -123,9 +181,16 @@ class RunWriter:
         write_json(self.path / MANIFEST, self.manifest)
 
     def finish(self) -> pd.DataFrame:
-        """Merge the parts into ``scores.parquet`` and return every row of the run."""
+        """Merge the parts into ``scores.parquet`` and return every row of the run (a rows
+        file that cannot be read is moved to the quarantine with a warning, never deleted)."""
         self.flush()
-        frame = read_run(self.path)
+        frame, damage = scan_run(self.path)
+        results = shlex.quote(str(self.path.parent.parent))
+        self._quarantine(  # damaged while the run went on: kept aside, never merged or deleted
+            damage,
+            f"and its cells are missing from the run: `srbench run --resume {self.run_id} "
+            f"--results {results}` computes them",
+        )
         _write_table(self.path / "scores.parquet", to_table(frame))
         for part in (self.path / "parts").glob("*.parquet"):
             part.unlink()
@@ -137,8 +202,14 @@ class RunWriter:
         self._lock.close()
 
 
-def _lock(run_dir: Path):  # noqa: ANN202
-    handle = open(run_dir / ".lock", "a")  # noqa: SIM115 (held for the writer's lifetime)
+def try_lock(run_dir: Path, create: bool = True):  # noqa: ANN201
+    """The run's lock, held until the returned handle is closed; None when another process
+    holds it. With ``create=False`` a run folder without a lock file counts as unlocked and
+    none is created (verifying a store writes nothing into it)."""
+    path = run_dir / ".lock"
+    if not create and not path.exists():
+        return _NoLock()
+    handle = open(path, "a")  # noqa: SIM115 (held for the lock's lifetime)
     try:
         import fcntl
 
@@ -147,7 +218,21 @@ def _lock(run_dir: Path):  # noqa: ANN202
         pass
     except OSError:
         handle.close()
+        return None
+    return handle
+
+
+class _NoLock:
+    """Stands for the lock of a run folder that has no lock file (nobody can hold it)."""
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _lock(run_dir: Path):  # noqa: ANN202
+    handle = try_lock(run_dir)
+    if handle is None:
         raise RunError(
             f"run {run_dir.name} is being written by another srbench process; wait for it."
-        ) from None
+        )
     return handle
