@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from srbench.errors import MethodOutputError, SpecError, SrbenchError, UnknownNameError
+from srbench.imageio import quantize
 from srbench.methods import (
     METHODS,
     ImageContext,
@@ -152,3 +153,69 @@ def test_device_selection():
     if resolve_device("auto") == "cpu":
         with pytest.raises(SrbenchError, match="Use --device cpu or auto"):
             resolve_device("cuda")
+
+
+class _Writes(SRMethod):
+    card = MethodCard("writes", "writes into its input", uses_device=False)
+
+    def upscale(self, lr, scale):
+        lr[0, 0] = 255
+        return np.repeat(np.repeat(lr, scale, 0), scale, 1)
+
+
+class _Keeps(SRMethod):
+    """Returns the same output buffer every time (and changes it on the next call)."""
+
+    card = MethodCard("keeps", "reuses its output buffer", uses_device=False)
+    buffer = np.zeros((8, 8, 3), np.uint8)
+
+    def upscale(self, lr, scale):
+        self.buffer[...] = lr[0, 0, 0]
+        return self.buffer
+
+
+@pytest.mark.parametrize("tile", [0, 8])
+def test_infer_hands_each_call_a_private_read_only_input(rng, tile):
+    from srbench.methods.inference import failure_message, infer
+
+    lr = rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)
+    before = lr.copy()
+    with pytest.raises(ValueError, match="read-only") as caught:
+        infer(_Writes(), lr, ImageContext("d", "i", 2, "bicubic"), Tiling(tile, 2, 2))
+    np.testing.assert_array_equal(lr, before)
+    assert lr.flags.writeable  # the caller's array is untouched, flags included
+    assert "copy it first: lr = lr.copy()" in failure_message(caught.value)
+
+
+def test_infer_outputs_are_srbench_s_own_arrays():
+    from srbench.methods.inference import infer
+
+    method, context = _Keeps(), ImageContext("d", "i", 2, "bicubic")
+    first, _ = infer(method, np.full((4, 4, 3), 7, np.uint8), context, Tiling())
+    infer(method, np.full((4, 4, 3), 9, np.uint8), context, Tiling())
+    assert (first == 7).all()  # the method's next call did not change the first output
+
+
+def test_check_output_warns_on_a_unit_range_float_output_and_keeps_its_value():
+    from srbench.methods.inference import check_output
+
+    lr, notes = np.zeros((2, 2, 3), np.uint8), []
+    unit = np.full((4, 4, 3), 0.8, np.float32)
+    np.testing.assert_array_equal(check_output(unit, lr, 2, notes.append), quantize(unit))
+    assert len(notes) == 1 and "looks like a [0, 1] image (float32, maximum 0.8)" in notes[0]
+    for fine in (unit * 255, np.ones((4, 4, 3), np.int64), np.ones((4, 4, 3), np.uint8)):
+        check_output(fine, lr, 2, notes.append)
+    assert len(notes) == 1
+
+
+def test_failure_messages_say_what_a_method_did():
+    from srbench.methods.inference import failure_message
+
+    assert failure_message(SystemExit(7)).startswith("the method called sys.exit(7)")
+    assert failure_message(RuntimeError("kaboom")) == "RuntimeError: kaboom"
+    assert failure_message(MethodOutputError("bad shape")) == "bad shape"
+
+
+def test_create_method_records_the_spec_of_each_instance():
+    label, method = create_method("precomputed:dir=a,label=X")
+    assert label == "X" and method.created_from == "precomputed:dir=a,label=X"

@@ -60,6 +60,13 @@ Tile = Annotated[int, typer.Option(help="LR tile side for large images (0: whole
 TileOverlap = Annotated[int, typer.Option(help="LR pixels tiles overlap by.")]
 BatchSize = Annotated[int, typer.Option(min=1, help="Tiles per forward pass.")]
 Timeout = Annotated[float | None, typer.Option(help="Seconds a method may spend on one image.")]
+Isolate = Annotated[
+    bool,
+    typer.Option(
+        help="Run each method in a worker process of its own: a crash or a timeout costs that "
+        "image only (the worker is restarted)."
+    ),
+]
 Workers = Annotated[
     int, typer.Option(help="Threads that read, degrade and score beside the method (0: auto).")
 ]
@@ -84,6 +91,7 @@ _AS_GIVEN = (
     "tile_overlap",
     "batch_size",
     "timeout",
+    "isolate",
     "workers",
     "save_images",
 )
@@ -105,6 +113,7 @@ def run_(
     tile_overlap: TileOverlap = 16,
     batch_size: BatchSize = 4,
     timeout: Timeout = None,
+    isolate: Isolate = False,
     workers: Workers = 0,
     save_images: SaveImages = False,
     method_file: MethodFile = None,

@@ -1,6 +1,6 @@
 """SR methods: the plug-in interface (``base``), the registry and specs (``plugins``), running one
-method on one image (``inference``), the interpolators, precomputed outputs, and the trained
-families (``trained``, ``families/``)."""
+method on one image (``inference``), the ``--isolate`` worker process (``worker``), the
+interpolators, precomputed outputs, and the trained families (``trained``, ``families/``)."""
 
 from srbench.methods.base import ImageContext, MethodCard, SRMethod, Tiling, tiled_upscale
 from srbench.methods.interpolators import Interpolator

@@ -76,9 +76,18 @@ class SRMethod(abc.ABC):
     w*scale, 3)``, either ``uint8`` or float on the 0..255 scale (the runner rounds and clamps
     to ``uint8``, as saving a PNG would). A method that batches or runs on a GPU overrides
     ``upscale_batch`` instead, which the runner calls with equally sized tiles.
+
+    The input is **read-only**: every call gets its own copy with ``flags.writeable = False``,
+    so writing into it raises (``ValueError: assignment destination is read-only``) and fails
+    that image only; copy it first (``lr = lr.copy()``) to modify it. A float output whose
+    maximum is at most 1.0 looks like a [0, 1] image: the runner warns once per method and
+    scores it as given.
     """
 
     card: ClassVar[MethodCard]
+    #: The spec :func:`srbench.methods.create_method` made this instance from; the runner
+    #: creates fresh instances from it (in a worker process, or after a call that timed out).
+    created_from: str | None = None
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
@@ -158,7 +167,9 @@ def tiled_upscale(
     out: np.ndarray | None = None
     for i in range(0, len(boxes), max(tiling.batch_size, 1)):
         chunk = boxes[i : i + max(tiling.batch_size, 1)]
-        results = np.asarray(fn(np.stack([lr[y : y + th, x : x + tw] for y, x in chunk])))
+        batch = np.stack([lr[y : y + th, x : x + tw] for y, x in chunk])
+        batch.flags.writeable = False  # read-only like whole images (the plug-in contract)
+        results = np.asarray(fn(batch))
         if results.shape[:3] != (len(chunk), th * scale, tw * scale):
             raise MethodOutputError(
                 f"upscale_batch returned shape {results.shape} for {len(chunk)} tile(s) of "

@@ -121,6 +121,9 @@ def load_method_file(target: str) -> type[SRMethod]:
 def create_method(spec: str, device: str = "cpu") -> tuple[str, SRMethod]:
     """Instantiate a method from its spec; returns ``(label, method)``.
 
+    The instance remembers its spec (``method.created_from``), so the runner can create it
+    again elsewhere: in a worker process (``--isolate``) or after a call that timed out.
+
     Example:
         >>> create_method("bicubic")[0]
         'bicubic'
@@ -135,11 +138,13 @@ def create_method(spec: str, device: str = "cpu") -> tuple[str, SRMethod]:
         body = ",".join(f"{k}={v}" for k, v in sorted(raw.items()))
         label = f"{cls.card.name}:{body}" if body else cls.card.name
     try:
-        return label, cls(device=device, **options)
+        method = cls(device=device, **options)
     except SrbenchError:
         raise
     except Exception as exc:
         raise SrbenchError(f"method {spec!r} could not be created: {exc!r}") from exc
+    method.created_from = spec
+    return label, method
 
 
 def _method_options(spec: str, cls: type[SRMethod], raw: dict[str, str]) -> dict[str, Any]:

@@ -228,7 +228,7 @@ class TrainedMethod(SRMethod):
 
         net = self._net(scale)
         dtype = next(net.parameters()).dtype
-        x = torch.from_numpy(np.ascontiguousarray(lrs)).to(self.device)
+        x = torch.from_numpy(np.array(lrs, order="C")).to(self.device)  # writable: lrs is read-only
         x = x.permute(0, 3, 1, 2).to(dtype) / 255.0
         with torch.inference_mode():
             y = net(x, scale) if self.arch.multiscale else net(x)

@@ -16,7 +16,8 @@ class RunConfig(ConfigModel):
     Grid axes are tuples; ``all`` expands (datasets: the catalog's test sets; methods: every
     registered method except ``precomputed``). ``tile`` is the LR tile side (0: whole images),
     ``timeout`` the seconds one method may spend on one image (``None``: no limit), ``workers`` the
-    threads that read, degrade and score beside the method (0: up to 4, one per core).
+    threads that read, degrade and score beside the method (0: up to 4, one per core), ``isolate``
+    whether each method runs in a worker process of its own (:mod:`srbench.run.isolation`).
 
     The values are checked for their types only; :func:`srbench.run.pipeline.run` checks the
     rest (scales, tiles, names) against what is installed.
@@ -35,6 +36,7 @@ class RunConfig(ConfigModel):
     tile_overlap: int = 16
     batch_size: int = 4
     timeout: float | None = None
+    isolate: bool = False
     workers: int = 0
     save_images: bool = False
     method_files: tuple[str, ...] = ()

@@ -7,6 +7,7 @@ read or processed is reported and skipped; every other output is still written.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,10 +21,12 @@ from srbench.degradations import DegradationContext, parse_spec
 from srbench.errors import SrbenchError
 from srbench.imageio import list_images, modcrop, read_image, to_rgb, write_png
 from srbench.methods import ImageContext, Tiling, create_method
+from srbench.methods.inference import failure_message, infer
 
 __all__ = ["FolderResult", "degrade_folder", "upscale_folder"]
 
 MANIFEST_NAME = "srbench.json"
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -32,6 +35,7 @@ class FolderResult:
 
     written: list[Path] = field(default_factory=list)
     failures: list[tuple[Path, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _map_folder(
@@ -111,24 +115,41 @@ def upscale_folder(
 ) -> FolderResult:
     """Upscale every image in ``lr_dir`` by ``scale`` with a method spec (such as ``bicubic``).
 
-    Gray LR images are replicated to RGB first (methods take RGB).
+    Gray LR images are replicated to RGB first (methods take RGB). Each output goes through
+    :func:`srbench.methods.inference.infer`, as in ``srbench run``: checked, quantised to
+    ``uint8`` as the runner does (a trained method's float output too), with the same warning
+    for a [0, 1] output (logged and recorded in ``srbench.json``). A method failure fails its
+    image only.
     """
     _check_scale(scale)
     label, sr_method = create_method(method)
     folder = Path(lr_dir).resolve().name
+    warnings: list[str] = []
+
+    def warn(message: str) -> None:
+        if not warnings:  # once per method, as srbench run does
+            warnings.append(message)
+            logger.warning("warning: method %s: %s", label, message)
 
     def upscale(image_id: str, lr: np.ndarray) -> np.ndarray:
         context = ImageContext(folder, image_id, scale, "unknown")
-        return sr_method.super_resolve(to_rgb(lr), context, Tiling())
+        try:  # the checks and the quantisation of srbench run
+            return infer(sr_method, to_rgb(lr), context, Tiling(), warn=warn)[0]
+        except (SrbenchError, KeyboardInterrupt):
+            raise
+        except BaseException as exc:  # SystemExit too: one image fails, the others are written
+            raise SrbenchError(failure_message(exc)) from exc
 
     result = _map_folder(lr_dir, out_dir, upscale, f"{label} x{scale}", progress)
+    result.warnings = warnings
     _write_manifest(
         out_dir,
         {
             "operation": "upscale",
             "scale": scale,
             "method": label,
-            "method_version": sr_method.card.version,
+            "method_version": sr_method.version_at(scale),
+            **({"warnings": {label: warnings[0]}} if warnings else {}),
         },
     )
     return result

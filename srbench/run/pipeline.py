@@ -3,8 +3,14 @@
 :func:`run` starts a run and :func:`resume` continues a killed one. Both validate the whole grid
 before any work (unknown names are usage errors), resolve (and fetch) the datasets, then walk the
 grid image by image: degrade once, run every method on the LR image, score each output, record a
-failure row instead of stopping when a method raises, returns the wrong shape, NaN, or exceeds the
-timeout.
+failure row instead of stopping when a method raises (``SystemExit`` included), returns the wrong
+shape, NaN, or exceeds the timeout, or (``isolate``) when its worker process dies.
+
+Nothing a method does reaches another method or the scorer: each call gets its own read-only
+copy of the LR image, each output is copied into an array of srbench's before it is scored, and
+the HR image is read-only from the moment it is read (a degradation cannot change it) and each
+cell's metrics get their own copy. How methods are called (threads, timeouts, worker processes)
+is :mod:`srbench.run.isolation`'s.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import itertools
 import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,11 +32,12 @@ from tqdm import tqdm
 
 from srbench.catalog.resolve import Dataset
 from srbench.degradations import DegradationContext, ParsedSpec
+from srbench.errors import RunError
 from srbench.imageio import modcrop, to_rgb, write_png
 from srbench.methods import ImageContext, Tiling
-from srbench.methods.inference import infer
 from srbench.metrics import score_pair
 from srbench.run.config import RunConfig
+from srbench.run.isolation import Runner, method_runner
 from srbench.run.plan import (
     Log,
     Plan,
@@ -80,6 +87,8 @@ def run(
     log: Log = lambda _: None,
 ) -> RunResult:
     """Run the grid of ``config`` and store every row under ``results/runs/<run_id>``."""
+    if config.timeout is not None and not config.timeout > 0:
+        raise RunError(f"--timeout needs a positive number of seconds, got {config.timeout:g}.")
     plan = make_plan(absolute_paths(config), log)
     resolve_datasets(plan, progress, log)
     writer = RunWriter.create(results, manifest(plan, run_id))
@@ -106,15 +115,27 @@ def resume(
 
 
 def _execute(plan: Plan, writer: RunWriter, progress: bool, log: Log) -> RunResult:
+    runner: Runner | None = None
     try:
         images = list(_todo(plan, writer.done_cells(), log))
         last_flush = time.monotonic()
         total = sum(len(item.labels) for item in images)
+        runner = method_runner(
+            plan.methods,
+            plan.device,
+            plan.config.timeout,
+            isolate=plan.config.isolate,
+            method_files=plan.config.method_files,
+            labels=sorted({label for item in images for label in item.labels}),
+        )
+        execution = writer.manifest.setdefault("execution", {})
+        execution.update(mode=runner.mode, timeout=plan.config.timeout)
+        warn = _warner(writer, log)
         with (
             tqdm(total=total, desc="run", unit="cell", disable=not progress) as bar,
             ThreadPoolExecutor(plan.config.workers, thread_name_prefix="srbench") as pool,
         ):
-            for cells, rows in _pipeline(plan, writer.path, images, pool):
+            for cells, rows in _pipeline(plan, writer.path, images, pool, runner, warn):
                 writer.add(rows)
                 bar.update(cells)
                 if time.monotonic() - last_flush > FLUSH_SECONDS:
@@ -126,6 +147,8 @@ def _execute(plan: Plan, writer: RunWriter, progress: bool, log: Log) -> RunResu
             writer.flush()
             # every group has its set rows now: the SR features were only kept for a resume
             shutil.rmtree(writer.path / "features", ignore_errors=True)
+        if runner is not None:
+            runner.record(writer.manifest.setdefault("execution", {}))
         writer.manifest.update(status="complete", ended=now(), skipped=plan.skipped)
         writer.manifest.setdefault("metrics_skipped", {}).update(plan.skipped_metrics)
         frame = writer.finish()
@@ -137,6 +160,8 @@ def _execute(plan: Plan, writer: RunWriter, progress: bool, log: Log) -> RunResu
         )
     except KeyboardInterrupt:
         writer.flush()
+        if runner is not None:
+            runner.record(writer.manifest.setdefault("execution", {}))
         writer.manifest.update(status="interrupted", ended=now())
         writer.save_manifest()
         log(
@@ -145,8 +170,26 @@ def _execute(plan: Plan, writer: RunWriter, progress: bool, log: Log) -> RunResu
         )
         raise
     finally:
+        if runner is not None:
+            runner.close()
         writer.flush()
         writer.close()
+
+
+def _warner(writer: RunWriter, log: Log) -> Callable[[str, str], None]:
+    """Warnings about a method's outputs: logged once per method and run session, kept in the
+    manifest's ``warnings`` (label -> message), which is saved at once."""
+    warned: set[str] = set()
+
+    def warn(label: str, message: str) -> None:
+        if label in warned:
+            return
+        warned.add(label)
+        log(f"warning: method {label}: {message}")
+        writer.manifest.setdefault("warnings", {})[label] = message
+        writer.save_manifest()
+
+    return warn
 
 
 _CELL = ("dataset", "image", "scale", "degradation", "seed", "method")
@@ -164,13 +207,17 @@ class _Item:
 
 
 def _pipeline(
-    plan: Plan, run_dir: Path, items: list[_Item], pool: ThreadPoolExecutor
+    plan: Plan,
+    run_dir: Path,
+    items: list[_Item],
+    pool: ThreadPoolExecutor,
+    runner: Runner,
+    warn: Callable[[str, str], None],
 ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
     """Yield ``(cells, rows)`` per image, in order.
 
-    Methods run one at a time in this thread (timeouts need the main thread; GPUs prefer one
-    stream); reading and degrading the next images and scoring the previous outputs run in
-    ``pool`` meanwhile.
+    Methods run one at a time through ``runner`` (GPUs prefer one stream); reading and degrading
+    the next images and scoring the previous outputs run in ``pool`` meanwhile.
     """
     ahead = plan.config.workers + 1
     upcoming = iter(items)
@@ -183,7 +230,8 @@ def _pipeline(
             item, future = prepared.popleft()
             for nxt in itertools.islice(upcoming, 1):
                 prepared.append((nxt, pool.submit(_prepare, plan, nxt)))
-            pending.append((len(item.labels), _run_methods(plan, run_dir, item, future, pool)))
+            futures = _run_methods(plan, run_dir, item, future, pool, runner, warn)
+            pending.append((len(item.labels), futures))
             while pending and (len(pending) > ahead or all(f.done() for f in pending[0][1])):
                 cells, futures = pending.popleft()
                 yield cells, [row for f in futures for row in f.result()]
@@ -197,9 +245,9 @@ def _pipeline(
 
 
 def _prepare(plan: Plan, item: _Item) -> tuple[np.ndarray, np.ndarray]:
-    hr = item.dataset.load(item.image_id)
+    hr = _read_only(item.dataset.load(item.image_id))
     context = DegradationContext(item.dataset.name, item.image_id, plan.config.seed)
-    lr = item.spec(modcrop(to_rgb(hr), item.scale), item.scale, context)
+    lr = _read_only(item.spec(modcrop(to_rgb(hr), item.scale), item.scale, context))
     if plan.features is not None:
         image = plan.protocol.rgb(modcrop(hr, item.scale), item.scale)
         for patch in patch_specs(plan):
@@ -212,26 +260,42 @@ def _prepare(plan: Plan, item: _Item) -> tuple[np.ndarray, np.ndarray]:
     return hr, lr
 
 
+def _read_only(image: np.ndarray) -> np.ndarray:
+    view = np.asarray(image).view()
+    view.flags.writeable = False
+    return view
+
+
 def _run_methods(
-    plan: Plan, run_dir: Path, item: _Item, prepared: Future, pool: ThreadPoolExecutor
+    plan: Plan,
+    run_dir: Path,
+    item: _Item,
+    prepared: Future,
+    pool: ThreadPoolExecutor,
+    runner: Runner,
+    warn: Callable[[str, str], None],
 ) -> list[Future]:
     base = base_row(plan, item.dataset, item.scale, item.spec, item.image_id)
     try:
         hr, lr = prepared.result()
-    except Exception as exc:  # the image is unusable for every method: record that for each
+    except (Exception, SystemExit) as exc:  # the image is unusable for every method: record that
         message = f"preparing the image failed: {describe(exc)}"
         return [_done(failure_rows(plan, base, label, message)) for label in item.labels]
     context = ImageContext(item.dataset.name, item.image_id, item.scale, base["degradation"])
     tiling = Tiling(plan.config.tile, plan.config.tile_overlap, plan.config.batch_size)
     futures = []
     for label in item.labels:
-        try:
-            sr, seconds = infer(plan.methods[label], lr, context, tiling, plan.config.timeout)
-        except Exception as exc:
-            futures.append(_done(failure_rows(plan, base, label, describe(exc))))
+        outcome = runner.call(label, lr, context, tiling)
+        for message in outcome.warnings:
+            warn(label, message)
+        if outcome.sr is None:
+            failed = failure_rows(plan, base, label, outcome.error or "no output")
+            futures.append(_done(failed))
             continue
         futures.append(
-            pool.submit(_score_cell, plan, run_dir, base, label, sr, seconds, hr, context)
+            pool.submit(
+                _score_cell, plan, run_dir, base, label, outcome.sr, outcome.seconds, hr, context
+            )
         )
     return futures
 
@@ -252,6 +316,7 @@ def _score_cell(
     hr: np.ndarray,
     context: ImageContext,
 ) -> list[dict[str, Any]]:
+    hr = np.array(hr)  # the cell's own copy: what a metric does to it stays in this cell
     try:
         scores = score_pair(sr, hr, context.scale, plan.protocol, plan.metrics, plan.scorers)
         if plan.features is not None:
@@ -270,7 +335,7 @@ def _score_cell(
                 plan.features.ensure(path, image, patch, key)
         if plan.config.save_images:
             write_png(image_path(run_dir, context, label), sr)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         return failure_rows(plan, base, label, describe(exc))
     if plan.methods[label].card.timed:
         scores[RUNTIME] = seconds
