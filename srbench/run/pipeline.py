@@ -53,6 +53,7 @@ from srbench.run.plan import (
 from srbench.run.rows import RUNTIME, base_row, describe, failure_rows, row, set_rows
 from srbench.run.setlevel import Features
 from srbench.store import RunWriter
+from srbench.store.writer import check_run_id
 from srbench.system.provenance import now
 
 __all__ = ["RunConfig", "RunResult", "expand_methods", "image_path", "resume", "run"]
@@ -87,6 +88,8 @@ def run(
     log: Log = lambda _: None,
 ) -> RunResult:
     """Run the grid of ``config`` and store every row under ``results/runs/<run_id>``."""
+    if run_id is not None:
+        check_run_id(run_id)  # before any work: the id names a folder under results/runs
     if config.timeout is not None and not config.timeout > 0:
         raise RunError(f"--timeout needs a positive number of seconds, got {config.timeout:g}.")
     plan = make_plan(absolute_paths(config), log)
