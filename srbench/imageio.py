@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from srbench.errors import ImageReadError, UnsupportedImageError
+from srbench.errors import ImageReadError, SizeMismatchError, UnsupportedImageError
 from srbench.system.files import atomic_path
 
 __all__ = [
@@ -137,11 +137,21 @@ def list_images(folder: str | os.PathLike[str]) -> list[Path]:
 def modcrop(img: np.ndarray, scale: int) -> np.ndarray:
     """Crop from the top-left so height and width are multiples of ``scale`` (MATLAB ``modcrop``).
 
+    Raises:
+        SizeMismatchError: A side is shorter than ``scale``: nothing would be left.
+
     Example:
         >>> modcrop(np.zeros((7, 10, 3), np.uint8), 3).shape
         (6, 9, 3)
     """
     h, w = img.shape[:2]
+    if h < scale or w < scale:
+        smaller = f", or use a scale of at most {min(h, w)} for it" if min(h, w) >= 2 else ""
+        raise SizeMismatchError(
+            f"a {w}x{h} image is smaller than the scale x{scale}: cropping it to multiples of "
+            f"{scale} leaves nothing. Fix: remove it from the folder{smaller} (images need at "
+            f"least {scale} px a side at x{scale})."
+        )
     return img[: h - h % scale, : w - w % scale]
 
 

@@ -549,9 +549,7 @@ def test_every_shipped_config_loads_for_its_scales():
             config = load_config(None, name, scale)
             assert config.method == name
             assert (
-                (config.scale == list(arch.scales))
-                if arch.multiscale
-                else (config.scale == scale)
+                (config.scale == list(arch.scales)) if arch.multiscale else (config.scale == scale)
             )
 
 

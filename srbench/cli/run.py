@@ -32,7 +32,10 @@ Datasets = Annotated[
         "--datasets", "-D", help="Comma-separated: catalog names, folders, sample, or all."
     ),
 ]
-Scales = Annotated[str, typer.Option("--scale", "-s", help="Comma-separated, or all.")]
+Scales = Annotated[
+    str,
+    typer.Option("--scale", "-s", help="Comma-separated integers of at least 2, or all (= 2,3,4)."),
+]
 Degradations = Annotated[
     str,
     typer.Option(
@@ -61,7 +64,11 @@ TileOverlap = Annotated[int, typer.Option(help="LR pixels tiles overlap by.")]
 BatchSize = Annotated[int, typer.Option(min=1, help="Tiles per forward pass.")]
 Timeout = Annotated[float | None, typer.Option(help="Seconds a method may spend on one image.")]
 Workers = Annotated[
-    int, typer.Option(help="Threads that read, degrade and score beside the method (0: auto).")
+    int,
+    typer.Option(
+        help="Threads that read, degrade and score beside the method (0: auto, up to 4, at most "
+        "the CPUs this process may use)."
+    ),
 ]
 SaveImages = Annotated[bool, typer.Option(help="Write the SR PNGs into the run.")]
 MethodFile = Annotated[
@@ -131,7 +138,10 @@ def run_(
     else:
         from srbench.run import run
 
-        result = run(run_config(ctx.params), results, run_id=run_id, progress=progress, log=log)
+        config = run_config(ctx.params)
+        if getattr(ctx.get_parameter_source("scale"), "name", "") != "COMMANDLINE":
+            log(f"scale x{scale} (default; pass --scale to choose)")
+        result = run(config, results, run_id=run_id, progress=progress, log=log)
     _report(result)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from srbench.errors import SpecError
+from srbench.errors import SizeMismatchError, SpecError
 from srbench.registry import Registry
 from srbench.specs import convert, split_spec
 
@@ -108,7 +108,17 @@ class ParsedSpec:
         return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")
 
     def __call__(self, hr: np.ndarray, scale: int, context: DegradationContext) -> np.ndarray:
-        """Degrade an RGB ``uint8`` HR image (already modcropped to ``scale``)."""
+        """Degrade an RGB ``uint8`` HR image (already modcropped to ``scale``).
+
+        Raises:
+            SizeMismatchError: The image is smaller than the scale (its LR would be empty).
+        """
+        if min(hr.shape[:2]) < scale:
+            raise SizeMismatchError(
+                f"image {context.image_id!r} of {context.dataset} is {hr.shape[1]}x{hr.shape[0]}, "
+                f"smaller than the scale x{scale}: its LR image would be empty. Fix: remove it, "
+                "or use a smaller scale."
+            )
         if hr.ndim != 3 or hr.shape[2] != 3 or hr.shape[0] % scale or hr.shape[1] % scale:
             raise ValueError(
                 f"degradations take an RGB HR image whose sides are multiples of the scale; got "
