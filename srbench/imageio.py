@@ -62,6 +62,10 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
             return _to_uint8_array(im, path)
     except FileNotFoundError:
         raise ImageReadError(f"{path}: no such file.") from None
+    except Image.DecompressionBombError as exc:  # not an OSError: it would escape as a crash
+        raise UnsupportedImageError(
+            f"{path}: refused as a possible decompression bomb ({exc}). Downscale or crop it."
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(
             f"{path}: cannot decode the image ({exc}). The file is corrupt, truncated or not an "

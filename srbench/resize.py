@@ -36,6 +36,8 @@ Boundary = str  # "clamp" | "symmetric"
 #: About the float64 working memory of one strip of :func:`imresize` (and of the metrics'
 #: strips, :mod:`srbench.metrics.protocols`). Images whose work fits are done in one strip.
 STRIP_BYTES = 32 * 1024 * 1024
+#: Most (output pixel, tap) weights one axis may have (about 1 GB of indices and weights).
+_MAX_TAPS = 2**26
 BOUNDARIES = ("clamp", "symmetric")
 
 
@@ -116,10 +118,15 @@ def _weights(
         width = kernel.width / scale
     else:
         h, width = kernel.func, kernel.width
+    taps = math.ceil(width) + 2
+    if taps * out_len > _MAX_TAPS:  # a scale such as 1e-9 would ask for gigabytes of weights
+        raise SrbenchError(
+            f"imresize by {scale!r} from {in_len} to {out_len} px needs {taps} kernel taps per "
+            f"output pixel, more than srbench allocates; resize in several steps instead."
+        )
     x = np.arange(1, out_len + 1, dtype=np.float64)
     u = x / scale + 0.5 * (1 - 1 / scale)
     left = np.floor(u - width / 2)
-    taps = math.ceil(width) + 2
     indices = left[:, None] + np.arange(taps, dtype=np.float64)
     weights = h(u[:, None] - indices)
     total = weights[:, 0].copy()
@@ -322,8 +329,11 @@ def _check_args(
         )
     if boundary not in BOUNDARIES:
         raise SrbenchError(f"Unknown boundary {boundary!r}; expected one of {BOUNDARIES}.")
-    if img.ndim not in (2, 3) or min(img.shape[:2]) < 1:
-        raise SrbenchError(f"imresize expects an (H, W) or (H, W, C) image, got {img.shape}.")
+    if img.ndim not in (2, 3) or min(img.shape) < 1:
+        raise SrbenchError(
+            f"imresize expects an (H, W) or (H, W, C) image with every side at least 1, got "
+            f"{img.shape}."
+        )
     if img.dtype != np.uint8 and not np.issubdtype(img.dtype, np.floating):
         raise SrbenchError(f"imresize supports uint8 and float images, got dtype {img.dtype}.")
     if (scale is None) == (shape is None):

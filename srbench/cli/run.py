@@ -175,20 +175,23 @@ def run_config(options: Mapping[str, Any]) -> RunConfig:
             given (comma- or ';'-separated), the other settings as parsed.
 
     Raises:
-        typer.Exit: ``--scale`` has an item that is not an integer.
+        typer.Exit: ``--scale`` has an item that is not an integer, or one below 2.
+        SrbenchError: A value out of its range (``--tile-overlap -1``), naming the option.
     """
+    from srbench.config import validate
     from srbench.run import RunConfig
 
-    return RunConfig(
-        datasets=csv_items(options["datasets"]),
-        scales=parse_scales(options["scale"]),
-        degradations=tuple(split_specs(options["degradations"])),
-        methods=tuple(split_specs(options["methods"])),
-        metrics=tuple(split_specs(options["metrics"])),
-        method_files=tuple(options["method_file"] or ()),
-        accept_licence=tuple(options["accept_licence"] or ()),
+    settings = {
+        "datasets": csv_items(options["datasets"]),
+        "scales": parse_scales(options["scale"]),
+        "degradations": tuple(split_specs(options["degradations"])),
+        "methods": tuple(split_specs(options["methods"])),
+        "metrics": tuple(split_specs(options["metrics"])),
+        "method_files": tuple(options["method_file"] or ()),
+        "accept_licence": tuple(options["accept_licence"] or ()),
         **{name: options[name] for name in _AS_GIVEN},
-    )
+    }
+    return validate(RunConfig, settings, "command line")
 
 
 def _report(result: RunResult) -> None:

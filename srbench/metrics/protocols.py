@@ -104,6 +104,8 @@ class Protocol:
 
     def _shaved(self, sr: np.ndarray, hr: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
         """The scored ``uint8`` region of SR and of the modcropped HR (views, no copies)."""
+        check_image(sr, "SR")
+        check_image(hr, "HR")
         hr = modcrop(hr, scale)
         check_sizes(sr, hr, scale)
         s = self.shave_for(scale)
@@ -134,6 +136,8 @@ class Protocol:
         self, sr: np.ndarray, hr: np.ndarray, scale: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """The shaved ``uint8`` RGB pair of an SR image and its (un-cropped) HR image."""
+        check_image(sr, "SR")
+        check_image(hr, "HR")
         hr = modcrop(hr, scale)
         check_sizes(sr, hr, scale)
         return self.rgb(sr, scale), self.rgb(hr, scale)
@@ -157,6 +161,18 @@ def _luma_pair(sr: np.ndarray, hr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             "The SR image is gray but its HR image is RGB; the method must return RGB."
         )
     return rgb2y(sr), rgb2y(hr)
+
+
+def check_image(image: np.ndarray, what: str) -> None:
+    """Raise :class:`UnsupportedImageError` unless ``image`` is what :func:`read_image` gives:
+    ``(H, W)`` gray or ``(H, W, 3)`` RGB (an alpha or a fourth channel would be ignored or
+    break the arithmetic)."""
+    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3):
+        return
+    raise UnsupportedImageError(
+        f"the {what} image has shape {image.shape}; scoring takes (H, W) gray or (H, W, 3) RGB "
+        "images, as srbench.imageio.read_image returns them (drop alpha, replicate gray)."
+    )
 
 
 def check_sizes(sr: np.ndarray, hr_cropped: np.ndarray, scale: int) -> None:

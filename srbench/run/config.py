@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from srbench.config import ConfigModel, validate
 
@@ -16,6 +16,8 @@ __all__ = ["DEFAULT_SCALE", "MIN_SCALE", "RunConfig", "check_scales"]
 MIN_SCALE = 2
 #: The scale of ``srbench run`` when none is given.
 DEFAULT_SCALE = 4
+
+_AtLeast0 = Annotated[int, Field(ge=0)]
 
 
 def check_scales(scales: tuple[int, ...]) -> str | None:
@@ -59,14 +61,14 @@ class RunConfig(ConfigModel):
     methods: tuple[str, ...] = ("all",)
     metrics: tuple[str, ...] = ("psnr", "ssim")
     protocol: str = "y"
-    shave: int | None = None
+    shave: _AtLeast0 | None = None
     seed: int = 0
     device: str = "auto"
-    tile: int = 0
-    tile_overlap: int = 16
-    batch_size: int = 4
-    timeout: float | None = None
-    workers: int = 0
+    tile: _AtLeast0 = 0
+    tile_overlap: _AtLeast0 = 16
+    batch_size: Annotated[int, Field(ge=1)] = 4
+    timeout: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    workers: _AtLeast0 = 0
     save_images: bool = False
     method_files: tuple[str, ...] = ()
     accept_licence: tuple[str, ...] = ()
