@@ -84,7 +84,17 @@ class ParsedSpec:
     params: Mapping[str, Any]  # as given (type-converted); unresolved ones absent
 
     def resolved(self, scale: int) -> dict[str, Any]:
-        """All parameters with defaults and scale-dependent values filled in."""
+        """All parameters with defaults and scale-dependent values filled in.
+
+        Raises:
+            SpecError: A scale below 2 (no degradation is defined there: BD's decimation offset
+                ``s - 1`` would be pixel 0) or a parameter value the scale does not allow.
+        """
+        if not (isinstance(scale, int | np.integer) and scale >= 2):
+            raise SpecError(
+                f"degradation {self.degradation.name}: the scale must be an integer of at least "
+                f"2 (an LR image is smaller than its HR image), got {scale!r}."
+            )
         params = {**self.degradation.defaults, **self.params}
         return self.degradation.resolve(params, scale)
 
