@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import field_validator
 
 from srbench.config import ConfigModel, validate
 
@@ -16,8 +17,6 @@ __all__ = ["DEFAULT_SCALE", "MIN_SCALE", "RunConfig", "check_scales"]
 MIN_SCALE = 2
 #: The scale of ``srbench run`` when none is given.
 DEFAULT_SCALE = 4
-
-_AtLeast0 = Annotated[int, Field(ge=0)]
 
 
 def check_scales(scales: tuple[int, ...]) -> str | None:
@@ -61,14 +60,14 @@ class RunConfig(ConfigModel):
     methods: tuple[str, ...] = ("all",)
     metrics: tuple[str, ...] = ("psnr", "ssim")
     protocol: str = "y"
-    shave: _AtLeast0 | None = None
+    shave: int | None = None
     seed: int = 0
     device: str = "auto"
-    tile: _AtLeast0 = 0
-    tile_overlap: _AtLeast0 = 16
-    batch_size: Annotated[int, Field(ge=1)] = 4
-    timeout: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
-    workers: _AtLeast0 = 0
+    tile: int = 0
+    tile_overlap: int = 16
+    batch_size: int = 4
+    timeout: float | None = None
+    workers: int = 0
     save_images: bool = False
     method_files: tuple[str, ...] = ()
     accept_licence: tuple[str, ...] = ()
@@ -80,6 +79,27 @@ class RunConfig(ConfigModel):
         if why:
             raise ValueError(why)
         return tuple(dict.fromkeys(value))
+
+    @field_validator("shave", "tile", "tile_overlap", "workers")
+    @classmethod
+    def _not_negative(cls, value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise ValueError(f"must be an integer >= 0, got {value}")
+        return value
+
+    @field_validator("batch_size")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"must be an integer >= 1, got {value}")
+        return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _seconds(cls, value: float | None) -> float | None:
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ValueError(f"must be a positive number of seconds (or null), got {value}")
+        return value
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:

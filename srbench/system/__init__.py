@@ -1,3 +1,3 @@
 """The machine srbench runs on: atomic files and hashes (``files``), the compute device
-(``device``), the CPUs a process may use (``cpus``), glibc's allocator (``memory``), optional
-packages (``extras``) and where a number came from (``provenance``)."""
+(``device``), glibc's allocator (``memory``), optional packages (``extras``) and where a number
+came from (``provenance``)."""
