@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -92,13 +91,6 @@ class RunConfig(ConfigModel):
     def _positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError(f"must be an integer >= 1, got {value}")
-        return value
-
-    @field_validator("timeout")
-    @classmethod
-    def _seconds(cls, value: float | None) -> float | None:
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise ValueError(f"must be a positive number of seconds (or null), got {value}")
         return value
 
     @classmethod
