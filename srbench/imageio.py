@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from srbench.errors import ImageReadError, UnsupportedImageError
+from srbench.errors import ImageReadError, SizeMismatchError, UnsupportedImageError
 from srbench.system.files import atomic_path
 
 __all__ = [
@@ -63,6 +63,10 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
             return _to_uint8_array(im, path)
     except FileNotFoundError:
         raise ImageReadError(f"{path}: no such file.") from None
+    except Image.DecompressionBombError as exc:  # not an OSError: it would escape as a crash
+        raise UnsupportedImageError(
+            f"{path}: refused as a possible decompression bomb ({exc}). Downscale or crop it."
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(
             f"{path}: cannot decode the image ({exc}). The file is corrupt, truncated or not an "
@@ -171,11 +175,21 @@ def _image_files(folder: Path) -> list[Path]:
 def modcrop(img: np.ndarray, scale: int) -> np.ndarray:
     """Crop from the top-left so height and width are multiples of ``scale`` (MATLAB ``modcrop``).
 
+    Raises:
+        SizeMismatchError: A side is shorter than ``scale``: nothing would be left.
+
     Example:
         >>> modcrop(np.zeros((7, 10, 3), np.uint8), 3).shape
         (6, 9, 3)
     """
     h, w = img.shape[:2]
+    if h < scale or w < scale:
+        smaller = f", or use a scale of at most {min(h, w)} for it" if min(h, w) >= 2 else ""
+        raise SizeMismatchError(
+            f"a {w}x{h} image is smaller than the scale x{scale}: cropping it to multiples of "
+            f"{scale} leaves nothing. Fix: remove it from the folder{smaller} (images need at "
+            f"least {scale} px a side at x{scale})."
+        )
     return img[: h - h % scale, : w - w % scale]
 
 

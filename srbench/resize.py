@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,9 +29,15 @@ from srbench.errors import SrbenchError
 if TYPE_CHECKING:
     import scipy.sparse
 
-__all__ = ["KERNELS", "imresize", "interpolation_matrix", "output_shape"]
+__all__ = ["KERNELS", "STRIP_BYTES", "imresize", "interpolation_matrix", "output_shape", "strips"]
 
 Boundary = str  # "clamp" | "symmetric"
+
+#: About the float64 working memory of one strip of :func:`imresize` (and of the metrics'
+#: strips, :mod:`srbench.metrics.protocols`). Images whose work fits are done in one strip.
+STRIP_BYTES = 32 * 1024 * 1024
+#: Most (output pixel, tap) weights one axis may have (about 1 GB of indices and weights).
+_MAX_TAPS = 2**26
 BOUNDARIES = ("clamp", "symmetric")
 
 
@@ -112,10 +118,15 @@ def _weights(
         width = kernel.width / scale
     else:
         h, width = kernel.func, kernel.width
+    taps = math.ceil(width) + 2
+    if taps * out_len > _MAX_TAPS:  # a scale such as 1e-9 would ask for gigabytes of weights
+        raise SrbenchError(
+            f"imresize by {scale!r} from {in_len} to {out_len} px needs {taps} kernel taps per "
+            f"output pixel, more than srbench allocates; resize in several steps instead."
+        )
     x = np.arange(1, out_len + 1, dtype=np.float64)
     u = x / scale + 0.5 * (1 - 1 / scale)
     left = np.floor(u - width / 2)
-    taps = math.ceil(width) + 2
     indices = left[:, None] + np.arange(taps, dtype=np.float64)
     weights = h(u[:, None] - indices)
     total = weights[:, 0].copy()
@@ -185,13 +196,26 @@ def _boundary_indices(idx: np.ndarray, n: int, boundary: Boundary) -> np.ndarray
     return np.where(mirrored < n, mirrored, period - 1 - mirrored)
 
 
-def _resize_axis0(
-    img: np.ndarray, out_len: int, scale: float, method: str, antialias: bool, boundary: str
-) -> np.ndarray:
-    """Resize the first axis of a float64 array of shape (L, ...)."""
-    matrix = _weights(img.shape[0], out_len, scale, method, antialias, boundary)
+def _resize_axis0(img: np.ndarray, matrix: scipy.sparse.csr_matrix) -> np.ndarray:
+    """Resize the first axis of a float64 array of shape (L, ...) by a tap matrix."""
     flat = img.reshape(img.shape[0], -1)
-    return np.asarray(matrix @ flat).reshape((out_len, *img.shape[1:]))
+    return np.asarray(matrix @ flat).reshape((matrix.shape[0], *img.shape[1:]))
+
+
+def _row_block(matrix: scipy.sparse.csr_matrix, r0: int, r1: int) -> tuple[int, int, Any]:
+    """Rows ``r0:r1`` of a tap matrix as ``(lo, hi, sub)``: ``sub`` holds the same entries in
+    the same order, its columns shifted to index input rows ``lo:hi`` (all that they read)."""
+    import scipy.sparse
+
+    start, stop = matrix.indptr[r0], matrix.indptr[r1]
+    cols = matrix.indices[start:stop]
+    lo, hi = int(cols.min()), int(cols.max()) + 1
+    sub = scipy.sparse.csr_matrix(
+        (matrix.data[start:stop], cols - lo, matrix.indptr[r0 : r1 + 1] - start),
+        shape=(r1 - r0, hi - lo),
+    )
+    sub.has_canonical_format = False  # as in _weights: never merge the clamped duplicates
+    return lo, hi, sub
 
 
 def _round_saturate(values: np.ndarray) -> np.ndarray:
@@ -199,6 +223,25 @@ def _round_saturate(values: np.ndarray) -> np.ndarray:
     values += 0.5
     np.floor(values, out=values)
     return np.clip(values, 0, 255, out=values)
+
+
+def strips(rows: int, bytes_per_row: int, budget: int | None = None) -> list[tuple[int, int]]:
+    """``(start, stop)`` row ranges covering ``rows`` so that one strip's float64 temporaries
+    stay near ``budget`` bytes (default :data:`STRIP_BYTES`); one range when all rows fit.
+
+    No strip has a single row unless the image has one (a single row of a gray image would take
+    scipy's matrix-vector path instead of the matrix-matrix one).
+
+    Example:
+        >>> strips(10, 100, budget=400)
+        [(0, 4), (4, 8), (8, 10)]
+    """
+    budget = STRIP_BYTES if budget is None else budget
+    step = max(2, min(rows, budget // max(bytes_per_row, 1)))
+    starts = list(range(0, rows, step))
+    if len(starts) > 1 and rows - starts[-1] == 1:
+        starts.pop()  # the last single row joins the strip before it
+    return [(a, b) for a, b in zip(starts, [*starts[1:], rows], strict=True)]
 
 
 def imresize(
@@ -248,15 +291,29 @@ def imresize(
     if antialias is None:
         antialias = method != "nearest"
     is_uint8 = img.dtype == np.uint8
-    out = img.astype(np.float64)
-    for axis in sorted((0, 1), key=lambda a: scales[a]):  # stable: height first on ties
-        moved = np.moveaxis(out, axis, 0)
-        resized = _resize_axis0(moved, out_hw[axis], scales[axis], method, antialias, boundary)
-        if is_uint8:  # rounded while contiguous: several times faster than on the moved view
-            resized = _round_saturate(resized)
-        out = np.moveaxis(resized, 0, axis)
-    # One pass converts and lays the moved axes back out in C order.
-    return out.astype(np.uint8 if is_uint8 else img.dtype, order="C")
+    matrices = [
+        _weights(in_hw[axis], out_hw[axis], scales[axis], method, antialias, boundary)
+        for axis in (0, 1)
+    ]
+    order = sorted((0, 1), key=lambda a: scales[a])  # stable: height first on ties
+    out = np.empty((*out_hw, *img.shape[2:]), np.uint8 if is_uint8 else img.dtype)
+    # Strips of output rows: every output value is the same sum of the same products in the same
+    # order as on the whole image (each row of a tap matrix is one output row's sum), so strips
+    # change the memory needed (float64 temporaries of one strip), never a bit of the result.
+    channels = math.prod(img.shape[2:])
+    taps = math.ceil(in_hw[0] / out_hw[0]) + 1
+    per_row = 8 * channels * (taps * in_hw[1] + in_hw[1] + 3 * out_hw[1])
+    for r0, r1 in strips(out_hw[0], per_row):
+        lo, hi, rows = _row_block(matrices[0], r0, r1)
+        # Width first (only with shape= and a smaller width scale): the input rows lo:hi first.
+        block = img[lo:hi].astype(np.float64)
+        for axis in order:
+            resized = _resize_axis0(np.moveaxis(block, axis, 0), rows if axis == 0 else matrices[1])
+            if is_uint8:  # rounded while contiguous: several times faster than on a moved view
+                resized = _round_saturate(resized)
+            block = np.moveaxis(resized, 0, axis)
+        out[r0:r1] = block  # the cast of astype (uint8 values are already rounded, saturated)
+    return out
 
 
 def _check_args(
@@ -272,8 +329,11 @@ def _check_args(
         )
     if boundary not in BOUNDARIES:
         raise SrbenchError(f"Unknown boundary {boundary!r}; expected one of {BOUNDARIES}.")
-    if img.ndim not in (2, 3) or min(img.shape[:2]) < 1:
-        raise SrbenchError(f"imresize expects an (H, W) or (H, W, C) image, got {img.shape}.")
+    if img.ndim not in (2, 3) or min(img.shape) < 1:
+        raise SrbenchError(
+            f"imresize expects an (H, W) or (H, W, C) image with every side at least 1, got "
+            f"{img.shape}."
+        )
     if img.dtype != np.uint8 and not np.issubdtype(img.dtype, np.floating):
         raise SrbenchError(f"imresize supports uint8 and float images, got dtype {img.dtype}.")
     if (scale is None) == (shape is None):

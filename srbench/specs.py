@@ -5,6 +5,7 @@ The same grammar serves both families, so one parser and one set of error messag
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,8 @@ def convert(spec: str, what: str, key: str, raw: str, kind: type) -> Any:
             return lowered in {"1", "true", "yes"}
         value = kind(raw)
         if kind is int and str(value) != raw.lstrip("+"):
+            raise ValueError
+        if kind is float and not math.isfinite(value):  # nan, inf: never a parameter value
             raise ValueError
         return Path(value).expanduser() if kind is Path else value
     except ValueError:

@@ -156,15 +156,17 @@ def test_the_model_is_typed_and_frozen():
 
 
 def test_run_config_keeps_its_fields_defaults_and_manifest_form():
-    config = RunConfig(datasets=["set5"], scales=(1, 2), timeout=None)
+    config = RunConfig(datasets=["set5"], scales=(3, 2, 3), timeout=None)
     assert isinstance(config, RunConfig) and config.datasets == ("set5",)
-    assert config.scales == (1, 2) and config.methods == ("all",)  # scale 1 is accepted here
+    assert config.scales == (3, 2) and config.methods == ("all",)  # repeats dropped
     manifest = json.loads(json.dumps(config.model_dump()))
     again = RunConfig.from_dict({**manifest, "from_a_later_version": 1})
     assert again == config and again.metrics == ("psnr", "ssim")
     assert config.model_copy(update={"workers": 3}).workers == 3
     with pytest.raises(SrbenchError, match=r"run manifest: scales\[0\] must be an integer"):
         RunConfig.from_dict({"scales": ["four"]})
+    with pytest.raises(SrbenchError, match=r"run manifest: scales: every scale must be .* 2"):
+        RunConfig.from_dict({"scales": [1, 4]})
 
 
 def test_the_version_does_not_load_the_config_models():

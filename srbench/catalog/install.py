@@ -265,4 +265,7 @@ def _all_failed(
         lines.append(
             f"Or put the {spec.images} HR images directly in {folder}, or unset SRBENCH_OFFLINE."
         )
-    return kind("\n".join(lines))
+    error = kind("\n".join(lines))
+    # Each source and its error, for one summary of several sets (srbench.catalog.resolve).
+    error.failures = list(failures)  # type: ignore[attr-defined]
+    return error

@@ -33,6 +33,7 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_METRIC_SKIPPED",
     "EXIT_USAGE",
+    "MIN_SCALE",
     "AcceptLicence",
     "Progress",
     "ResultsDir",
@@ -126,6 +127,10 @@ def csv_items(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
+#: The smallest scale (``srbench.run.config.MIN_SCALE``, which needs pydantic to import).
+MIN_SCALE = 2
+
+
 def parse_scales(value: str) -> tuple[int, ...]:
     """Scales of a ``--scale`` value such as ``2,4`` or ``all`` (2, 3 and 4), without repeats.
 
@@ -134,7 +139,8 @@ def parse_scales(value: str) -> tuple[int, ...]:
         (4, 2, 3)
 
     Raises:
-        typer.Exit: An item is neither an integer nor ``all`` (after printing why).
+        typer.Exit: An item is neither an integer nor ``all``, is below 2, or there is no item
+            (status 2, after printing why).
     """
     out = []
     for item in csv_items(value):
@@ -145,6 +151,14 @@ def parse_scales(value: str) -> tuple[int, ...]:
             out.append(int(item))
         except ValueError:
             fail(f"--scale {value!r}: {item!r} is not an integer (use e.g. 2,3,4 or all).")
+        if out[-1] < MIN_SCALE:
+            fail(
+                f"--scale {value!r}: every scale must be an integer of at least {MIN_SCALE} "
+                f"(super-resolution enlarges; x1 would score an image against a copy of "
+                f"itself), got {item}. Use e.g. --scale 4, 2,3,4 or all."
+            )
+    if not out:
+        fail(f"--scale {value!r} names no scale; use e.g. --scale 4, 2,3,4 or all.")
     return tuple(dict.fromkeys(out))
 
 

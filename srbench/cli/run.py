@@ -32,7 +32,10 @@ Datasets = Annotated[
         "--datasets", "-D", help="Comma-separated: catalog names, folders, sample, or all."
     ),
 ]
-Scales = Annotated[str, typer.Option("--scale", "-s", help="Comma-separated, or all.")]
+Scales = Annotated[
+    str,
+    typer.Option("--scale", "-s", help="Comma-separated integers of at least 2, or all (= 2,3,4)."),
+]
 Degradations = Annotated[
     str,
     typer.Option(
@@ -68,7 +71,11 @@ Isolate = Annotated[
     ),
 ]
 Workers = Annotated[
-    int, typer.Option(help="Threads that read, degrade and score beside the method (0: auto).")
+    int,
+    typer.Option(
+        help="Threads that read, degrade and score beside the method (0: auto, up to 4, at most "
+        "the CPUs this process may use)."
+    ),
 ]
 SaveImages = Annotated[bool, typer.Option(help="Write the SR PNGs into the run.")]
 MethodFile = Annotated[
@@ -140,7 +147,10 @@ def run_(
     else:
         from srbench.run import run
 
-        result = run(run_config(ctx.params), results, run_id=run_id, progress=progress, log=log)
+        config = run_config(ctx.params)
+        if getattr(ctx.get_parameter_source("scale"), "name", "") != "COMMANDLINE":
+            log(f"scale x{scale} (default; pass --scale to choose)")
+        result = run(config, results, run_id=run_id, progress=progress, log=log)
     _report(result)
 
 
@@ -174,20 +184,23 @@ def run_config(options: Mapping[str, Any]) -> RunConfig:
             given (comma- or ';'-separated), the other settings as parsed.
 
     Raises:
-        typer.Exit: ``--scale`` has an item that is not an integer.
+        typer.Exit: ``--scale`` has an item that is not an integer, or one below 2.
+        SrbenchError: A value out of its range (``--tile-overlap -1``), naming the option.
     """
+    from srbench.config import validate
     from srbench.run import RunConfig
 
-    return RunConfig(
-        datasets=csv_items(options["datasets"]),
-        scales=parse_scales(options["scale"]),
-        degradations=tuple(split_specs(options["degradations"])),
-        methods=tuple(split_specs(options["methods"])),
-        metrics=tuple(split_specs(options["metrics"])),
-        method_files=tuple(options["method_file"] or ()),
-        accept_licence=tuple(options["accept_licence"] or ()),
+    settings = {
+        "datasets": csv_items(options["datasets"]),
+        "scales": parse_scales(options["scale"]),
+        "degradations": tuple(split_specs(options["degradations"])),
+        "methods": tuple(split_specs(options["methods"])),
+        "metrics": tuple(split_specs(options["metrics"])),
+        "method_files": tuple(options["method_file"] or ()),
+        "accept_licence": tuple(options["accept_licence"] or ()),
         **{name: options[name] for name in _AS_GIVEN},
-    )
+    }
+    return validate(RunConfig, settings, "command line")
 
 
 def _report(result: RunResult) -> None:

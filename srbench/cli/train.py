@@ -8,14 +8,22 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from srbench.cli.base import AcceptLicence, Progress, command, log
+from srbench.cli.base import MIN_SCALE, AcceptLicence, Progress, command, fail, log
 
 if TYPE_CHECKING:
     from srbench.training.loop import TrainResult
 
 Method = Annotated[str, typer.Argument(help="A trainable method (srbench ls methods).")]
 Data = Annotated[str, typer.Option("--data", help="Training images: div2k-train, or a folder.")]
-TrainScale = Annotated[int | None, typer.Option("--scale", "-s", help="Scale to train.")]
+TrainScale = Annotated[
+    int | None,
+    typer.Option(
+        "--scale",
+        "-s",
+        help="Scale to train, at least 2 (default: the --config file's, else 4 where the method "
+        "has it, else its largest; printed).",
+    ),
+]
 Degradation = Annotated[
     str | None, typer.Option(help="LR maker, as in srbench run (default: the config's).")
 ]
@@ -38,7 +46,14 @@ Validation = Annotated[
 ]
 Tag = Annotated[str, typer.Option(help="Install the weights as METHOD:tag=TAG ('' to skip).")]
 Device = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")]
-Workers = Annotated[int | None, typer.Option(min=0, help="DataLoader workers.")]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        min=0,
+        help="DataLoader workers (default: the config's, lowered to the CPUs this process may "
+        "use).",
+    ),
+]
 Seed = Annotated[int | None, typer.Option(help="Seed (overrides the config).")]
 
 #: Exit status of a training interrupted with Ctrl-C (its checkpoint is saved).
@@ -73,11 +88,19 @@ def train_cmd(
     from srbench.training.config import load_config
     from srbench.training.loop import train
 
+    if scale is not None and scale < MIN_SCALE:
+        fail(
+            f"--scale {scale}: a scale must be an integer of at least {MIN_SCALE} "
+            "(super-resolution enlarges); omit --scale for the method's default."
+        )
     overrides = config_overrides(degradation, iters, seed, time_limit, workers)
     settings = load_config(config, method, scale, overrides)
     scales = "-".join(map(str, settings.scales))
     out = out or Path("runs") / "train" / f"{settings.method}-x{scales}"
-    log(f"training {settings.method} x{scales.replace('-', ',')} on {data} into {out}")
+    log(
+        f"training {settings.method} x{scales.replace('-', ',')}{_scale_note(scale, config)} "
+        f"on {data} into {out}"
+    )
     try:
         result = train(
             settings,
@@ -94,6 +117,15 @@ def train_cmd(
     except KeyboardInterrupt:
         raise typer.Exit(EXIT_INTERRUPTED) from None
     _print_result(result)
+
+
+def _scale_note(scale: int | None, config: Path | None) -> str:
+    """Where the trained scale came from, when ``--scale`` did not say it."""
+    if scale is not None:
+        return ""
+    if config is not None:
+        return f" (from {config}; pass --scale to choose)"
+    return " (default; pass --scale to choose)"
 
 
 def _print_result(result: TrainResult) -> None:

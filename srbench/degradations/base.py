@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from srbench.errors import SpecError
+from srbench.errors import SizeMismatchError, SpecError
 from srbench.registry import Registry
 from srbench.specs import convert, split_spec
 
@@ -84,7 +84,17 @@ class ParsedSpec:
     params: Mapping[str, Any]  # as given (type-converted); unresolved ones absent
 
     def resolved(self, scale: int) -> dict[str, Any]:
-        """All parameters with defaults and scale-dependent values filled in."""
+        """All parameters with defaults and scale-dependent values filled in.
+
+        Raises:
+            SpecError: A scale below 2 (no degradation is defined there: BD's decimation offset
+                ``s - 1`` would be pixel 0) or a parameter value the scale does not allow.
+        """
+        if not (isinstance(scale, int | np.integer) and scale >= 2):
+            raise SpecError(
+                f"degradation {self.degradation.name}: the scale must be an integer of at least "
+                f"2 (an LR image is smaller than its HR image), got {scale!r}."
+            )
         params = {**self.degradation.defaults, **self.params}
         return self.degradation.resolve(params, scale)
 
@@ -108,7 +118,17 @@ class ParsedSpec:
         return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")
 
     def __call__(self, hr: np.ndarray, scale: int, context: DegradationContext) -> np.ndarray:
-        """Degrade an RGB ``uint8`` HR image (already modcropped to ``scale``)."""
+        """Degrade an RGB ``uint8`` HR image (already modcropped to ``scale``).
+
+        Raises:
+            SizeMismatchError: The image is smaller than the scale (its LR would be empty).
+        """
+        if min(hr.shape[:2]) < scale:
+            raise SizeMismatchError(
+                f"image {context.image_id!r} of {context.dataset} is {hr.shape[1]}x{hr.shape[0]}, "
+                f"smaller than the scale x{scale}: its LR image would be empty. Fix: remove it, "
+                "or use a smaller scale."
+            )
         if hr.ndim != 3 or hr.shape[2] != 3 or hr.shape[0] % scale or hr.shape[1] % scale:
             raise ValueError(
                 f"degradations take an RGB HR image whose sides are multiples of the scale; got "

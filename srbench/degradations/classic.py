@@ -29,8 +29,10 @@ def gaussian_kernel_1d(ksize: int, sigma: float) -> np.ndarray:
     ``2 * ceil(3 * sigma) + 2``) none are, so the 2-D kernel is exactly the outer product.
     """
     x = np.arange(ksize, dtype=np.float64) - (ksize - 1) / 2
-    g = np.exp(-(x * x) / (2 * sigma * sigma))
-    return g / g.sum()
+    # A sigma far too small gives 0/0 (NaN) weights; _resolve_blur refuses them with a message.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.exp(-(x * x) / (2 * sigma * sigma))
+        return g / g.sum()
 
 
 def _correlate_replicate(img: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
@@ -55,12 +57,31 @@ def blur_ksize(sigma: float, scale: int) -> int:
     return 2 * math.ceil(3 * sigma) + (1 if scale % 2 else 2)
 
 
+#: The largest blur kernel (sigma up to about 166 at the protocol's sizes): larger ones would
+#: only take minutes and memory on a test set's image, and a typo such as sigma=1e6 should not.
+MAX_KSIZE = 1001
+
+
 def _resolve_blur(params: dict[str, Any], scale: int) -> dict[str, Any]:
-    if params["sigma"] <= 0 or params["ksize"] == 0:
+    sigma, ksize = params["sigma"], params["ksize"]
+    if sigma <= 0 or ksize == 0:
         raise SpecError(f"blur needs sigma > 0 and ksize >= 1, got {params}.")
-    if params["ksize"] is None:
-        params = {**params, "ksize": blur_ksize(params["sigma"], scale)}
-    return params
+    if ksize is None:
+        ksize = blur_ksize(sigma, scale) if sigma <= MAX_KSIZE else math.inf
+    if ksize > MAX_KSIZE:
+        raise SpecError(
+            f"blur with sigma={sigma} and ksize={params['ksize']} needs a kernel of {ksize} taps; "
+            f"srbench allows at most {MAX_KSIZE} (sigma up to 166 at the default sizes). Use a "
+            "smaller sigma or ksize."
+        )
+    weights = gaussian_kernel_1d(int(ksize), sigma)
+    if not np.isfinite(weights).all():  # every exp() underflowed: 0/0
+        raise SpecError(
+            f"blur with sigma={sigma} and ksize={ksize}: every kernel weight underflows to 0 "
+            "(sigma is too small for the taps' distances), which would make the LR image black. "
+            "Use a larger sigma (0.1 or more) or an odd ksize."
+        )
+    return {**params, "ksize": ksize}
 
 
 def blur(

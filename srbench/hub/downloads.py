@@ -103,7 +103,7 @@ def download(
     if offline():
         candidates = [c for c in candidates if not _is_url(c)]
         if not candidates:
-            raise OfflineError(_offline_message(urls, fname, target))
+            raise _offline_error(urls, fname, target)
     dest.mkdir(parents=True, exist_ok=True)
     failures: list[tuple[str, _Failed]] = []
     for candidate in candidates:
@@ -113,7 +113,7 @@ def download(
         except _Failed as exc:
             failures.append((candidate, exc))
     if offline():
-        raise OfflineError(_offline_message(urls, fname, target, failures))
+        raise _offline_error(urls, fname, target, failures)
     raise _download_error(fname, target, sha256, failures, urls)
 
 
@@ -202,10 +202,35 @@ def _describe(exc: requests.RequestException) -> str:
 
 
 def _root_cause(exc: BaseException) -> str:
-    # requests wraps urllib3 wraps http.client: the innermost exception says what happened.
-    while exc.args and isinstance(exc.args[-1], BaseException):
-        exc = exc.args[-1]
-    return str(exc) or type(exc).__name__
+    # requests wraps urllib3 wraps http.client: the innermost exception says what happened
+    # (urllib3's MaxRetryError keeps it in `reason`, the others as their last argument).
+    seen = {id(exc)}
+    while True:
+        inner = getattr(exc, "reason", None)
+        if not isinstance(inner, BaseException) and exc.args:
+            inner = exc.args[-1]
+        if not isinstance(inner, BaseException) or id(inner) in seen:
+            break
+        seen.add(id(inner))
+        exc = inner
+    text = str(exc) or type(exc).__name__
+    # urllib3 prefixes the connection's repr: "HTTPSConnection(host='h', port=443): Failed to..."
+    head, sep, rest = text.partition("): ")
+    return rest if sep and head.startswith("HTTP") and "Connection(" in head else text
+
+
+def _tried(error: DownloadError, failures: Sequence[tuple[str, _Failed]]) -> DownloadError:
+    """``error`` with ``tried``: ``(where, why)`` of every location that failed, for callers
+    that summarise several failed files in one message (``srbench run`` without network)."""
+    error.tried = [(where, str(exc)) for where, exc in failures]  # type: ignore[attr-defined]
+    return error
+
+
+def _offline_error(
+    urls: Sequence[str], fname: str, target: Path, failures: Sequence[tuple[str, _Failed]] = ()
+) -> OfflineError:
+    error = OfflineError(_offline_message(urls, fname, target, failures))
+    return _tried(error, failures)  # type: ignore[return-value]
 
 
 def _offline_message(
@@ -231,17 +256,27 @@ def _download_error(
 ) -> DownloadError:
     tried = [f"  {where}: {exc}" for where, exc in failures]
     if any(exc.checksum for _, exc in failures):
-        return ChecksumError(
-            "\n".join(
-                [f"{fname} was downloaded but does not have its published hash ({sha256}):"]
-                + tried
-                + [
-                    "Nothing was kept. The server's copy changed or was corrupted on the way. "
-                    "Fix: try again later or set SRBENCH_MIRROR to a trusted copy; if the "
-                    "publisher changed the file on purpose, the registry's hash needs an update."
-                ]
-            )
+        return _tried(_checksum_error(fname, sha256, tried), failures)
+    return _tried(_network_error(fname, target, tried, urls), failures)
+
+
+def _checksum_error(fname: str, sha256: str | None, tried: list[str]) -> ChecksumError:
+    return ChecksumError(
+        "\n".join(
+            [f"{fname} was downloaded but does not have its published hash ({sha256}):"]
+            + tried
+            + [
+                "Nothing was kept. The server's copy changed or was corrupted on the way. "
+                "Fix: try again later or set SRBENCH_MIRROR to a trusted copy; if the "
+                "publisher changed the file on purpose, the registry's hash needs an update."
+            ]
         )
+    )
+
+
+def _network_error(
+    fname: str, target: Path, tried: list[str], urls: Sequence[str]
+) -> DownloadError:
     mirror = os.environ.get("SRBENCH_MIRROR", "").strip()
     return DownloadError(
         "\n".join(

@@ -69,12 +69,7 @@ def score_pair(
         )
     protocol = protocol or get_protocol()
     infos = [i for i in map(METRICS.get, metrics) if i.level == "image" and i.name != "runtime"]
-    pairs = {}
-    if any(i.inputs == "protocol" for i in infos):
-        pairs["protocol"] = protocol.prepare(sr, hr, scale)
-    if any(i.inputs == "rgb" for i in infos):
-        pairs["rgb"] = protocol.prepare_rgb(sr, hr, scale)
-    out = {}
+    computes = {}
     for info in infos:
         compute = (scorers or {}).get(info.name) or info.compute
         if compute is None:
@@ -82,5 +77,11 @@ def score_pair(
                 f"metric {info.name} needs its model: pass scorers={{'{info.name}': "
                 f"METRICS.get('{info.name}').load('cpu')}}."
             )
-        out[info.name] = compute(*pairs[info.inputs])
-    return out
+        computes[info.name] = compute
+    # Protocol metrics in bounded memory (large images in strips), then the RGB-input ones.
+    by_protocol = {i.name: computes[i.name] for i in infos if i.inputs == "protocol"}
+    out = protocol.score(sr, hr, scale, by_protocol) if by_protocol else {}
+    if any(i.inputs == "rgb" for i in infos):
+        pair = protocol.prepare_rgb(sr, hr, scale)
+        out.update({i.name: computes[i.name](*pair) for i in infos if i.inputs == "rgb"})
+    return {i.name: out[i.name] for i in infos}

@@ -1,4 +1,14 @@
-"""PSNR and SSIM as the MATLAB reference computes them (float64 throughout)."""
+"""PSNR and SSIM as the MATLAB reference computes them (float64 throughout).
+
+:func:`psnr` and :func:`ssim` score whole arrays. For images too large to hold as float64 at
+once, :class:`StripScores` accumulates the same quantities over row strips
+(:meth:`srbench.metrics.protocols.Protocol.score` drives it): PSNR from the sum of squared
+errors, SSIM from the sums of its 'valid' map, consecutive strips overlapping by
+:data:`SSIM_OVERLAP` rows so that every 11x11 window lies inside one strip. Every squared error
+and every map value is the same number as on the whole image; only the order of the final sums
+differs, which can move the last bits of a mean (integer-valued errors, as on the ``rgb``
+protocol and for gray images, sum exactly in any order).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +17,14 @@ import numpy as np
 from srbench.errors import SizeMismatchError
 from srbench.metrics.base import MetricInfo, register_metric
 
-__all__ = ["psnr", "ssim"]
+__all__ = ["SSIM_OVERLAP", "STRIP_METRICS", "StripScores", "check_ssim_size", "psnr", "ssim"]
 
 DATA_RANGE = 255.0
 _SSIM_SIGMA = 1.5
 _SSIM_SIZE = 11
 _K1, _K2 = 0.01, 0.03
+#: Rows shared by consecutive strips: an SSIM window spans 11 rows.
+SSIM_OVERLAP = _SSIM_SIZE - 1
 
 
 def psnr(sr: np.ndarray, hr: np.ndarray, data_range: float = DATA_RANGE) -> float:
@@ -24,6 +36,10 @@ def psnr(sr: np.ndarray, hr: np.ndarray, data_range: float = DATA_RANGE) -> floa
     """
     diff = np.asarray(sr, np.float64) - np.asarray(hr, np.float64)
     mse = float(np.mean(diff * diff))
+    return _psnr_of_mse(mse, data_range)
+
+
+def _psnr_of_mse(mse: float, data_range: float) -> float:
     if mse == 0:
         return float("inf")
     return float(10 * np.log10(data_range**2 / mse))
@@ -51,7 +67,8 @@ def _filter_valid(img: np.ndarray) -> np.ndarray:
     return full[r:-r, r:-r]
 
 
-def _ssim_2d(a: np.ndarray, b: np.ndarray, data_range: float) -> float:
+def _ssim_map(a: np.ndarray, b: np.ndarray, data_range: float) -> np.ndarray:
+    """The 'valid' SSIM map of two 2-D float64 arrays, ``(H - 10, W - 10)``."""
     c1 = (_K1 * data_range) ** 2
     c2 = (_K2 * data_range) ** 2
     mu_a, mu_b = _filter_valid(a), _filter_valid(b)
@@ -62,7 +79,16 @@ def _ssim_2d(a: np.ndarray, b: np.ndarray, data_range: float) -> float:
     mu_sq = mu_a * mu_a + mu_b * mu_b
     num = (2 * mu_ab + c1) * (2 * (cov - mu_ab) + c2)
     den = (mu_sq + c1) * (sum_sq - mu_sq + c2)
-    return float(np.mean(num / den))
+    return num / den
+
+
+def check_ssim_size(shape: tuple[int, ...]) -> None:
+    """Raise :class:`SizeMismatchError` unless both sides are at least SSIM's window (11)."""
+    if min(shape[:2]) < _SSIM_SIZE:
+        raise SizeMismatchError(
+            f"SSIM needs images of at least {_SSIM_SIZE}x{_SSIM_SIZE} after shaving, got "
+            f"{shape[1]}x{shape[0]}; use a smaller --shave or larger images."
+        )
 
 
 def ssim(sr: np.ndarray, hr: np.ndarray, data_range: float = DATA_RANGE) -> float:
@@ -76,14 +102,62 @@ def ssim(sr: np.ndarray, hr: np.ndarray, data_range: float = DATA_RANGE) -> floa
         sr, hr: ``(H, W)`` or ``(H, W, C)`` arrays, both sides at least 11.
     """
     a, b = np.asarray(sr, np.float64), np.asarray(hr, np.float64)
-    if min(a.shape[:2]) < _SSIM_SIZE:
-        raise SizeMismatchError(
-            f"SSIM needs images of at least {_SSIM_SIZE}x{_SSIM_SIZE} after shaving, got "
-            f"{a.shape[1]}x{a.shape[0]}; use a smaller --shave or larger images."
-        )
+    check_ssim_size(a.shape)
     if a.ndim == 2:
-        return _ssim_2d(a, b, data_range)
-    return float(np.mean([_ssim_2d(a[..., c], b[..., c], data_range) for c in range(a.shape[2])]))
+        return float(np.mean(_ssim_map(a, b, data_range)))
+    channels = [np.mean(_ssim_map(a[..., c], b[..., c], data_range)) for c in range(a.shape[2])]
+    return float(np.mean(channels))
+
+
+class StripScores:
+    """PSNR and SSIM of one image pair, accumulated over row strips.
+
+    Feed :meth:`add` the prepared float64 ``(rows, W, C)`` arrays of consecutive strips, top to
+    bottom: each strip's first ``core`` rows are its own (the cores partition the image), and
+    up to :data:`SSIM_OVERLAP` rows of the next strip follow them, so that every SSIM window
+    that starts in the core lies in the strip. Then :meth:`value` gives each metric.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> a, b = rng.random((40, 30, 1)) * 255, rng.random((40, 30, 1)) * 255
+        >>> sums = StripScores(("psnr", "ssim"))
+        >>> sums.add(a[:30], b[:30], core=20)
+        >>> sums.add(a[20:], b[20:], core=20)
+        >>> bool(abs(sums.value("ssim") - ssim(a, b)) < 1e-15)
+        True
+        >>> bool(abs(sums.value("psnr") - psnr(a, b)) < 1e-12)
+        True
+    """
+
+    def __init__(self, metrics: tuple[str, ...], data_range: float = DATA_RANGE) -> None:
+        self.metrics, self.data_range = metrics, data_range
+        self.squared, self.values = 0.0, 0
+        self.ssim_sums: list[float] = []
+        self.ssim_count = 0
+
+    def add(self, a: np.ndarray, b: np.ndarray, core: int) -> None:
+        """Add a strip: ``core`` rows of its own, then the rows its SSIM windows reach into."""
+        if "psnr" in self.metrics:
+            diff = a[:core] - b[:core]
+            self.squared += float(np.sum(diff * diff))
+            self.values += diff.size
+        if "ssim" in self.metrics and a.shape[0] >= _SSIM_SIZE:
+            if not self.ssim_sums:
+                self.ssim_sums = [0.0] * a.shape[2]
+            for c in range(a.shape[2]):
+                rows = _ssim_map(a[..., c], b[..., c], self.data_range)[:core]
+                self.ssim_sums[c] += float(np.sum(rows))
+            self.ssim_count += rows.size
+
+    def value(self, metric: str) -> float:
+        """PSNR (``inf`` when identical) or SSIM (the mean over channels) of everything added."""
+        if metric == "psnr":
+            return _psnr_of_mse(self.squared / self.values, self.data_range)
+        return float(np.mean([total / self.ssim_count for total in self.ssim_sums]))
+
+
+#: The compute functions :class:`StripScores` reproduces, and its names for them.
+STRIP_METRICS = {psnr: "psnr", ssim: "ssim"}
 
 
 register_metric(

@@ -5,9 +5,36 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import field_validator
+
 from srbench.config import ConfigModel, validate
 
-__all__ = ["RunConfig"]
+__all__ = ["DEFAULT_SCALE", "MIN_SCALE", "RunConfig", "check_scales"]
+
+#: The smallest scale a run or a training accepts: super-resolution enlarges, and x1 would
+#: score an image against a copy of itself (PSNR inf).
+MIN_SCALE = 2
+#: The scale of ``srbench run`` when none is given.
+DEFAULT_SCALE = 4
+
+
+def check_scales(scales: tuple[int, ...]) -> str | None:
+    """Why ``scales`` cannot be a run's (``None`` when they can): empty, or one below 2.
+
+    Example:
+        >>> check_scales((1, 4)).split(" (")[0]
+        'every scale must be an integer of at least 2'
+    """
+    if not scales:
+        return f"at least one scale is needed (e.g. {DEFAULT_SCALE})"
+    small = [s for s in scales if s < MIN_SCALE]
+    if small:
+        return (
+            f"every scale must be an integer of at least {MIN_SCALE} (super-resolution enlarges; "
+            f"x1 would score an image against a copy of itself), got "
+            f"{', '.join(map(str, small))}"
+        )
+    return None
 
 
 class RunConfig(ConfigModel):
@@ -19,12 +46,16 @@ class RunConfig(ConfigModel):
     threads that read, degrade and score beside the method (0: up to 4, one per core), ``isolate``
     whether each method runs in a worker process of its own (:mod:`srbench.run.isolation`).
 
-    The values are checked for their types only; :func:`srbench.run.pipeline.run` checks the
-    rest (scales, tiles, names) against what is installed.
+    The values are checked for their types, and the scales for the rule above (at least one,
+    each at least :data:`MIN_SCALE`; repeats dropped); :func:`srbench.run.plan.make_plan` checks
+    the rest (tiles, names) against what is installed. Build one from settings with
+    :func:`srbench.config.validate` (or :meth:`from_dict`) to get a bad value as an
+    :class:`~srbench.errors.SrbenchError` naming its key; the constructor raises pydantic's
+    ``ValidationError``.
     """
 
     datasets: tuple[str, ...] = ("all",)
-    scales: tuple[int, ...] = (4,)
+    scales: tuple[int, ...] = (DEFAULT_SCALE,)
     degradations: tuple[str, ...] = ("bicubic",)
     methods: tuple[str, ...] = ("all",)
     metrics: tuple[str, ...] = ("psnr", "ssim")
@@ -41,6 +72,28 @@ class RunConfig(ConfigModel):
     save_images: bool = False
     method_files: tuple[str, ...] = ()
     accept_licence: tuple[str, ...] = ()
+
+    @field_validator("scales")
+    @classmethod
+    def _scales(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        why = check_scales(value)
+        if why:
+            raise ValueError(why)
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("shave", "tile", "tile_overlap", "workers")
+    @classmethod
+    def _not_negative(cls, value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise ValueError(f"must be an integer >= 0, got {value}")
+        return value
+
+    @field_validator("batch_size")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"must be an integer >= 1, got {value}")
+        return value
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:

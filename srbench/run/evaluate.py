@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from srbench.errors import PairingError, SrbenchError
-from srbench.imageio import list_images, read_image
+from srbench.errors import PairingError, SizeMismatchError, SrbenchError
+from srbench.imageio import list_images, modcrop, read_image
 from srbench.metrics import DEFAULT_METRICS, METRICS, Protocol, get_protocol, score_pair
 from srbench.system.device import resolve_device
 
@@ -165,6 +166,14 @@ def _finite_or_none(value: object) -> object:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
+def _check_hr_size(hr: np.ndarray, path: Path, scale: int) -> None:
+    """An HR image smaller than the scale is named (modcrop would leave nothing of it)."""
+    try:
+        modcrop(hr, scale)
+    except SizeMismatchError as exc:
+        raise SizeMismatchError(f"HR image {path.name}: {exc}") from None
+
+
 def evaluate_folders(
     sr_dir: str | os.PathLike[str],
     hr_dir: str | os.PathLike[str],
@@ -197,9 +206,9 @@ def evaluate_folders(
     rows, failures = [], []
     for image_id, sr_path, hr_path in tqdm(pairs, desc="eval", unit="img", disable=not progress):
         try:
-            values = score_pair(
-                read_image(sr_path), read_image(hr_path), scale, protocol, metrics, scorers
-            )
+            hr = read_image(hr_path)
+            _check_hr_size(hr, hr_path, scale)
+            values = score_pair(read_image(sr_path), hr, scale, protocol, metrics, scorers)
         except SrbenchError as exc:
             failures.append((image_id, str(exc)))
             continue

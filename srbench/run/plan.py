@@ -11,16 +11,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from srbench.catalog.resolve import Dataset, expand_datasets, resolve_dataset
+from srbench.catalog.resolve import (
+    Dataset,
+    catalog_spec,
+    expand_datasets,
+    resolve_dataset,
+    unavailable_message,
+)
+from srbench.catalog.schema import DatasetSpec
 from srbench.degradations import ParsedSpec, parse_spec
-from srbench.errors import LicenceError, MissingWeightsError, RunError, SpecError
+from srbench.errors import (
+    DownloadError,
+    LicenceError,
+    MissingWeightsError,
+    RunError,
+    SpecError,
+    SrbenchError,
+    VerificationError,
+)
 from srbench.methods import METHODS, SRMethod, create_method
 from srbench.methods import load_method_file as _load_method_file
 from srbench.metrics import METRICS, Protocol, get_protocol
 from srbench.metrics.distribution import PatchSpec, SetMetricSpec, parse_set_metric
-from srbench.run.config import RunConfig
+from srbench.run.config import RunConfig, check_scales
 from srbench.run.setlevel import Features
 from srbench.specs import split_spec
+from srbench.system.cpus import available_cpus
 from srbench.system.device import describe_device, resolve_device
 from srbench.system.extras import MissingDependencyError
 from srbench.system.provenance import git_state, library_versions, now
@@ -31,6 +47,7 @@ __all__ = [
     "absolute_paths",
     "expand_methods",
     "hr_features",
+    "images_ahead",
     "make_plan",
     "manifest",
     "patch_key",
@@ -74,10 +91,17 @@ def absolute_paths(config: RunConfig) -> RunConfig:
 
 
 def make_plan(config: RunConfig, log: Log = lambda _: None) -> Plan:
+    """Check ``config`` and build what executes it, before any image is read.
+
+    Raises:
+        SrbenchError: A usage error: unknown names, bad specs, a scale below 2, a method named
+            explicitly that supports none of the scales, conflicting tile settings.
+    """
     for target in config.method_files:
         _load_method_file(target)
-    if not config.scales or any(s < 1 for s in config.scales):
-        raise RunError(f"--scale needs positive integers, got {list(config.scales)}.")
+    why = check_scales(tuple(config.scales))
+    if why:
+        raise RunError(f"--scale: {why}.")
     if config.tile and config.tile <= 2 * config.tile_overlap:
         raise RunError(f"--tile {config.tile} must exceed twice --tile-overlap.")
     degradations = [parse_spec(s) for s in config.degradations]
@@ -96,17 +120,66 @@ def make_plan(config: RunConfig, log: Log = lambda _: None) -> Plan:
     accelerated = any(c.card.uses_device for c in classes) or any(i.load for i in models)
     device = resolve_device(config.device) if accelerated else "cpu"
     methods: dict[str, SRMethod] = {}
+    named = {s.strip() for s in config.methods if s.strip().lower() != "all"}
     for spec in specs:
         label, method = create_method(spec, device)
         if label in methods:
             raise RunError(f"two methods are labelled {label!r}; give one a label=... option.")
+        if spec in named and not any(method.card.supports(s) for s in config.scales):
+            raise RunError(_no_scale_message(spec, method, config.scales))
         methods[label] = method
     if config.workers <= 0:
-        config = config.model_copy(update={"workers": min(4, os.cpu_count() or 1)})
+        config = config.model_copy(update={"workers": min(4, available_cpus())})
     plan = Plan(config, methods, degradations, metrics, protocol, device, set_metrics=set_metrics)
     plan.skipped += not_runnable
     load_metrics(plan, log)
     return plan
+
+
+def _no_scale_message(spec: str, method: SRMethod, scales: Sequence[int]) -> str:
+    """Why ``method`` (named explicitly) cannot run at any of ``scales``, and what to do."""
+    has = method.card.scales or ()
+    asked = ", ".join(f"x{s}" for s in scales)
+    listed = ", ".join(f"x{s}" for s in has) or "none"
+    network = type(method).card.scales
+    if network is not None and tuple(network) != tuple(has):  # limited by its weights
+        tag = getattr(method, "tag", None)
+        source = "its weights file" if "weights=" in spec else f"its weights (tag {tag!r})"
+        lines = [
+            f"method {spec} cannot run at {asked}: {source} have {listed} "
+            f"({type(method).card.name} itself supports {', '.join(f'x{s}' for s in network)}).",
+            f"Fix: --scale {','.join(map(str, has))}",
+        ]
+        missing = [s for s in scales if s in network]
+        if tag and missing and "weights=" not in spec:
+            lines[-1] += (
+                f", or make x{missing[0]} weights: srbench train {type(method).card.name} "
+                f"--scale {missing[0]} --data DATA --tag {tag}"
+            )
+        return "\n".join(lines) + "."
+    return (
+        f"method {spec} supports {listed}, none of the requested {asked}.\n"
+        f"Fix: --scale {','.join(map(str, has))}, or leave {spec} out of --methods."
+    )
+
+
+#: Bytes of decoded images (HR, LR, each method's SR, all uint8) the runner should hold at once;
+#: only images above about 40 megapixels with four methods come near it (:func:`images_ahead`).
+IMAGE_MEMORY = 2**30
+
+
+def images_ahead(plan: Plan) -> int:
+    """How many images the runner may read and degrade ahead of the method: ``workers + 1``,
+    fewer when the largest image is so large that the images in flight (each held with its LR
+    and every method's SR until scored) would exceed :data:`IMAGE_MEMORY`; at least 1.
+
+    ``srbench.run.pipeline`` holds up to ``2 * ahead + 1`` HR images and ``ahead + 1`` images'
+    SR outputs: with ``workers + 1`` that is 0.2 GB for DIV2K-sized images and four methods,
+    but about 4 GB for 6000x6000 images with four workers; this bound keeps it near 1 GB.
+    """
+    largest = max((d.pixels(i) for d in plan.datasets for i in d.image_ids), default=0)
+    per_image = 3 * largest * (2 + len(plan.methods))
+    return max(1, min(plan.config.workers + 1, IMAGE_MEMORY // max(per_image, 1)))
 
 
 def parse_metrics(specs: Sequence[str]) -> tuple[list[str], list[SetMetricSpec]]:
@@ -168,18 +241,43 @@ def expand_methods(specs: Sequence[str], skipped: list[str] | None = None) -> li
 
 
 def resolve_datasets(plan: Plan, progress: bool, log: Log) -> None:
+    """Resolve (and fetch) every dataset of the run, before any image is processed.
+
+    Every name is checked first; then every catalog set is installed, and the sets that cannot
+    be (offline, download failed, licence not accepted) are collected, so that one error lists
+    them all with the ways forward. A set under a licence agreement that ``all`` brought in is
+    skipped with a note instead, when every other set is ready.
+
+    Raises:
+        UnknownNameError: A name that is neither a catalog set, ``sample`` nor a folder.
+        SrbenchError: Some sets are missing (each named, with why and what to do).
+    """
+    tokens = expand_datasets(plan.config.datasets)
     implicit = set(expand_datasets([t for t in plan.config.datasets if t.lower() == "all"]))
-    for token in expand_datasets(plan.config.datasets):
+    specs = {token: catalog_spec(token) for token in tokens}  # unknown names fail before fetching
+    missing: list[tuple[DatasetSpec, SrbenchError]] = []
+    skipped: list[tuple[DatasetSpec, SrbenchError]] = []
+    for token in tokens:
         try:
             plan.datasets.append(
                 resolve_dataset(token, accept_licence=plan.config.accept_licence, progress=progress)
             )
-        except LicenceError as exc:
-            if token not in implicit:
+        except (LicenceError, DownloadError, VerificationError) as exc:
+            spec = specs[token]
+            if spec is None:  # not a catalog set: nothing to summarise
                 raise
-            note = f"skipped dataset {token}: {str(exc).splitlines()[0]}"
-            plan.skipped.append(note)
-            log(note)
+            if isinstance(exc, LicenceError) and token in implicit:
+                skipped.append((spec, exc))
+            else:
+                missing.append((spec, exc))
+    if missing:
+        kinds = {type(exc) for _, exc in missing}
+        kind = kinds.pop() if len(kinds) == 1 else DownloadError
+        raise kind(unavailable_message(missing, skipped, [d.name for d in plan.datasets]))
+    for spec, exc in skipped:
+        note = f"skipped dataset {spec.id}: {str(exc).splitlines()[0]}"
+        plan.skipped.append(note)
+        log(note)
     if not plan.datasets:
         raise RunError("no dataset to run on; name one with --datasets.")
 

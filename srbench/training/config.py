@@ -43,10 +43,13 @@ __all__ = [
     "TrainConfig",
     "ValidationConfig",
     "config_path",
+    "default_scale",
     "load_config",
 ]
 
 Beta = Annotated[float, Field(strict=True, ge=0, lt=1)]
+#: A trained scale: at least 2 (super-resolution enlarges), as for ``srbench run``.
+Scale = Annotated[int, Field(strict=True, ge=2)]
 #: Generator arguments the loop sets itself (the scale), discriminator ones (patch, classes).
 _SET_BY_TRAINING = {"scale", "scales", "patch_size", "n_classes"}
 
@@ -124,7 +127,7 @@ class TrainConfig(ConfigModel):
     model cards store ``model_dump(mode="json")``."""
 
     method: str | None = None
-    scale: PositiveInt | list[PositiveInt] | None = None  # a list for a multi-scale network (MDSR)
+    scale: Scale | list[Scale] | None = None  # a list for a multi-scale network (MDSR)
     # constructor arguments of the generator; load_config starts from the paper's
     arch: Annotated[dict[str, Any], Field(validate_default=True)] = {}
     init: str | None = None  # weights to start the generator from: a file, or METHOD[:tag=T]
@@ -238,10 +241,25 @@ def config_path(method: str, scale: int) -> Path:
     )
 
 
+def default_scale(method: str) -> int:
+    """The scale ``srbench train METHOD`` trains without ``--scale``: 4 where the method has it
+    (the papers' usual figure), else its largest (a multi-scale network trains all its scales).
+
+    Example:
+        >>> default_scale("srresnet"), default_scale("srugan")
+        (4, 4)
+    """
+    scales = architecture(method).scales
+    return 4 if 4 in scales else max(scales)
+
+
 def load_config(
     path: Path | None, method: str, scale: int | None, overrides: Mapping[str, Any] | None = None
 ) -> TrainConfig:
     """The full configuration: defaults <- the file (<- its bases) <- ``overrides`` (options).
+
+    Without ``scale``, the file's ``scale:`` is trained; without both, :func:`default_scale`'s
+    shipped config.
 
     Raises:
         SrbenchError: Unknown settings, a method or scale the file does not match, bad values;
@@ -253,7 +271,7 @@ def load_config(
             f"{arch.name} trains at x{', x'.join(map(str, arch.scales))}; got --scale {scale}."
         )
     if path is None:
-        path = config_path(arch.name, scale or max(arch.scales))
+        path = config_path(arch.name, scale or default_scale(arch.name))
     layers = [*_read_layers(Path(path)), ("command line", dict(overrides or {}))]
     config = copy.deepcopy(DEFAULTS)
     for _, settings in layers:

@@ -13,7 +13,7 @@ and the margin is cut off again.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,16 @@ from srbench.catalog.resolve import Dataset, resolve_dataset
 from srbench.degradations import DegradationContext, ParsedSpec
 from srbench.errors import SrbenchError
 from srbench.imageio import IMAGE_SUFFIXES, modcrop, to_rgb
+from srbench.system.cpus import available_cpus
 
-__all__ = ["PatchPairs", "TrainingImages", "ValidationSet", "load_images", "validation_set"]
+__all__ = [
+    "PatchPairs",
+    "TrainingImages",
+    "ValidationSet",
+    "load_images",
+    "loader_workers",
+    "validation_set",
+]
 
 # LR pixels of context degraded around a patch: wider than bicubic's support (2 LR px) and the
 # blur kernels srbench declares, so the patch's LR equals the whole image's LR.
@@ -188,6 +196,23 @@ class PatchPairs:
         lr, hr, chosen = self._sample(index)
         label = self.labels[chosen] if self.labels is not None else -1
         return _tensor(torch, lr), _tensor(torch, hr), label
+
+
+def loader_workers(configured: int, log: Callable[[str], None] = lambda _: None) -> int:
+    """The DataLoader workers to start: the configured count (``data.workers``, an upper bound),
+    lowered to the CPUs this process may use, with a line saying so when it is lowered.
+
+    Workers beyond the CPUs only compete for them (and torch warns about it); samples depend on
+    ``(seed, index)`` only, so the count never changes a batch.
+    """
+    cpus = available_cpus()
+    if configured <= cpus:
+        return configured
+    log(
+        f"DataLoader workers: {cpus}, not the configured {configured}: this process may use "
+        f"{cpus} CPU{'s' if cpus > 1 else ''} (batches do not depend on the count)"
+    )
+    return cpus
 
 
 def _augment(

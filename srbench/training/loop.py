@@ -36,7 +36,7 @@ from srbench.training.checkpoint import (
     truncate_logs,
 )
 from srbench.training.config import TrainConfig
-from srbench.training.data import PatchPairs, TrainingImages, load_images
+from srbench.training.data import PatchPairs, TrainingImages, load_images, loader_workers
 from srbench.training.export import export
 from srbench.training.state import Context, Log, TrainResult
 from srbench.training.validation import validate as run_validation
@@ -168,7 +168,7 @@ def _begin(context: Context, state: Any, checkpoint: Path) -> int:
 def _batches(pairs: PatchPairs, start: int, context: Context) -> Iterator[tuple[Any, Any]]:
     from torch.utils.data import DataLoader
 
-    workers = context.config.data.workers
+    workers = loader_workers(context.config.data.workers, context.log)
     loader = DataLoader(
         pairs,
         batch_size=pairs.batch,
