@@ -87,7 +87,10 @@ def train_cmd(
     from srbench.system.device import resolve_device
     from srbench.training.config import load_config
     from srbench.training.loop import train
+    from srbench.weights.tags import check_tag
 
+    if tag:
+        check_tag(tag)  # before any work: the tag names a folder of the weights store
     if scale is not None and scale < MIN_SCALE:
         fail(
             f"--scale {scale}: a scale must be an integer of at least {MIN_SCALE} "
