@@ -3,37 +3,17 @@
 Run: ``pytest benchmarks/test_bench_memory.py -s`` (needs about 2 GB free and a minute). The run
 is a fresh interpreter; its peak resident set size (``ru_maxrss``, as ``/usr/bin/time -v``
 reports it) is printed and asserted under 2 GB. Before imresize and the scores worked in strips
-this run peaked at 6.7 GB; with strips, 0.9 GB (README, "Speed").
+this run peaked at 5.8 GB; with strips, 1.1 GB (README, "Speed").
 """
 
 from __future__ import annotations
-
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from srbench.store import load_results
-from tests.conftest import REPO
-
-PEAK = """
-import resource, sys
-from srbench.cli import main
-sys.argv = ["srbench", *sys.argv[1:]]
-try:
-    main()
-except SystemExit as exc:
-    assert not exc.code, exc.code
-# VmHWM: the peak of this program; ru_maxrss would also count the forking parent's pages
-try:
-    status = open("/proc/self/status").read().split("VmHWM:")[1]
-    print("PEAK_KB", int(status.split()[0]))
-except (OSError, IndexError):
-    print("PEAK_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
+from tests.peak import peak_kb
 
 
 @pytest.mark.benchmark(group="peak memory: 6000x6000 RGB, 4 interpolators, x4")
@@ -48,23 +28,11 @@ def test_run_on_a_6000x6000_image_stays_under_2_gb(benchmark, tmp_path):
     del y, x, noise, img
     methods = "nearest,bilinear,bicubic,lanczos"
     args = ["run", "-D", str(tmp_path / "big"), "-m", methods, "-s", "4", "--no-progress"]
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-    }
     peaks = []
 
     def once() -> None:
         results = tmp_path / f"r{len(peaks)}"
-        done = subprocess.run(
-            [sys.executable, "-c", PEAK, *args, "--results", str(results)],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=True,
-            timeout=600,
-        )
-        peaks.append(int(done.stdout.split("PEAK_KB")[-1]))
+        peaks.append(peak_kb(*args, results=results))
         assert load_results(results)["error"].isna().all()
 
     benchmark.pedantic(once, rounds=1)

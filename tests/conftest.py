@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner
 
 from srbench.cli import app
@@ -26,6 +27,24 @@ def shared() -> Path:
     if not (path / "rcan_set5").is_dir():
         pytest.skip(f"shared data not found at {path} (set SRBENCH_SHARED_DATA to its path)")
     return path
+
+
+def property_settings(examples: int, **overrides: object) -> settings:
+    """Hypothesis settings for a property test: ``examples`` cases, times
+    ``$SRBENCH_HYPOTHESIS_SCALE`` (default 1; e.g. 40 for a deep run before a release), no
+    deadline (CI machines are noisy), no example database (nothing written into the checkout)."""
+    scale = float(os.environ.get("SRBENCH_HYPOTHESIS_SCALE", "1"))
+    return settings(
+        max_examples=max(1, round(examples * scale)),
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.function_scoped_fixture,
+        ],
+        **overrides,
+    )
 
 
 def run_cli(*args: object, expect: int = 0):  # noqa: ANN201

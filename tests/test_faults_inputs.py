@@ -7,9 +7,6 @@ with the same numbers."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -27,6 +24,7 @@ from srbench.resize import KERNELS, imresize
 from srbench.store import load_results
 from tests.conftest import REPO, run_cli
 from tests.httpserver import http_server_fixture, srbench_cache_fixture  # noqa: F401
+from tests.peak import peak_kb
 
 
 def _png(path: Path, img: np.ndarray) -> Path:
@@ -123,44 +121,14 @@ def test_a_strip_needs_a_full_ssim_window(rng, monkeypatch):
     assert score_pair(hr, hr, 4, metrics=["psnr"])["psnr"] == float("inf")
 
 
-PEAK = """
-import resource, sys
-from srbench.cli import main
-sys.argv = ["srbench", *sys.argv[1:]]
-try:
-    main()
-except SystemExit as exc:
-    assert not exc.code, exc.code
-# VmHWM: the peak of this program; ru_maxrss would also count the forking parent's pages
-try:
-    status = open("/proc/self/status").read().split("VmHWM:")[1]
-    print("PEAK_KB", int(status.split()[0]))
-except (OSError, IndexError):
-    print("PEAK_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
-
-
 @pytest.mark.slow
 def test_a_large_image_runs_in_bounded_memory(tmp_path):
     """3000x3000 RGB, two interpolators, x4: 2.1 GB peak before strips, about 0.36 GB now
-    (6000x6000 with four interpolators: 6.7 GB before, 0.9 GB now; see the README)."""
+    (6000x6000 with four interpolators: 5.8 GB before, 1.1 GB now; see the README)."""
     rng = np.random.default_rng(0)
     _png(tmp_path / "big" / "big.png", rng.integers(0, 256, (3000, 3000, 3), dtype=np.uint8))
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-    }
     args = ["run", "-D", tmp_path / "big", "-m", "bicubic,nearest", "-s", "4", "--no-progress"]
-    done = subprocess.run(
-        [sys.executable, "-c", PEAK, *map(str, args), "--results", str(tmp_path / "r")],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    peak_mb = int(done.stdout.split("PEAK_KB")[-1]) / 1024
+    peak_mb = peak_kb(*args, results=tmp_path / "r", timeout=300) / 1024
     assert peak_mb < 800, peak_mb
     frame = load_results(tmp_path / "r")
     assert frame["error"].isna().all() and len(frame) == 2 * 3

@@ -26,7 +26,7 @@ from srbench.run.isolation import MAX_STUCK, method_runner
 from srbench.store import load_results
 from tests import plugins_faulty
 from tests.conftest import run_cli
-from tests.test_run import _comparable, _spawn_run
+from tests.test_run import _comparable, _spawn_until_a_part
 
 PLUGINS = Path(plugins_faulty.__file__)
 STUCK = plugins_faulty.STUCK_SECONDS
@@ -384,12 +384,7 @@ def test_a_killed_isolated_run_leaves_no_worker_and_resumes_to_the_clean_result(
         "--method-file",
         f"{PLUGINS}:Sleepy",
     ]
-    proc = _spawn_run(tmp_path / "k", "killed", args)
-    parts = tmp_path / "k" / "runs" / "killed" / "parts"
-    deadline = time.monotonic() + 120
-    while not list(parts.glob("*.parquet")) and proc.poll() is None:
-        assert time.monotonic() < deadline, "the run wrote no part in time"
-        time.sleep(0.05)
+    proc = _spawn_until_a_part(tmp_path / "k", "killed", args)
     workers = _children(proc.pid)  # both workers (and multiprocessing's resource tracker)
     assert {int(pid) for pid in pids.read_text().split()} <= workers
     proc.send_signal(signal.SIGKILL)

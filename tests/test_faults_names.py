@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -38,7 +38,7 @@ from srbench.system import digests
 from srbench.system.names import MAX_BYTES, UnsafeNameError, check_name, child, slug
 from srbench.weights import files as weights
 from srbench.weights import tags as weightstore
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, property_settings, run_cli
 
 RULES = "A name may not be empty"
 
@@ -635,7 +635,7 @@ def _inside(root: Path, name: str) -> bool:
     return os.path.dirname(joined) == os.path.normpath(root) and os.path.basename(joined) == name
 
 
-@settings(max_examples=400, deadline=None)
+@property_settings(400)
 @given(NAMES)
 def test_property_a_name_is_accepted_and_stays_in_its_root_or_refused_cleanly(name):
     root = Path("/srv/results/runs")
@@ -653,7 +653,7 @@ def test_property_a_name_is_accepted_and_stays_in_its_root_or_refused_cleanly(na
     assert name not in (".", "..") and not name.startswith(".") and "/" not in name
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@property_settings(150)
 @given(NAMES)
 def test_property_run_folders_are_made_inside_runs_or_not_at_all(name):
     with tempfile.TemporaryDirectory() as tmp:
@@ -669,7 +669,7 @@ def test_property_run_folders_are_made_inside_runs_or_not_at_all(name):
         assert sorted(p.name for p in Path(tmp).iterdir()) == ["results"]
 
 
-@settings(max_examples=300, deadline=None)
+@property_settings(300)
 @given(NAMES)
 def test_property_slugs_and_tags_are_safe_or_refused(name):
     try:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from srbench.check import BASELINE_COLUMNS, BaselineError, read_baseline, write_baseline
@@ -36,20 +36,8 @@ from srbench.leaderboard import (
 from srbench.store import RunWriter, load_results, load_store, read_run, scan_run
 from srbench.store.reader import runs_with_manifests
 from srbench.store.writer import try_lock
-from tests.conftest import run_cli
+from tests.conftest import property_settings, run_cli
 from tests.frames import rows, write_run
-
-
-def _property(examples: int) -> settings:
-    """Hypothesis settings: ``examples`` per run, no deadline, no example database (nothing
-    is written into the checkout)."""
-    return settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture],
-    )
-
 
 KEY = ["dataset", "image", "scale", "degradation", "seed", "method", "metric", "protocol"]
 
@@ -499,7 +487,7 @@ def test_eval_csv_escapes_image_names(tmp_path):
 # -- properties ------------------------------------------------------------------------------
 
 
-@_property(1000)
+@property_settings(1000)
 @given(text=st.text(string.printable + "'=+-@\t\r é", max_size=12))
 def test_escaping_round_trips_and_never_leaves_a_formula(text):
     escaped = spreadsheet_escape(text)
@@ -534,7 +522,7 @@ def _rewritten(path: Path, data: bytes):  # noqa: ANN202
 
 
 @pytest.mark.slow
-@_property(200)
+@property_settings(200)
 @given(data=st.data())
 def test_a_part_cut_at_any_byte_reads_the_rest_with_one_warning(truncation, data):
     run_dir = truncation / "results" / "runs" / "K"
@@ -551,7 +539,7 @@ def test_a_part_cut_at_any_byte_reads_the_rest_with_one_warning(truncation, data
 
 
 @pytest.mark.slow
-@_property(200)
+@property_settings(200)
 @given(data=st.data())
 def test_a_garbled_byte_anywhere_never_breaks_a_reader(truncation, data):
     part = _part(truncation)
@@ -565,7 +553,7 @@ def test_a_garbled_byte_anywhere_never_breaks_a_reader(truncation, data):
     assert len(frame[frame["run_id"] == "K"]) >= others
 
 
-@_property(300)
+@property_settings(300)
 @given(data=st.data())
 def test_a_manifest_cut_at_any_byte_leaves_its_run_out_or_reads_it(truncation, data):
     path = truncation / "results" / "runs" / "A" / "manifest.json"
@@ -578,7 +566,7 @@ def test_a_manifest_cut_at_any_byte_leaves_its_run_out_or_reads_it(truncation, d
 
 
 @pytest.mark.slow
-@_property(200)
+@property_settings(200)
 @given(data=st.data())
 def test_a_baseline_cut_at_any_byte_reads_whole_lines_or_says_why(pristine, data):
     original = (pristine / "base.csv").read_bytes()
@@ -598,7 +586,7 @@ def test_a_baseline_cut_at_any_byte_reads_whole_lines_or_says_why(pristine, data
 
 
 @pytest.mark.slow
-@_property(100)
+@property_settings(100)
 @given(
     names=st.lists(
         st.text(string.ascii_letters + string.digits + "'=+-@,\"\t\r\n .é", min_size=1, max_size=8),

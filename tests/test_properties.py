@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import typer
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -29,13 +29,9 @@ from srbench.imageio import modcrop, read_image, to_rgb
 from srbench.methods import ImageContext, Tiling, create_method
 from srbench.metrics import get_protocol, score_pair
 from srbench.resize import KERNELS, imresize, output_shape
+from tests.conftest import property_settings
 
-QUICK = settings(
-    max_examples=25,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+QUICK = property_settings(25)
 
 # --------------------------------------------------------------------------------------------
 # Strategies
@@ -351,7 +347,7 @@ def test_run_settings_validate_and_plan_or_fail_cleanly(data):
 # --------------------------------------------------------------------------------------------
 # Folders (heavier: files on disk, several images each)
 
-FOLDERS = settings(QUICK, max_examples=15)
+FOLDERS = property_settings(15)
 
 
 def _write_folder(folder: Path, imgs: list[np.ndarray]) -> list[Path]:

@@ -187,6 +187,17 @@ def _spawn_run(results: Path, run_id: str, args: list[str]) -> subprocess.Popen:
     )
 
 
+def _spawn_until_a_part(results: Path, run_id: str, args: list[str]) -> subprocess.Popen:
+    """:func:`_spawn_run`, returned once the run has written its first part (or ended)."""
+    proc = _spawn_run(results, run_id, args)
+    parts = results / "runs" / run_id / "parts"
+    deadline = time.monotonic() + 120
+    while not list(parts.glob("*.parquet")) and proc.poll() is None:
+        assert time.monotonic() < deadline, "the run wrote no part in time"
+        time.sleep(0.05)
+    return proc
+
+
 @pytest.mark.slow
 def test_a_killed_run_resumes_to_the_clean_result(tmp_path):
     args = [
@@ -201,12 +212,8 @@ def test_a_killed_run_resumes_to_the_clean_result(tmp_path):
         "--method-file",
         f"{PLUGINS}:Sleepy",
     ]
-    proc = _spawn_run(tmp_path / "k", "killed", args)
+    proc = _spawn_until_a_part(tmp_path / "k", "killed", args)
     parts = tmp_path / "k" / "runs" / "killed" / "parts"
-    deadline = time.monotonic() + 120
-    while not list(parts.glob("*.parquet")) and proc.poll() is None:
-        assert time.monotonic() < deadline, "the run wrote no part in time"
-        time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     partial = load_results(tmp_path / "k")
