@@ -16,6 +16,7 @@ from typing import ClassVar
 import numpy as np
 
 from srbench.errors import MethodOutputError
+from srbench.methods.papers import PaperScore
 
 __all__ = ["ImageContext", "MethodCard", "SRMethod", "Tiling", "tiled_upscale"]
 
@@ -33,6 +34,8 @@ class MethodCard:
         version: Bumped whenever the method's output for the same input changes.
         timed: Whether the runner records its per-image ``runtime`` (not for precomputed images).
         uses_device: Whether it can run on an accelerator (then ``--device auto`` asks torch).
+        published: What the method's paper reports for these weights under the bicubic
+            protocol (:mod:`srbench.methods.papers`); ``()`` when nothing is cited.
     """
 
     name: str
@@ -43,6 +46,7 @@ class MethodCard:
     version: str = "1"
     timed: bool = True
     uses_device: bool = True
+    published: tuple[PaperScore, ...] = ()
 
     def supports(self, scale: int) -> bool:
         """Whether the method can upscale by ``scale``."""
