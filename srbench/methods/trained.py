@@ -23,6 +23,7 @@ import numpy as np
 
 from srbench.errors import CheckpointError, MissingWeightsError, SrbenchError, UnknownNameError
 from srbench.methods.base import MethodCard, SRMethod
+from srbench.methods.papers import PaperScore
 from srbench.system.digests import sha256_cached
 from srbench.weights import tags as weightstore
 
@@ -55,6 +56,8 @@ class Architecture:
             option blends with this one's (ESRGAN's network interpolation).
         layouts: ``"module:function"`` mapping the other published key layouts of the
             weights to the network's own (ESRGAN's first release, BasicSR), if there are any.
+        published: Tag -> the paper's values for those weights (:mod:`srbench.methods.papers`);
+            an instance's card carries its tag's.
     """
 
     name: str
@@ -68,6 +71,7 @@ class Architecture:
     discriminator: str | None = None
     interpolates: str | None = None
     layouts: str | None = None
+    published: Mapping[str, tuple[PaperScore, ...]] = field(default_factory=dict)
 
     @property
     def default_tag(self) -> str:
@@ -157,7 +161,11 @@ class TrainedMethod(SRMethod):
         else:
             self._files = _tagged_files(self.arch, self.tag)
         # An instance serves only the scales it has weights for; the runner skips the others.
-        self.card = dataclasses.replace(type(self).card, scales=tuple(sorted(self._files)))
+        self.card = dataclasses.replace(
+            type(self).card,
+            scales=tuple(sorted(self._files)),
+            published=() if weights is not None else self.arch.published.get(self.tag, ()),
+        )
         self._nets: dict[int, Any] = {}
         self._sha: dict[Path, str] = {}
 
