@@ -48,6 +48,14 @@ WideMetric = Annotated[
     str | None,
     typer.Option("--wide", help="One metric as a paper-style table: methods x (dataset, scale)."),
 ]
+Paper = Annotated[
+    bool,
+    typer.Option(
+        "--paper",
+        help="Compare with the values the methods' papers publish: srbench, paper, difference "
+        "and a flag beyond 0.05 dB PSNR or 0.0005 SSIM (bicubic, protocol y, catalog images).",
+    ),
+]
 ShowCi = Annotated[bool, typer.Option("--ci/--no-ci", help="Show bootstrap intervals.")]
 Confidence = Annotated[float, typer.Option(min=0.5, max=0.999, help="Interval level.")]
 Boot = Annotated[int, typer.Option(min=100, help="Bootstrap resamples.")]
@@ -110,6 +118,7 @@ def leaderboard_(
     metrics: MetricsFilter = None,
     output_format: TableFormat = "text",
     wide_metric: WideMetric = None,
+    paper: Paper = False,
     ci: ShowCi = True,
     confidence: Confidence = 0.95,
     boot: Boot = 2000,
@@ -117,10 +126,13 @@ def leaderboard_(
     alpha: Alpha = 0.05,
 ) -> None:
     """Mean per method with bootstrap intervals, ranks and paired tests, one table per dataset,
-    scale and degradation (or --wide METRIC for one paper-style pivot)."""
+    scale and degradation (or --wide METRIC for one paper-style pivot, --paper for the
+    comparison with the papers' values)."""
     from srbench.leaderboard import FORMATS, leaderboards
 
     fmt = choice(output_format, FORMATS, "--format")
+    if paper and wide_metric:
+        fail("--paper and --wide are two different tables: pass one of them.")
     frame, manifests = load(results, runs)
     selected = filters(datasets, scale, degradations, seed, protocol)
     if wide_metric:
@@ -145,7 +157,27 @@ def leaderboard_(
         )
     if not boards:
         fail("no results match the filters; `srbench ls runs` lists what the store has.")
+    if paper:
+        _paper_table(boards, manifests, fmt)
+        return
     typer.echo(_boards_text(boards, fmt, ci))
+
+
+def _paper_table(boards: list[Any], manifests: list[dict[str, Any]], fmt: str) -> None:
+    """``leaderboard --paper``: the comparison (CSV keeps its notes on stderr, so that stdout
+    stays one table)."""
+    from srbench.leaderboard.paper import format_paper, paper_comparison
+
+    comparison = paper_comparison(boards, manifests)
+    if comparison.rows.empty and not comparison.notes:
+        fail(
+            "no method of the selected results declares published values for these datasets "
+            "and scales (a method card's `published`; see methods/README.md)."
+        )
+    typer.echo(format_paper(comparison, fmt))
+    if fmt == "csv":
+        for note in comparison.notes:
+            log(f"note: {note}")
 
 
 def _wide_table(frame: pd.DataFrame, metric: str, fmt: str, selected: dict[str, Any]) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 from srbench.errors import SrbenchError
 from srbench.leaderboard.board import Leaderboard, SkippedTable, leaderboards
+from srbench.leaderboard.paper import format_paper, paper_comparison
 from srbench.leaderboard.pivot import wide
 from srbench.leaderboard.selection import RUNTIME, select
 from srbench.leaderboard.tables import format_leaderboard, format_wide, legend_line, md_escape
@@ -114,6 +115,7 @@ def render_report(
     sections = [
         _header(options, boards, manifests),
         _summary(boards),
+        _paper_section(boards, manifests),
         _not_shown(boards.skipped),
         *_dataset_sections(boards, figures, results, options),
         _sweeps(boards, figures),
@@ -143,6 +145,24 @@ def _header(options: ReportOptions, boards: list[Leaderboard], manifests: list[d
         "Datasets: " + ", ".join(f"[{md_escape(d)}](#{_anchor(d)})" for d in datasets),
     ]
     return "\n".join(lines)
+
+
+def _paper_section(boards: list[Leaderboard], manifests: list[dict]) -> str:
+    """srbench against the methods' papers ("" when no reported method publishes values for a
+    reported dataset and scale): the comparison table, its notes, and one verdict per method."""
+    comparison = paper_comparison(boards, manifests)
+    if comparison.rows.empty and not comparison.notes:
+        return ""
+    parts = ["## Paper reproduction", format_paper(comparison, "md")]
+    verdicts = comparison.verdicts()
+    if verdicts:
+        parts.append(
+            "\n".join(
+                f"- {md_escape(method)} reproduces its paper: {md_escape(verdict)}"
+                for method, verdict in verdicts.items()
+            )
+        )
+    return "\n\n".join(parts)
 
 
 def _not_shown(skipped: list[SkippedTable]) -> str:

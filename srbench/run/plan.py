@@ -5,12 +5,14 @@ image is touched. Unknown names and bad specs fail here, as usage errors.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from srbench.catalog.identity import catalog_identity, named_catalog_set
 from srbench.catalog.resolve import (
     Dataset,
     catalog_spec,
@@ -286,11 +288,14 @@ def manifest(plan: Plan, run_id: str | None) -> dict[str, Any]:
     """The run's manifest as it starts: settings, library versions (torch, torchvision, lpips,
     pytorch-fid, piq included, read without importing them), source, device, datasets, and
     every weights file used with its SHA-256: the methods' (``methods.<label>.x<s>``) and the
-    metrics' (``metrics.<name>.weights``, beside each metric's version)."""
+    metrics' (``metrics.<name>.weights``, beside each metric's version), and each method's
+    published values (``methods.<label>.published``: its card's rows, what ``leaderboard
+    --paper`` compares with)."""
     models: dict[str, Any] = dict(plan.scorers)
     if plan.features is not None:
         models.update(dict.fromkeys((s.metric for s in plan.set_metrics), plan.features.extractor))
     metric_names = [*plan.metrics, *dict.fromkeys(s.metric for s in plan.set_metrics)]
+    published = {p.dataset for m in plan.methods.values() for p in m.card.published}
     return {
         "schema_version": 1,
         "run_id": run_id,
@@ -309,17 +314,30 @@ def manifest(plan: Plan, run_id: str | None) -> dict[str, Any]:
             for name in metric_names
         },
         "metrics_skipped": plan.skipped_metrics,
-        "datasets": [d.record() for d in plan.datasets],
+        "datasets": [_dataset_record(d, published) for d in plan.datasets],
         "methods": {
             label: {
                 "name": m.card.name,
                 "version": m.card.version,
                 "params": m.card.params,
+                "published": [dataclasses.asdict(p) for p in m.card.published],
                 **m.provenance(),
             }
             for label, m in plan.methods.items()
         },
     }
+
+
+def _dataset_record(dataset: Dataset, published: set[str]) -> dict[str, Any]:
+    """The manifest's record of ``dataset``; a folder named like a catalog set for which a
+    method of the run publishes values also records whether its pixels are the catalog's
+    (``catalog``: :func:`srbench.catalog.identity.catalog_identity`; checked only then, as it
+    decodes every image)."""
+    record = dataset.record()
+    spec = named_catalog_set(dataset.name) if dataset.kind == "folder" else None
+    if spec is not None and spec.id in published:
+        record["catalog"] = catalog_identity(dataset)
+    return record
 
 
 def patch_specs(plan: Plan) -> list[PatchSpec]:
