@@ -7,6 +7,7 @@ our module names; only each file name's SHA-256 prefix is published.
 
 from __future__ import annotations
 
+from srbench.methods.papers import paper_table
 from srbench.methods.plugins import register_method
 from srbench.methods.trained import Architecture, TrainedMethod
 from srbench.weights.files import WeightFile, declare
@@ -26,6 +27,28 @@ def _release(name: str, filename: str, used_by: str) -> WeightFile:
         used_by=f"method {used_by} (tag paper)",
     )
 
+
+#: EDSR's own row of the paper's Table 3 (Y channel, ``scale`` pixels shaved, BI). The table has
+#: no rows for the baseline models and the EDSR-PyTorch README gives theirs on DIV2K validation in
+#: RGB only; MDSR's row is not cited here because srbench could not check it against a second
+#: source. The PyTorch releases the tag ``paper`` loads retrain the paper's Torch7 models.
+EDSR_TABLE_3 = paper_table(
+    "Lim et al. 2017 (EDSR), Table 3",
+    {
+        ("Set5", 2): (38.11, 0.9601),
+        ("Set5", 3): (34.65, 0.9282),
+        ("Set5", 4): (32.46, 0.8968),
+        ("Set14", 2): (33.92, 0.9195),
+        ("Set14", 3): (30.52, 0.8462),
+        ("Set14", 4): (28.80, 0.7876),
+        ("BSD100", 2): (32.32, 0.9013),
+        ("BSD100", 3): (29.25, 0.8093),
+        ("BSD100", 4): (27.71, 0.7420),
+        ("Urban100", 2): (32.93, 0.9351),
+        ("Urban100", 3): (28.80, 0.8653),
+        ("Urban100", 4): (26.64, 0.8033),
+    },
+)
 
 declare(
     _release("edsr-baseline-x2", "edsr_baseline_x2-1bc95232.pt", "edsr_baseline x2"),
@@ -66,6 +89,7 @@ class EDSR(TrainedMethod):
         summary="EDSR, 32 blocks x 256, residual scaling 0.1.",
         paper=PAPER,
         official={s: f"edsr-x{s}" for s in (2, 3, 4)},
+        published={"paper": EDSR_TABLE_3},
     )
 
 

@@ -10,6 +10,7 @@ load too (``esrgan:weights=FILE``): :mod:`.layouts` maps every known key layout 
 
 from __future__ import annotations
 
+from srbench.methods.papers import paper_table
 from srbench.methods.plugins import register_method
 from srbench.methods.trained import Architecture, InterpolatingMethod, TrainedMethod
 from srbench.weights.files import WeightFile, declare
@@ -19,6 +20,19 @@ NET = f"{__name__}.net"
 LAYOUTS = f"{__name__}.layouts:to_native"
 RRDB_CONFIG = {"n_blocks": 23, "n_feats": 64, "growth": 32, "res_scale": 0.2}
 _DRIVE = "https://drive.google.com/uc?export=download&id="
+#: The PSNR-oriented RRDB trained on DF2K (the released ``RRDB_PSNR_x4``), x4, Y channel, BI:
+#: the paper's supplementary Table 2, row "RRDB (ours), DF2K" (the ESRGAN README prints the same).
+#: The GAN model has no such row: it is not PSNR-oriented, and the paper reports none for it.
+RRDB_PSNR_TABLE = paper_table(
+    "Wang et al. 2018 (ESRGAN), supplementary Table 2",
+    {
+        ("Set5", 4): (32.73, 0.9011),
+        ("Set14", 4): (28.99, 0.7917),
+        ("BSD100", 4): (27.85, 0.7455),
+        ("Urban100", 4): (27.03, 0.8153),
+        ("Manga109", 4): (31.66, 0.9196),
+    },
+)
 
 
 def _release(name: str, filename: str, drive_id: str, used_by: str) -> WeightFile:
@@ -61,6 +75,7 @@ class RRDB(TrainedMethod):
         paper=PAPER,
         official={4: "esrgan-psnr-x4"},
         layouts=LAYOUTS,
+        published={"paper": RRDB_PSNR_TABLE},
     )
 
 
