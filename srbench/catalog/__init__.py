@@ -1,6 +1,7 @@
 """Datasets: the catalog (``datasets.yaml``, parsed and validated by ``schema``), installing a
 set into the cache (``install``: download, extract, verify), the built-in offline ``sample``, and
-``resolve``, which turns a command-line token (a catalog name, a folder, ``sample``) into images."""
+``resolve``, which turns a command-line token (a catalog name, a folder, ``sample``) into images,
+and ``identity``, which proves by pixel digests whether a folder holds a catalog set's images."""
 
 from srbench.catalog.install import dataset_dir, ensure_dataset
 from srbench.catalog.resolve import Dataset, expand_datasets, resolve_dataset

@@ -5,7 +5,8 @@ Modules: ``selection`` (which rows count, metric kinds) · ``board`` (the Leader
 builders; tables that cannot be compared are skipped with a note) · ``context`` (what a table
 was measured under) · ``columns`` (per-metric statistics) · ``stats`` (bootstrap, paired tests)
 · ``pivot`` (wide, summary, compare) · ``tables`` (text, CSV, Markdown, LaTeX) · ``escaping``
-(names escaped for Markdown, LaTeX and spreadsheets).
+(names escaped for Markdown, LaTeX and spreadsheets) · ``paper`` (srbench against the values
+the methods' papers publish: ``leaderboard --paper``).
 
 Importing this package does not import ``scipy.stats`` (the first paired test does) or
 matplotlib (only :mod:`srbench.report` draws).

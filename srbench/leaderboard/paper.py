@@ -28,6 +28,7 @@ import pandas as pd
 from srbench.catalog.identity import named_catalog_set
 from srbench.leaderboard.board import Leaderboard
 from srbench.leaderboard.escaping import csv_text, latex_escape, md_escape
+from srbench.methods.papers import PAPER_DATASETS
 
 __all__ = ["COLUMNS", "TOLERANCES", "PaperComparison", "format_paper", "paper_comparison"]
 
@@ -133,8 +134,10 @@ def paper_comparison(
         notes.append(f"{method}: its paper's {dataset} x{scale} values are not compared: {why}.")
         uncompared.append(method)
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    if not frame.empty:
-        frame = frame.sort_values(["dataset", "scale", "method"], kind="stable")
+    if not frame.empty:  # the papers' order of datasets, then scale; methods as the tables had them
+        order = frame["dataset"].map({d: i for i, d in enumerate(PAPER_DATASETS)})
+        frame = frame.assign(_order=order).sort_values(["_order", "scale"], kind="stable")
+        frame = frame.drop(columns="_order")
     return PaperComparison(frame.reset_index(drop=True), notes, list(dict.fromkeys(uncompared)))
 
 
