@@ -1,5 +1,5 @@
-"""Commands over the results store: ``leaderboard``, ``baseline``, ``check``, ``report`` and
-``plot``."""
+"""Commands over the results store: ``leaderboard``, ``baseline``, ``check`` and ``report``
+(``plot`` is in :mod:`srbench.cli.figures`)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,12 @@ from srbench.specs import split_specs
 
 if TYPE_CHECKING:
     import pandas as pd
-    from matplotlib.figure import Figure
 
 #: The paired tests over images (``srbench.leaderboard.stats.TESTS``; kept here so that the help
 #: text does not import scipy; a test checks that they agree).
 PAIRED_TESTS = ("wilcoxon", "bootstrap")
 #: The filters ``--wide`` applies to the rows before pivoting (the pivot's own axes).
 WIDE_AXES = ("dataset", "scale")
-#: The figures ``srbench plot`` draws.
-PLOTS = ("bars", "plane", "distributions", "sweep", "grid")
 
 Runs = Annotated[
     str | None, typer.Option(help="Comma-separated run ids (default: every run; the latest wins).")
@@ -341,84 +338,3 @@ def report(
         **filters(datasets, scale, degradations, seed, protocol),
     )
     log(f"wrote {path} and {len(list((out / 'figures').glob('*.png')))} figures")
-
-
-@command()
-@warns_once
-def plot(
-    kind: Annotated[str, typer.Argument(help=f"One of {', '.join(PLOTS)}.")],
-    out: Annotated[Path, typer.Option(help="PNG file to write.")],
-    results: ResultsDir = Path("results"),
-    runs: Runs = None,
-    datasets: DatasetFilter = None,
-    scale: ScaleFilter = None,
-    degradations: DegradationFilter = None,
-    seed: SeedFilter = None,
-    protocol: ProtocolFilter = None,
-    metric: Annotated[
-        str, typer.Option(help="Metric (bars, distributions, sweep; x of plane).")
-    ] = "psnr",
-    y: Annotated[str, typer.Option(help="The plane's second metric.")] = "lpips",
-    sweep_of: Annotated[
-        str, typer.Option("--sweep", help="NAME:PARAMETER varied by a sweep.")
-    ] = "noise:sigma",
-    image: Annotated[str | None, typer.Option(help="Image id of the grid.")] = None,
-    methods: Annotated[str | None, typer.Option(help="Methods of the grid (default: all).")] = None,
-    crop: Annotated[int, typer.Option(min=16, help="Grid crop side in HR pixels.")] = 96,
-) -> None:
-    """Draw one figure from the results and save it as a PNG."""
-    from srbench.report import plots
-
-    choice(kind, PLOTS, "plot")
-    frame, _ = load(results, runs)
-    selected = filters(datasets, scale, degradations, seed, protocol)
-    if kind == "grid":
-        figure = _grid_figure(results, frame, selected, image, methods, crop)
-    elif kind == "bars":
-        figure = plots.bars(frame, metric, **selected)
-    elif kind == "plane":
-        figure = plots.perception_distortion(frame, x=metric, y=y, **selected)
-    elif kind == "distributions":
-        figure = plots.distributions(frame, metric, **selected)
-    else:
-        name, _, parameter = sweep_of.partition(":")
-        figure = plots.sweep(
-            frame,
-            metric,
-            degradation=name,
-            parameter=parameter or "sigma",
-            **{k: v for k, v in selected.items() if k != "degradation"},
-        )
-    log(f"wrote {plots.save_figure(figure, out)}")
-
-
-def _grid_figure(
-    results: Path,
-    frame: pd.DataFrame,
-    selected: dict[str, Any],
-    image: str | None,
-    methods: str | None,
-    crop: int,
-) -> Figure:
-    """``plot grid``: zoomed crops of one image's SR outputs, for one leaderboard table."""
-    from srbench.leaderboard import leaderboard
-    from srbench.report import plots
-    from srbench.report.visuals import sr_images
-
-    board = leaderboard(frame, **selected)  # one table: the grid shows one dataset/scale/degr.
-    c = board.context
-    names = list(csv_items(methods)) if methods else board.order()
-    if image is None:
-        known = ", ".join(board.values(board.image_metrics[0]).index[:8])
-        fail(f"plot grid needs --image (one of {known}, ...).")
-    hr, outputs = sr_images(
-        results,
-        board.methods.at[names[0], "run_id"],
-        c["dataset"],
-        c["scale"],
-        c["degradation"],
-        image,
-        names,
-    )
-    box = plots.interesting_box(hr, min(crop, *hr.shape[:2]))
-    return plots.comparison_grid(hr, outputs, box, title=f"{board.title()}: {image}")
