@@ -171,6 +171,8 @@ def test_cli_paper_table_in_every_format(tmp_path):
     assert "0.05 dB PSNR or 0.0005 SSIM" in text
     md = run_cli("leaderboard", "--results", results, "--paper", "-f", "md").stdout
     assert "| flag |" in md and "| PSNR |" in md and SOURCE in md
+    latex = run_cli("leaderboard", "--results", results, "--paper", "-f", "latex").stdout
+    assert r"$\Delta$PSNR & SSIM" in latex and r"& -0.100 &" in latex and "% Δ = srbench" in latex
     csv = pd.read_csv(
         io.StringIO(run_cli("leaderboard", "--results", results, "--paper", "-f", "csv").stdout)
     )

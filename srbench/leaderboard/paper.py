@@ -300,13 +300,15 @@ def legend() -> str:
 
 def format_paper(comparison: PaperComparison, fmt: str = "text") -> str:
     """The comparison in ``text``, ``csv`` (full precision, one row per cell; the notes are not
-    part of it), ``md`` or ``latex``; text and Markdown end with the legend and the notes."""
+    part of it), ``md`` or ``latex``; the others end with the legend and the notes (LaTeX: as
+    ``%`` comments)."""
     if fmt == "csv":
         return csv_text(comparison.rows).rstrip("\n")
     rows = _display(comparison)
     columns = list(rows[0]) if rows else list(_display_columns())
-    if fmt == "latex":
-        return _latex(columns, rows)
+    if fmt == "latex":  # the legend and notes as comments: the tabular stays pasteable
+        comments = [f"% {line}" for line in [legend(), *comparison.notes]]
+        return "\n".join([_latex(columns, rows), *comments])
     if fmt == "md":
         lines = [
             _md_row([md_escape(c) for c in columns]),
