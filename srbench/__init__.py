@@ -38,7 +38,10 @@ _PUBLIC = {
     "PROTOCOLS": "srbench.metrics",
     "get_protocol": "srbench.metrics",
     "score_pair": "srbench.metrics",
+    "bicubic_upscale": "srbench.resize",
     "imresize": "srbench.resize",
+    "rgb2ycbcr": "srbench.color",
+    "ycbcr2rgb": "srbench.color",
 }
 
 __all__ = ["__version__", *sorted(_PUBLIC)]

@@ -89,6 +89,10 @@ class SRMethod(abc.ABC):
     """
 
     card: ClassVar[MethodCard]
+    #: True for a method that upscales ``uint8`` images with ``imresize`` on purpose (the
+    #: interpolation baselines, MATLAB's ``imresize(uint8)``); for any other method the runner
+    #: warns when it does (:func:`srbench.resize.warn_uint8_upscales`).
+    uint8_imresize: ClassVar[bool] = False
     #: The spec :func:`srbench.methods.create_method` made this instance from; the runner
     #: creates fresh instances from it (in a worker process, or after a call that timed out).
     created_from: str | None = None
