@@ -96,6 +96,9 @@ class SRMethod(abc.ABC):
     #: The spec :func:`srbench.methods.create_method` made this instance from; the runner
     #: creates fresh instances from it (in a worker process, or after a call that timed out).
     created_from: str | None = None
+    #: The scales :meth:`prepare` was called with (by :func:`srbench.methods.prepare_method`);
+    #: a fresh instance of the method is prepared with the same ones.
+    prepared_scales: tuple[int, ...] = ()
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
@@ -111,6 +114,18 @@ class SRMethod(abc.ABC):
         """The weights this method has here, for listings: ``-`` for a method without any,
         ``paper: x4; trained: x2`` for a trained one, ``none (not runnable)`` when it has none."""
         return "-"
+
+    def prepare(self, scales: tuple[int, ...]) -> None:
+        """Get ready to upscale by each of ``scales``; by default nothing.
+
+        srbench calls it once per instance, before it reads any image, with the scales of the
+        run this method supports (``srbench run``, ``srbench upscale``, each ``--isolate``
+        worker, an instance created afresh after a timeout). Load per-scale weights here (a
+        ``weights=dir/x{scale}.pth`` option), not in ``upscale``: a missing or broken file then
+        stops the command once, before any work, with exit status 2 and the error's message, so
+        make it name the file (``FileNotFoundError`` does).
+        """
+        return  # optional hook: most methods need nothing per scale
 
     def version_at(self, scale: int) -> str:
         """The version stored with each row at ``scale`` (methods with weights add theirs)."""
