@@ -114,7 +114,7 @@ def run_(
     seed: Seed = 0,
     device: Device = "auto",
     tile: Tile = 0,
-    tile_overlap: TileOverlap = 16,
+    tile_overlap: TileOverlap = 8,
     batch_size: BatchSize = 4,
     timeout: Timeout = None,
     isolate: Isolate = False,
