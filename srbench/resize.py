@@ -10,10 +10,7 @@ Reproduces MATLAB's ``imresize(img, scale, method)`` to the last bit for ``uint8
 * out-of-range taps are clamped to the edge pixel (``boundary="clamp"``), which is what the
   published LR test sets match; ``boundary="symmetric"`` mirrors them as some MATLAB releases do.
 
-A super-resolution method that feeds a network the bicubic upscale of its LR input wants
-:func:`bicubic_upscale` (float64, never rounded): ``imresize`` on ``uint8`` rounds after each pass,
-which costs a Y-channel network about 0.07 dB at x2 and 0.19 dB at x4. While the runner calls a
-method, such a ``uint8`` upscale is reported (:func:`warn_uint8_upscales`).
+A network's bicubic input wants :func:`bicubic_upscale` (float64, never rounded).
 
 Each pass is one sparse matrix product whose rows hold the taps in MATLAB's order, so the
 float64 sums are accumulated in the same order as MATLAB's ``imresizemex``.
@@ -105,52 +102,39 @@ KERNELS: dict[str, Kernel] = {
 
 
 Warn = Callable[[str], None]
-#: Who hears of a uint8 upscale while a method runs (:func:`warn_uint8_upscales`); None: nobody.
 _UINT8_UPSCALE: ContextVar[Warn | None] = ContextVar("srbench_uint8_upscale", default=None)
 UINT8_UPSCALE_MESSAGE = (
-    "it upscaled a uint8 image with imresize, which rounds to uint8 after each of its two passes "
-    "(as input to a network this costs about 0.07 dB at x2 and 0.19 dB at x4). Use "
-    "srbench.bicubic_upscale(lr, scale) (float64, unrounded: MATLAB's imresize(im2double(lr), "
-    "scale)), or imresize(lr.astype(np.float64), scale)."
+    "it upscaled a uint8 image with imresize, which rounds after each of its two passes (a network "
+    "input loses about 0.07 dB at x2, 0.19 dB at x4); use srbench.bicubic_upscale(lr, scale)."
 )
 
 
 @contextmanager
 def warn_uint8_upscales(warn: Warn | None) -> Iterator[None]:
-    """Within the block (in this thread or task), each :func:`imresize` that *upscales* a
-    ``uint8`` image calls ``warn`` with :data:`UINT8_UPSCALE_MESSAGE`; ``None`` turns it off.
-
-    srbench's runner wraps every method call in it (:func:`srbench.methods.inference.infer`),
-    so a plug-in that computes its bicubic input on ``uint8`` by accident hears of it. Downscales
-    are silent: that is how the benchmark's LR images are made.
-    """
+    """In the block (this thread or task), each :func:`imresize` that *upscales* a ``uint8``
+    image calls ``warn`` with :data:`UINT8_UPSCALE_MESSAGE` (``None``: off). The runner wraps
+    every method call in it (:func:`srbench.methods.inference.infer`); downscales are silent
+    (that is how LR images are made)."""
     token = _UINT8_UPSCALE.set(warn)
     try:
         yield
-    finally:
+    finally:  # a method that raises must not leave the warning on for the next caller
         _UINT8_UPSCALE.reset(token)
 
 
 def bicubic_upscale(img: np.ndarray, scale: float) -> np.ndarray:
     """MATLAB's ``imresize(im2double(img), scale)`` on the 0..255 scale, as ``float64``.
 
-    The input of networks that refine an interpolated image (VDSR, SRCNN) or that add a bicubic
-    skip: ``img`` is converted to ``float64`` *first*, so nothing is rounded. (``imresize`` on a
-    ``uint8`` image instead rounds to ``uint8`` after each of its two 1-D passes, as MATLAB's
-    ``imresize(uint8)`` does: right for making LR images and for the ``bicubic`` baseline, a
-    silent loss of 0.07 dB at x2 and 0.19 dB at x4 for a Y-channel network fed with it.)
-
-    Args:
-        img: ``(H, W)`` or ``(H, W, C)``, ``uint8`` or float on 0..255 (or any other scale:
-            resizing is linear).
-        scale: Upscaling factor (MATLAB's output size ``ceil(scale * size)``).
-
-    Returns:
-        The unrounded, unclipped ``float64`` image (bicubic overshoots slightly past 0 and 255).
+    The input of networks that refine an interpolated image (VDSR, SRCNN): ``img`` (``(H, W)`` or
+    ``(H, W, C)``, ``uint8`` or float on 0..255) becomes ``float64`` *first*, so nothing is
+    rounded; the output has MATLAB's size ``ceil(scale * size)``, unclipped (bicubic overshoots
+    past 0 and 255). ``imresize`` on ``uint8`` rounds after each of its two passes (MATLAB's
+    ``imresize(uint8)``: right for LR images and the ``bicubic`` baseline, a loss of 0.07 dB at x2
+    and 0.19 dB at x4 for a Y-channel network fed with it).
 
     Example:
-        >>> bicubic_upscale(np.array([[0, 255]], np.uint8), 2).round(3).tolist()
-        [[-17.93, 51.797, 203.203, 272.93], [-17.93, 51.797, 203.203, 272.93]]
+        >>> bicubic_upscale(np.array([[0, 255]], np.uint8), 2).round(3)[0].tolist()
+        [-17.93, 51.797, 203.203, 272.93]
     """
     return imresize(np.asarray(img, dtype=np.float64), scale, method="bicubic")
 

@@ -303,3 +303,44 @@ def test_a_method_upscaling_uint8_with_imresize_is_warned_about(tmp_path):
     warnings = _manifest(tmp_path / "r")["warnings"]
     assert list(warnings) == ["uint8bicubic"]  # the bicubic baseline rounds on purpose
     assert "bicubic_upscale" in warnings["uint8bicubic"]
+
+
+# ---------------------------------------------------------------------------------------------
+# methods/README.md's VDSR example, as written there
+
+README = Path(__file__).resolve().parents[1] / "methods" / "README.md"
+
+
+def _readme_files(folder: Path) -> dict[str, Path]:
+    """The ``python`` blocks of methods/README.md whose first line is ``# myvdsr/FILE...``."""
+    blocks = README.read_text().split("```python\n")[1:]
+    files = {}
+    for block in blocks:
+        source = block.split("```")[0]
+        first = source.splitlines()[0]
+        if first.startswith("# myvdsr/"):
+            name = first[len("# myvdsr/") :].split(":")[0].split()[0]
+            files[name] = _write(folder / name, source)
+    return files
+
+
+def test_the_readme_vdsr_example_runs(tmp_path):
+    files = _readme_files(tmp_path / "myvdsr")
+    assert set(files) == {"vdsr_net.py", "plugin.py"}
+    vdsr = load_method_file(f"{files['plugin.py']}:VDSR")
+    net_class = vdsr.prepare.__globals__["VDSRNet"]
+    torch.manual_seed(0)
+    torch.save(net_class(depth=3).state_dict(), tmp_path / "vdsr_x2.pth")
+    lr_dir = tmp_path / "lr"
+    for name, image in list(sample_images().items())[:2]:
+        write_png(lr_dir / f"{name}.png", image[:24, :32])
+    spec = f"vdsr:weights={tmp_path}/vdsr_x{{scale}}.pth,depth=3"
+    args = ["upscale", "--lr", lr_dir, "--out", tmp_path / "out", "--no-progress", "-m", spec]
+    files_arg = ["--method-file", f"{files['plugin.py']}:VDSR"]
+    run_cli(*args, "-s", "4", *files_arg, expect=2)  # no x4 weights: stops before any image
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.png"))
+    with pytest.raises(RuntimeError, match="Unexpected key"):  # a 3-layer file for depth 2
+        create_method(spec.replace("depth=3", "depth=2"))[1].prepare((2,))
+    run_cli(*args, "-s", "2", *files_arg)
+    outputs = sorted((tmp_path / "out").glob("*.png"))
+    assert len(outputs) == 2 and read_image(outputs[0]).shape == (48, 64, 3)
