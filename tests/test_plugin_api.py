@@ -296,10 +296,11 @@ UINT8_BICUBIC = """
 """
 
 
-def test_a_method_upscaling_uint8_with_imresize_is_warned_about(tmp_path):
+@pytest.mark.parametrize("mode", MODES)
+def test_a_method_upscaling_uint8_with_imresize_is_warned_about(tmp_path, mode):
     plugin = _write(tmp_path / "u8.py", UINT8_BICUBIC)
     _run(tmp_path / "r", "-s", "2", "-m", "uint8bicubic,bicubic", "--method-file",
-         f"{plugin}:Uint8Bicubic")  # fmt: skip
+         f"{plugin}:Uint8Bicubic", *mode)  # fmt: skip
     warnings = _manifest(tmp_path / "r")["warnings"]
     assert list(warnings) == ["uint8bicubic"]  # the bicubic baseline rounds on purpose
     assert "bicubic_upscale" in warnings["uint8bicubic"]
