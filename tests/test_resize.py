@@ -192,3 +192,19 @@ def test_uint8_upscale_warns_only_inside_warn_uint8_upscales(rng):
     imresize(img, 2)
     assert heard == [UINT8_UPSCALE_MESSAGE]
     assert "bicubic_upscale" in UINT8_UPSCALE_MESSAGE
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_the_float_passes_rounded_as_matlab_rounds_uint8_give_matlabs_lr_images(shared, scale):
+    """The nearest a golden file comes to MATLAB's double imresize (no float output is stored):
+    the float path, one axis at a time with MATLAB's uint8 rounding between and after the
+    passes, reproduces MATLAB's LR images bit for bit; so its unrounded values are MATLAB's."""
+    from srbench.imageio import modcrop, quantize
+
+    rcan = shared / "rcan_set5"
+    for path in sorted((rcan / f"LR_bicubic/X{scale}").glob("*.png")):
+        hr = modcrop(read_image(rcan / f"HR/X{scale}" / path.name), scale).astype(np.float64)
+        h, w = hr.shape[0] // scale, hr.shape[1] // scale
+        rows = quantize(imresize(hr, shape=(h, hr.shape[1])))  # height first, as MATLAB
+        lr = quantize(imresize(rows.astype(np.float64), shape=(h, w)))
+        assert np.array_equal(lr, read_image(path)), path.name
