@@ -3,6 +3,7 @@
 Public API (each name is imported on first use, so ``import srbench`` stays cheap)::
 
     from srbench import imresize, read_image, score_pair, get_protocol, parse_spec
+    from srbench import bicubic_upscale, rgb2ycbcr, ycbcr2rgb  # for plug-ins
 
 The package follows the data: ``catalog`` (datasets) -> ``degradations`` -> ``methods`` ->
 ``metrics`` -> ``run`` -> ``store`` -> ``leaderboard`` -> ``report`` / ``check``, with
@@ -38,7 +39,10 @@ _PUBLIC = {
     "PROTOCOLS": "srbench.metrics",
     "get_protocol": "srbench.metrics",
     "score_pair": "srbench.metrics",
+    "bicubic_upscale": "srbench.resize",
     "imresize": "srbench.resize",
+    "rgb2ycbcr": "srbench.color",
+    "ycbcr2rgb": "srbench.color",
 }
 
 __all__ = ["__version__", *sorted(_PUBLIC)]

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from srbench.color import luma
 from srbench.errors import ImageReadError, SizeMismatchError, UnsupportedImageError
 from srbench.system.files import atomic_path
 
@@ -204,15 +205,14 @@ def to_rgb(img: np.ndarray) -> np.ndarray:
 
 
 def rgb2y(img: np.ndarray) -> np.ndarray:
-    """Y of MATLAB's ``rgb2ycbcr(im2double(img))``, scaled to 0..255, as unrounded ``float32``.
+    """Y of MATLAB's ``rgb2ycbcr(im2double(img))``, scaled to 0..255, as unrounded ``float32``
+    (:func:`srbench.color.luma` cast to ``float32``, as the y protocol scores it).
 
     Example:
         >>> float(rgb2y(np.full((1, 1, 3), 255, np.uint8))[0, 0])
         235.0
     """
-    rgb = img.astype(np.float64) / 255.0
-    y = 16.0 + 65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]
-    return y.astype(np.float32)
+    return luma(img).astype(np.float32)
 
 
 # MATLAB rgb2gray: the luma row of inv(YIQ matrix), to full double precision.

@@ -148,3 +148,63 @@ def test_symmetric_boundary_equals_resizing_a_mirrored_image(rng, scale, pad):
     expected = imresize(padded, scale)[crop:-crop, crop:-crop]
     np.testing.assert_allclose(imresize(img, scale, boundary="symmetric"), expected, atol=1e-12)
     assert not np.allclose(imresize(img, scale), expected)  # clamping differs at the border
+
+
+def test_bicubic_upscale_is_imresize_on_floats_and_beats_the_uint8_path(shared):
+    """No MATLAB golden file holds a float upscale; the float path is imresize on float64 (which
+    matches resize-right above) and the uint8 path is MATLAB's imresize(uint8) (which reproduces
+    MATLAB's LR images bit for bit above). Here: what rounding after each pass costs."""
+    from srbench import bicubic_upscale
+    from srbench.color import rgb2ycbcr
+    from srbench.imageio import modcrop, quantize
+
+    rcan = shared / "rcan_set5"
+    lr = read_image(rcan / "LR_bicubic/X2/baby.png")
+    hr_y = rgb2ycbcr(modcrop(read_image(rcan / "HR/X2/baby.png"), 2))[..., 0][2:-2, 2:-2]
+    y = rgb2ycbcr(lr)[..., 0]
+    floats = bicubic_upscale(y, 2)
+    assert floats.dtype == np.float64
+    assert np.array_equal(floats, imresize(y, 2))
+    assert np.array_equal(bicubic_upscale(lr, 2), imresize(lr.astype(np.float64), 2))
+    # The trap: Y rounded to uint8 (MATLAB's rgb2ycbcr on uint8), then rounded after each pass.
+    rounded = imresize(quantize(y), 2).astype(np.float64)
+    gap = np.abs(floats - rounded)
+    # three roundings of at most 0.5, the first two through the kernel (sum of |taps| < 1.2)
+    assert 0.5 < gap.max() < 0.5 * 1.2 * 1.2 + 0.5 * 1.2 + 0.5
+
+    def psnr(sr: np.ndarray) -> float:
+        return float(10 * np.log10(255**2 / np.mean((sr[2:-2, 2:-2] - hr_y) ** 2)))
+
+    assert psnr(floats) - psnr(rounded) > 0.05  # 0.065 dB on baby x2
+
+
+def test_uint8_upscale_warns_only_inside_warn_uint8_upscales(rng):
+    from srbench.resize import UINT8_UPSCALE_MESSAGE, warn_uint8_upscales
+
+    img = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    heard: list[str] = []
+    imresize(img, 2)  # outside: silent
+    with warn_uint8_upscales(heard.append):
+        imresize(img, 1 / 2)  # a downscale makes LR images: silent
+        imresize(img.astype(np.float64), 2)  # the float path: silent
+        assert heard == []
+        imresize(img, 2)
+    imresize(img, 2)
+    assert heard == [UINT8_UPSCALE_MESSAGE]
+    assert "bicubic_upscale" in UINT8_UPSCALE_MESSAGE
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_the_float_passes_rounded_as_matlab_rounds_uint8_give_matlabs_lr_images(shared, scale):
+    """The nearest a golden file comes to MATLAB's double imresize (no float output is stored):
+    the float path, one axis at a time with MATLAB's uint8 rounding between and after the
+    passes, reproduces MATLAB's LR images bit for bit; so its unrounded values are MATLAB's."""
+    from srbench.imageio import modcrop, quantize
+
+    rcan = shared / "rcan_set5"
+    for path in sorted((rcan / f"LR_bicubic/X{scale}").glob("*.png")):
+        hr = modcrop(read_image(rcan / f"HR/X{scale}" / path.name), scale).astype(np.float64)
+        h, w = hr.shape[0] // scale, hr.shape[1] // scale
+        rows = quantize(imresize(hr, shape=(h, hr.shape[1])))  # height first, as MATLAB
+        lr = quantize(imresize(rows.astype(np.float64), shape=(h, w)))
+        assert np.array_equal(lr, read_image(path)), path.name

@@ -66,6 +66,10 @@ app = typer.Typer(
 Scale = Annotated[int, typer.Option("--scale", "-s", min=1, help="Integer scale factor.")]
 Progress = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")]
 ResultsDir = Annotated[Path, typer.Option(help="Results store folder.")]
+MethodFile = Annotated[
+    list[str] | None,
+    typer.Option(help="path/to/file.py:Class of a method of your own (repeatable)."),
+]
 AcceptLicence = Annotated[
     list[str] | None,
     typer.Option(

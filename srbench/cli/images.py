@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from srbench.cli.base import Progress, Scale, command, csv_items, fail, log
+from srbench.cli.base import MethodFile, Progress, Scale, command, csv_items, fail, log
 
 if TYPE_CHECKING:
     from srbench.run import FolderResult
@@ -68,10 +68,15 @@ def upscale(
     method: Annotated[
         str, typer.Option("--method", "-m", help="A method spec (see srbench ls methods).")
     ] = "bicubic",
+    method_file: MethodFile = None,
     progress: Progress = True,
 ) -> None:
     """Upscale LR images with a method (default: MATLAB-exact bicubic)."""
+    from srbench.methods import load_method_file
     from srbench.run import upscale_folder
+
+    for target in method_file or ():
+        load_method_file(target)
 
     result = upscale_folder(lr, out, scale, method, progress)
     _report_folder(result, "SR images", out)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from srbench.cli.base import ResultsDir, command, fail
+from srbench.cli.base import MethodFile, ResultsDir, command, fail
 from srbench.cli.store import warns_once
 
 #: What ``srbench ls`` lists, in the order its messages name them.
@@ -22,14 +22,18 @@ def ls(
         typer.Argument(help="datasets, methods, runs, degradations, metrics or protocols."),
     ],
     results: ResultsDir = Path("results"),
+    method_file: MethodFile = None,
 ) -> None:
-    """List what srbench knows (datasets with their cache state; runs in --results)."""
+    """List what srbench knows (datasets with their cache state; runs in --results; methods
+    with those of --method-file files)."""
     if what not in LISTINGS:
         fail(f"cannot list {what!r}; choose one of {', '.join(LISTINGS)}.")
-    typer.echo("\n".join(_lines(what, results)))
+    if method_file and what != "methods":
+        fail(f"--method-file adds methods; it does not change `srbench ls {what}`.")
+    typer.echo("\n".join(_lines(what, results, tuple(method_file or ()))))
 
 
-def _lines(what: str, results: Path) -> list[str]:
+def _lines(what: str, results: Path, method_files: tuple[str, ...] = ()) -> list[str]:
     """The lines of one listing; only the package that renders it is imported."""
     if what == "datasets":
         from srbench.catalog.listing import dataset_lines
@@ -38,7 +42,7 @@ def _lines(what: str, results: Path) -> list[str]:
     if what == "methods":
         from srbench.methods.listing import method_lines
 
-        return method_lines()
+        return method_lines(method_files)
     if what == "runs":
         from srbench.store.listing import run_lines
 

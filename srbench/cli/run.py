@@ -13,6 +13,7 @@ from srbench.cli.base import (
     EXIT_FAILED,
     EXIT_METRIC_SKIPPED,
     AcceptLicence,
+    MethodFile,
     Progress,
     ResultsDir,
     command,
@@ -78,10 +79,6 @@ Workers = Annotated[
     ),
 ]
 SaveImages = Annotated[bool, typer.Option(help="Write the SR PNGs into the run.")]
-MethodFile = Annotated[
-    list[str] | None,
-    typer.Option(help="path/to/file.py:Class of a method of your own (repeatable)."),
-]
 RunId = Annotated[str | None, typer.Option(help="Name the run (default: time+random).")]
 Resume = Annotated[str | None, typer.Option(help="Continue the run RUN_ID (its stored settings).")]
 Offline = Annotated[bool, typer.Option(help="Never download (as SRBENCH_OFFLINE=1).")]
@@ -117,7 +114,7 @@ def run_(
     seed: Seed = 0,
     device: Device = "auto",
     tile: Tile = 0,
-    tile_overlap: TileOverlap = 16,
+    tile_overlap: TileOverlap = 8,
     batch_size: BatchSize = 4,
     timeout: Timeout = None,
     isolate: Isolate = False,

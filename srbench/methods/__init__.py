@@ -1,6 +1,7 @@
-"""SR methods: the plug-in interface (``base``), the registry and specs (``plugins``), running one
-method on one image (``inference``), the ``--isolate`` worker process (``worker``), the
-interpolators, precomputed outputs, and the trained families (``trained``, ``families/``)."""
+"""SR methods: the plug-in interface (``base``; ``ychannel``, the base of luma-only networks), the
+registry and specs (``plugins``), running one method on one image (``inference``), the
+``--isolate`` worker process (``worker``), the interpolators, precomputed outputs, and the
+trained families (``trained``, ``families/``)."""
 
 from srbench.methods.base import ImageContext, MethodCard, SRMethod, Tiling, tiled_upscale
 from srbench.methods.interpolators import Interpolator
@@ -10,8 +11,10 @@ from srbench.methods.plugins import (
     create_method,
     load_entry_points,
     load_method_file,
+    prepare_method,
     register_method,
 )
+from srbench.methods.ychannel import YChannelMethod
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -21,9 +24,11 @@ __all__ = [
     "MethodCard",
     "SRMethod",
     "Tiling",
+    "YChannelMethod",
     "create_method",
     "load_entry_points",
     "load_method_file",
+    "prepare_method",
     "register_method",
     "tiled_upscale",
 ]

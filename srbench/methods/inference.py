@@ -20,6 +20,7 @@ import numpy as np
 from srbench.errors import MethodOutputError, SrbenchError
 from srbench.imageio import quantize
 from srbench.methods import ImageContext, SRMethod, Tiling
+from srbench.resize import warn_uint8_upscales
 from srbench.system.device import synchronize
 
 __all__ = [
@@ -52,7 +53,9 @@ def infer(
     change neither the caller's image nor what the next method sees; writing into it raises.
     The output is a new ``uint8`` array (a ``uint8`` output is copied), so a method that reuses
     its output buffer cannot change an image being scored. ``warn`` is called with a message
-    when the output looks like a [0, 1] image (:func:`check_output`).
+    when the output looks like a [0, 1] image (:func:`check_output`), and when the method
+    upscales a ``uint8`` image with ``imresize`` (:func:`srbench.resize.warn_uint8_upscales`;
+    not for methods with ``uint8_imresize = True``, the interpolation baselines).
 
     Images that do not fit (``MemoryError``, CUDA out of memory) are retried in tiles of half
     the size, down to :data:`MIN_TILE`.
@@ -64,7 +67,8 @@ def infer(
     while True:
         try:
             start = time.perf_counter()
-            sr = method.super_resolve(read_only_copy(lr), context, tiling)
+            with warn_uint8_upscales(None if method.uint8_imresize else warn):
+                sr = method.super_resolve(read_only_copy(lr), context, tiling)
             synchronize(method.device)
             seconds = time.perf_counter() - start
             return check_output(sr, lr, context.scale, warn), seconds

@@ -17,6 +17,7 @@ class Interpolator(SRMethod):
     """Upscaling by MATLAB ``imresize(lr, scale, kernel)`` on uint8 (rounded after each pass)."""
 
     kernel: ClassVar[str]
+    uint8_imresize = True  # the papers' baseline is imresize on uint8, rounding included
 
     def upscale(self, lr: np.ndarray, scale: int) -> np.ndarray:
         """Upscale a ``uint8`` image by ``scale``; output size is ``scale`` times the input."""

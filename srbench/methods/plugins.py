@@ -9,11 +9,13 @@ user's file (``--method-file path.py:Class``). A method is addressed by a spec,
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import inspect
 import logging
 import sys
 import typing
+from collections.abc import Iterable, Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,6 +38,7 @@ __all__ = [
     "Tiling",
     "create_method",
     "load_method_file",
+    "prepare_method",
     "register_method",
     "tiled_upscale",
 ]
@@ -87,6 +90,14 @@ def _check_method_class(cls: object, where: str) -> None:
 def load_method_file(target: str) -> type[SRMethod]:
     """Import ``path/to/file.py:ClassName`` and register the class; returns it.
 
+    The file's folder is importable *while the file is imported*: ``from mynet import Net`` at
+    the top of the file finds ``mynet.py`` beside it. Afterwards ``sys.path`` is as before and
+    the modules imported from that folder leave ``sys.modules`` (the plug-in keeps what it
+    imported), so two plug-in folders may each have their own ``net.py`` and nothing leaks into
+    the rest of the process. Hence imports from the folder belong at the top of the file, not
+    inside functions. (A helper named like a module already imported, ``utils`` say, finds that
+    module: give helpers distinctive names.) The ``--isolate`` worker loads the file the same way.
+
     Loading the same file twice (a resumed run) replaces the earlier registration.
     """
     path_str, sep, class_name = target.rpartition(":")
@@ -100,7 +111,8 @@ def load_method_file(target: str) -> type[SRMethod]:
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        with _importable_folder(path.resolve().parent):
+            spec.loader.exec_module(module)  # type: ignore[union-attr]
     except Exception as exc:
         raise SrbenchError(f"--method-file {target!r}: importing {path} failed: {exc!r}") from exc
     cls = getattr(module, class_name, None)
@@ -116,6 +128,31 @@ def load_method_file(target: str) -> type[SRMethod]:
     if name not in dict(METHODS.items()):
         METHODS.add(name, cls)
     return cls
+
+
+@contextlib.contextmanager
+def _importable_folder(folder: Path) -> Iterator[None]:
+    """``folder`` first on ``sys.path`` in the block; then ``sys.path`` as before, and the modules
+    imported from inside ``folder`` removed from ``sys.modules`` (see :func:`load_method_file`)."""
+    before = set(sys.modules)
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(folder))  # the first occurrence: the one inserted above
+        new = set(sys.modules) - before
+        # Only modules of a top-level name first imported here from the folder: a package that
+        # was loaded before (srbench itself, when the file sits in a checkout) keeps its
+        # submodules, which a second import would duplicate.
+        tops = {n for n in new if "." not in n and _inside(sys.modules[n], folder)}
+        for name in new:
+            if name.partition(".")[0] in tops:
+                del sys.modules[name]
+
+
+def _inside(module: object, folder: Path) -> bool:
+    file = getattr(module, "__file__", None)
+    return bool(file) and Path(file).resolve().is_relative_to(folder)
 
 
 def create_method(spec: str, device: str = "cpu") -> tuple[str, SRMethod]:
@@ -145,6 +182,29 @@ def create_method(spec: str, device: str = "cpu") -> tuple[str, SRMethod]:
         raise SrbenchError(f"method {spec!r} could not be created: {exc!r}") from exc
     method.created_from = spec
     return label, method
+
+
+def prepare_method(method: SRMethod, scales: Iterable[int], label: str) -> None:
+    """Call ``method.prepare`` with those of ``scales`` it supports (not at all when none), and
+    remember them in ``method.prepared_scales``.
+
+    Raises:
+        SrbenchError: What ``prepare`` raised, naming the method (its own message when it is an
+            :class:`SrbenchError`; else the exception's type and text, which name the file).
+    """
+    supported = tuple(sorted({int(s) for s in scales if method.card.supports(s)}))
+    if not supported:
+        return
+    try:
+        method.prepare(supported)
+    except SrbenchError:
+        raise
+    except Exception as exc:
+        raise SrbenchError(
+            f"method {label!r} could not get ready for x{', x'.join(map(str, supported))}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    method.prepared_scales = supported
 
 
 def _method_options(spec: str, cls: type[SRMethod], raw: dict[str, str]) -> dict[str, Any]:

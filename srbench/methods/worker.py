@@ -17,21 +17,29 @@ import numpy as np
 from srbench.errors import UnknownNameError
 from srbench.methods.base import ImageContext, Tiling
 from srbench.methods.inference import Outcome, failure_message, infer, timeout_message
-from srbench.methods.plugins import create_method, load_method_file
+from srbench.methods.plugins import create_method, load_method_file, prepare_method
 from srbench.system.memory import keep_freed_memory
 
 __all__ = ["WorkerProcess", "serve"]
 
 
-def serve(conn: Any, spec: str, device: str, method_files: tuple[str, ...]) -> None:
-    """The worker process: create the method, then answer ``infer`` requests until told to
-    stop or the runner is gone."""
+def serve(
+    conn: Any,
+    spec: str,
+    device: str,
+    method_files: tuple[str, ...],
+    scales: tuple[int, ...] = (),
+) -> None:
+    """The worker process: create the method and prepare it for ``scales`` (as the runner
+    prepared its own instance), then answer ``infer`` requests until told to stop or the
+    runner is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle
     keep_freed_memory()
     try:
         for target in method_files:
             load_method_file(target)
         method = create_method(spec, device)[1]
+        prepare_method(method, scales, spec)
     except BaseException as exc:
         message = failure_message(exc)
         if isinstance(exc, UnknownNameError):
@@ -76,9 +84,10 @@ class WorkerProcess:
         spec: str | None,
         device: str,
         method_files: tuple[str, ...],
+        scales: tuple[int, ...] = (),
     ) -> None:
         self.context, self.label, self.spec = context, label, spec
-        self.device, self.method_files = device, method_files
+        self.device, self.method_files, self.scales = device, method_files, scales
         self.process: Any = None
         self.conn: Any = None
         self.ready = self.busy = False
@@ -90,7 +99,7 @@ class WorkerProcess:
         self.conn, child = self.context.Pipe()
         self.process = self.context.Process(
             target=serve,
-            args=(child, self.spec, self.device, self.method_files),
+            args=(child, self.spec, self.device, self.method_files, self.scales),
             name=f"srbench-{self.label}",
         )
         self.process.start()

@@ -20,7 +20,15 @@ from srbench.catalog.resolve import Dataset, resolve_dataset
 from srbench.degradations import DegradationContext, parse_spec
 from srbench.errors import RunError, SrbenchError
 from srbench.imageio import modcrop, read_image, to_rgb
-from srbench.methods import METHODS, ImageContext, SRMethod, Tiling, create_method, load_method_file
+from srbench.methods import (
+    METHODS,
+    ImageContext,
+    SRMethod,
+    Tiling,
+    create_method,
+    load_method_file,
+    prepare_method,
+)
 from srbench.methods.inference import infer
 from srbench.run.pipeline import expand_methods, image_path
 from srbench.specs import split_spec
@@ -76,6 +84,7 @@ def sr_images(
             )
             lr = spec(hr, scale, DegradationContext(data.name, image_id, config["seed"]))
         method = _method(manifest, label)
+        prepare_method(method, (scale,), label)
         _check_version(f"method {label}", scored.at[label, "method_version"], method.card.version)
         tiling = Tiling(config["tile"], config["tile_overlap"], config["batch_size"])
         outputs[label], _ = infer(method, lr, context, tiling)

@@ -64,7 +64,7 @@ class RunConfig(ConfigModel):
     seed: int = 0
     device: str = "auto"
     tile: int = 0
-    tile_overlap: int = 16
+    tile_overlap: int = 8
     batch_size: int = 4
     timeout: float | None = None
     isolate: bool = False

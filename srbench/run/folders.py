@@ -20,7 +20,7 @@ from srbench import __version__
 from srbench.degradations import DegradationContext, parse_spec
 from srbench.errors import SrbenchError
 from srbench.imageio import list_images, modcrop, read_image, to_rgb, write_png
-from srbench.methods import ImageContext, Tiling, create_method
+from srbench.methods import ImageContext, Tiling, create_method, prepare_method
 from srbench.methods.inference import failure_message, infer
 
 __all__ = ["FolderResult", "degrade_folder", "upscale_folder"]
@@ -123,6 +123,7 @@ def upscale_folder(
     """
     _check_scale(scale)
     label, sr_method = create_method(method)
+    prepare_method(sr_method, (scale,), label)  # before any image: a bad weights file fails once
     folder = Path(lr_dir).resolve().name
     warnings: list[str] = []
 

@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from srbench.methods import ImageContext, SRMethod, Tiling, create_method
+from srbench.methods import ImageContext, SRMethod, Tiling, create_method, prepare_method
 from srbench.methods.inference import Outcome, failure_message, infer, timeout_message
 from srbench.methods.worker import WorkerProcess
 
@@ -174,7 +174,10 @@ class InProcess(Runner):
             )
             return
         try:
-            self.methods[label] = create_method(spec, self.device)[1]
+            scales = self.methods[label].prepared_scales
+            fresh = create_method(spec, self.device)[1]
+            prepare_method(fresh, scales, label)
+            self.methods[label] = fresh
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
@@ -252,7 +255,9 @@ class Isolated(Runner):
         self.timeout = timeout
         context = multiprocessing.get_context("spawn")
         self.workers = {
-            label: WorkerProcess(context, label, method.created_from, device, method_files)
+            label: WorkerProcess(
+                context, label, method.created_from, device, method_files, method.prepared_scales
+            )
             for label, method in methods.items()
         }
         _kill_workers_at_exit()

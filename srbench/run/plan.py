@@ -31,7 +31,7 @@ from srbench.errors import (
     SrbenchError,
     VerificationError,
 )
-from srbench.methods import METHODS, SRMethod, create_method
+from srbench.methods import METHODS, SRMethod, create_method, prepare_method
 from srbench.methods import load_method_file as _load_method_file
 from srbench.metrics import METRICS, Protocol, get_protocol
 from srbench.metrics.distribution import PatchSpec, SetMetricSpec, parse_set_metric
@@ -129,6 +129,7 @@ def make_plan(config: RunConfig, log: Log = lambda _: None) -> Plan:
             raise RunError(f"two methods are labelled {label!r}; give one a label=... option.")
         if spec in named and not any(method.card.supports(s) for s in config.scales):
             raise RunError(_no_scale_message(spec, method, config.scales))
+        prepare_method(method, config.scales, label)  # per-scale weights: once, before any work
         methods[label] = method
     if config.workers <= 0:
         config = config.model_copy(update={"workers": min(4, available_cpus())})
