@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import spandrel  # noqa: F401 (imported once here, not in the first test's time)
 import torch
 
 from srbench.errors import CheckpointError, ChecksumError, MissingWeightsError, SrbenchError
@@ -19,6 +20,7 @@ from srbench.methods import create_method, register_method
 from srbench.methods.papers import PaperScore
 from srbench.methods.zoo import Release, ZooFamily, ZooMethod
 from srbench.weights.files import WEIGHTS, WeightFile, hub_dir
+from tests.conftest import run_cli
 
 # SwinIR-S, the lightweight variant (Liang et al. 2021, sec. 4.1): 4 RSTB x 6 layers, 60
 # channels, window 8, pixel-shuffle-direct upsampler; 0.9M parameters, fast on a CPU.
@@ -43,13 +45,17 @@ def swinir(scale: int, **kwargs: object) -> torch.nn.Module:
     return SwinIR(upscale=scale, in_chans=3, **{**SWINIR_S, **kwargs}).eval()
 
 
-def rcan(scale: int) -> torch.nn.Module:
-    """A randomly initialised RCAN of the paper's configuration (10 groups x 20 blocks, 64
-    channels, reduction 16): the authors' layout and shapes."""
+def rcan(scale: int, **kwargs: int) -> torch.nn.Module:
+    """A randomly initialised RCAN, by default of the paper's configuration (10 groups x 20
+    blocks, 64 channels, reduction 16): the authors' layout and shapes."""
     from spandrel.architectures.RCAN import RCAN
 
     torch.manual_seed(scale)
-    return RCAN(scale=scale).eval()
+    return RCAN(scale=scale, **kwargs).eval()
+
+
+#: A two-block RCAN (its keys are RCAN's, it builds in milliseconds) for the refusal tests.
+SMALL_RCAN = {"n_resgroups": 1, "n_resblocks": 1}
 
 
 def direct(net: torch.nn.Module, lr: np.ndarray) -> np.ndarray:
@@ -178,7 +184,7 @@ def test_a_zoo_method_refuses_a_file_of_another_architecture_or_scale(toy, lr):
     _, method = create_method("toyswin")
     with pytest.raises(CheckpointError, match=r"SwinIR x3 checkpoint, not the SwinIR x2"):
         method.upscale(lr, 2)
-    toy("main", 3, rcan(3).state_dict())
+    toy("main", 3, rcan(3, **SMALL_RCAN).state_dict())
     _, method = create_method("toyswin")
     with pytest.raises(CheckpointError, match=r"is a RCAN x3 checkpoint, not the SwinIR x3"):
         method.upscale(lr, 3)
@@ -245,3 +251,239 @@ def test_model_refuses_what_spandrel_does_not_recognise(tmp_path):
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     with pytest.raises(CheckpointError, match=r"truncated"):
         create_method(f"model:weights={cut}")
+
+
+# --------------------------------------------------------------------------------------------
+# The real families: networks of the authors' variants, saved as their releases are
+
+
+def swinir_m(scale: int, img_size: int = 48, upsampler: str = "pixelshuffle") -> torch.nn.Module:
+    """SwinIR-M (sec. 4.1): 6 RSTB x 6 layers, 180 channels, window 8 (11.9M parameters)."""
+    return swinir(
+        scale,
+        img_size=img_size,
+        depths=[6] * 6,
+        embed_dim=180,
+        num_heads=[6] * 6,
+        upsampler=upsampler,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("spec", "name", "build", "layout"),
+    [
+        ("swinir", "swinir-classical-m-div2k-x2", lambda: swinir_m(2), "params"),
+        (
+            "swinir:tag=real-m-x4",
+            "swinir-real-m-x4",
+            lambda: swinir_m(4, 64, "nearest+conv"),
+            "params_ema",
+        ),
+        ("rcan", "rcan-x2", lambda: rcan(2), None),
+    ],
+)
+def test_the_real_variants_run_through_the_runner_like_the_networks(
+    install, lr, spec, name, build, layout
+):
+    from srbench.methods import ImageContext, Tiling
+    from srbench.methods.inference import infer
+
+    net = build()
+    install(name, {layout: net.state_dict()} if layout else net.state_dict())
+    _, method = create_method(spec)
+    scale = method.card.scales[0]
+    out, _ = infer(method, lr, ImageContext("t", "img", scale, "bicubic"), Tiling())
+    assert out.dtype == np.uint8
+    assert np.abs(out - direct(net, lr)).max() <= 0.5 + 1e-2  # the runner's rounding only
+    assert method.card.params == sum(p.numel() for p in net.parameters())
+
+
+def test_swinir_lightweight_is_the_papers_variant_with_its_table(install, lr):
+    net = swinir(4)
+    path = install("swinir-lightweight-x4", {"params": net.state_dict()})
+    label, method = create_method("swinir:tag=lightweight")
+    assert label == "swinir:tag=lightweight"
+    assert_same_output(method.upscale(lr, 4), net, lr)
+    assert method.card.params == sum(p.numel() for p in net.parameters())
+    published = {(p.dataset, p.scale): (p.psnr, p.ssim) for p in method.card.published}
+    assert published[("Urban100", 4)] == (26.47, 0.7980)
+    assert method.version_at(4) == f"1+lightweight.{save_digest(path)[:8]}"
+
+
+def save_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_families_declare_their_releases():
+    from srbench.methods.families.rcan import FAMILY as RCAN_FAMILY
+    from srbench.methods.families.swinir import FAMILY as SWINIR_FAMILY
+
+    for family in (RCAN_FAMILY, SWINIR_FAMILY):
+        for tag, release in family.releases.items():
+            for name in release.files.values():
+                spec = WEIGHTS.get(name)
+                assert spec.published_hash or spec.unhashed  # never silently unchecked
+                assert f"(tag {tag})" in spec.used_by
+            assert {p.scale for p in release.published} <= set(release.files)
+            assert release.published or release.note  # no table: the note says why
+    swin = WEIGHTS.get("swinir-classical-m-df2k-x8")
+    assert swin.url == (
+        "https://github.com/JingyunLiang/SwinIR/releases/download/v0.0/"
+        "001_classicalSR_DF2K_s64w8_SwinIR-M_x8.pth"
+    )
+    assert WEIGHTS.get("rcan-x8").archive_member == "RCAN_BIX8.pt"
+    assert SWINIR_FAMILY.releases["real-m-x4"].published == ()
+    assert "no bicubic-protocol table" in SWINIR_FAMILY.releases["real-m-x4"].note
+    # the paper's RCAN rows, as SwinIR's Table 2 also quotes them
+    rcan_x4 = {p.dataset: p.psnr for p in RCAN_FAMILY.releases["bi"].published if p.scale == 4}
+    assert rcan_x4 == {
+        "Set5": 32.63,
+        "Set14": 28.87,
+        "BSD100": 27.77,
+        "Urban100": 26.82,
+        "Manga109": 31.22,
+    }
+
+
+def test_a_foreign_or_truncated_file_under_a_declared_name_fails_at_creation(tmp_path, lr):
+    from srbench.methods.families.edsr.net import EDSR
+    from srbench.weights.files import first_use_record
+
+    path = hub_dir() / WEIGHTS.get("swinir-lightweight-x2").filename
+    torch.save(EDSR(scale=2, n_resblocks=2, n_feats=8).state_dict(), path)
+    with pytest.raises(CheckpointError) as err:
+        create_method("swinir:tag=lightweight")
+    assert "no architecture spandrel knows (" in str(err.value)
+    assert "entries, first keys: " in str(err.value) and "--fetch swinir-lightweight-x2" in str(
+        err.value
+    )
+    torch.save(rcan(2, **SMALL_RCAN).state_dict(), path)  # an architecture spandrel knows
+    with pytest.raises(CheckpointError, match=r"is a RCAN checkpoint, not the SwinIR checkpoint"):
+        create_method("swinir:tag=lightweight")
+    torch.save({"params": swinir(2).state_dict()}, path)
+    path.write_bytes(path.read_bytes()[:4096])
+    with pytest.raises(CheckpointError, match=r"truncated"):
+        create_method("swinir:tag=lightweight")
+    assert not first_use_record().exists()  # nothing refused was recorded as the first use
+    # the CLI: exit 2 with the message
+    (tmp_path / "lr").mkdir()
+    from srbench.imageio import write_png
+
+    write_png(tmp_path / "lr" / "a.png", lr)
+    err = run_cli(
+        "upscale", "--lr", tmp_path / "lr", "--scale", 2, "--out", tmp_path / "out",
+        "-m", "swinir:tag=lightweight", expect=2,
+    ).stderr  # fmt: skip
+    assert "truncated" in err and str(path) in err
+
+
+def test_a_file_without_a_published_hash_is_pinned_on_first_use(lr):
+    from srbench.weights.files import first_use_record, verify
+
+    name = "swinir-lightweight-x2"
+    path = hub_dir() / WEIGHTS.get(name).filename
+    assert verify(name).detail == "missing"
+    first = save({"params": swinir(2).state_dict()}, path)
+    assert verify(name).detail == "no published hash (not used yet)"
+    create_method("swinir:tag=lightweight")
+    assert json_of(first_use_record())[name]["sha256"] == first
+    assert verify(name).detail == f"no published hash; sha256 {first[:8]} as on first use"
+    second = save({"params": swinir(2, embed_dim=30).state_dict()}, path)
+    with pytest.raises(ChecksumError) as err:
+        create_method("swinir:tag=lightweight")
+    assert first in str(err.value) and second in str(err.value)
+    assert "changed since first use" in str(err.value)
+
+
+def json_of(path: Path) -> dict:
+    import json
+
+    return json.loads(path.read_text())
+
+
+def test_a_declared_file_with_a_wrong_hash_is_refused_naming_both(install):
+    path = install("swinir-lightweight-x3", {"params": swinir(3).state_dict()})
+    want = save_digest(path)
+    got = save({"params": swinir(2).state_dict()}, path)
+    with pytest.raises(ChecksumError) as err:
+        create_method("swinir:tag=lightweight")
+    assert want in str(err.value) and got in str(err.value)
+
+
+def span(scale: int) -> torch.nn.Module:
+    """A randomly initialised SPAN of the authors' configuration (48 channels)."""
+    from spandrel.architectures.SPAN import SPAN
+
+    torch.manual_seed(scale)
+    return SPAN(num_in_ch=3, num_out_ch=3, feature_channels=48, upscale=scale).eval()
+
+
+@pytest.mark.parametrize(
+    ("arch", "build", "scale"),
+    [
+        ("SPAN", span, 4),
+        pytest.param("RCAN", rcan, 2, marks=pytest.mark.slow),  # 15.6M parameters
+    ],
+)
+def test_model_takes_saved_span_and_rcan_files(tmp_path, lr, arch, build, scale):
+    net = build(scale)
+    path = tmp_path / f"{arch}.pth"
+    torch.save({"params": net.state_dict()}, path)
+    label, method = create_method(f"model:weights={path}")
+    assert label == f"{arch}-{save_digest(path)[:8]}"
+    assert method.card.scales == (scale,)
+    assert_same_output(method.upscale(lr, scale), net, lr)
+    assert method.provenance()[f"x{scale}"]["sha256"] == save_digest(path)
+
+
+def test_model_through_the_cli(tmp_path, lr):
+    from srbench.imageio import read_image, write_png
+
+    net = swinir(2)
+    weights = tmp_path / "mine.pth"
+    torch.save(net.state_dict(), weights)
+    write_png(tmp_path / "lr" / "a.png", lr)
+    run_cli(
+        "upscale", "--lr", tmp_path / "lr", "--scale", 2, "--out", tmp_path / "out",
+        "-m", f"model:weights={weights}", "--no-progress",
+    )  # fmt: skip
+    out = read_image(tmp_path / "out" / "a.png")
+    assert np.abs(out - direct(net, lr)).max() <= 0.5 + 1e-2
+    listing = run_cli("ls", "methods").stdout
+    assert any(
+        line.startswith("model ") and "weights=PATH" in line for line in listing.splitlines()
+    )
+
+
+def test_all_runs_the_present_tags_and_says_once_what_it_left_out(tmp_path, install, rng):
+    from srbench.imageio import write_png
+    from srbench.methods import METHODS
+    from srbench.methods.zoo import ModelMethod
+
+    install("swinir-lightweight-x2", {"params": swinir(2).state_dict()})
+    write_png(tmp_path / "hr" / "a.png", rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    result = run_cli(
+        "run", "--datasets", tmp_path / "hr", "--scale", 2, "--methods", "all",
+        "--metrics", "psnr", "--results", tmp_path / "results", "--no-progress",
+    )  # fmt: skip
+    lines = [line for line in result.stderr.splitlines() if "left out" in line]
+    expected = sum(
+        len(c.family.releases) - (c is METHODS.get("swinir"))
+        if issubclass(c, ZooMethod)
+        else c.unavailable() is not None
+        for n, c in METHODS.items()
+        if n != "precomputed" and c is not ModelMethod
+    )
+    assert lines == [
+        f"warning: {expected} methods/tags left out for missing weights (`srbench weights` "
+        "lists them; `srbench weights --fetch NAME` gets one)"
+    ]
+    assert "swinir:tag=lightweight" in result.stdout and "bicubic" in result.stdout
+    assert "model" not in result.stdout.split()
+    # named explicitly, a method without its files keeps its own exit-2 error
+    err = run_cli(
+        "run", "--datasets", tmp_path / "hr", "--scale", 2, "--methods", "rcan",
+        "--results", tmp_path / "r2", "--no-progress", expect=2,
+    ).stderr  # fmt: skip
+    assert "srbench weights --fetch rcan-x2 rcan-x3 rcan-x4 rcan-x8" in err

@@ -25,7 +25,7 @@ from srbench.methods.base import MethodCard
 from srbench.methods.papers import PaperScore
 from srbench.methods.trained import NetworkMethod
 from srbench.weights import tags as weightstore
-from srbench.weights.files import hub_dir, path_of
+from srbench.weights.files import WEIGHTS, hub_dir, locate, path_of
 
 __all__ = ["ModelMethod", "Release", "ZooFamily", "ZooMethod", "present_tags"]
 
@@ -200,7 +200,10 @@ class ZooMethod(CheckpointMethod):
         release = self.family.releases.get(self.tag)
         if release is None:
             raise UnknownNameError(f"{name} tag", self.tag, list(self.family.releases))
-        self._use_files(_release_files(self.family, self.tag), release.published)
+        files = _release_files(self.family, self.tag)
+        for resolved in files.values():
+            self._precheck(resolved)
+        self._use_files(files, release.published)
 
     @classmethod
     def unavailable(cls) -> str | None:
@@ -216,6 +219,27 @@ class ZooMethod(CheckpointMethod):
             f"{t}: x{','.join(map(str, s))}" for t, s in present_tags(cls.family).items()
         )
         return held or "none (not runnable)"
+
+    def _precheck(self, resolved: weightstore.ResolvedWeights) -> None:
+        """Refuse now, before anything runs, a declared file without a published hash that is
+        not of the family's architecture (its keys, read without building the network); only
+        then is its hash recorded as the one of its first use. A file with a published hash
+        passed that check already."""
+        name = str(resolved.official)
+        if WEIGHTS.get(name).published_hash:
+            return
+        from srbench.weights.loading import describe_state, detect_architecture, read_checkpoint
+
+        what = f"{self.family.name} (tag {self.tag}): weights file"
+        state = read_checkpoint(resolved.path, what)
+        if detect_architecture(state) != self.family.spandrel:
+            raise CheckpointError(
+                f"{what} {resolved.path} ({name}) is {describe_state(state)}, not the "
+                f"{self.family.spandrel} checkpoint the authors released. Fix: delete it and run "
+                f"`srbench weights --fetch {name}`; a file of your own is used as "
+                f"model:weights=PATH."
+            )
+        locate(name)  # accepted: its hash is recorded on this first use
 
     def _checked(self, net: Any, path: Path, scale: int | None) -> Any:
         """``net`` if it is of the family's architecture (and of ``scale``), else why not."""
@@ -279,7 +303,7 @@ def _release_files(family: ZooFamily, tag: str) -> dict[int, weightstore.Resolve
     found: dict[int, weightstore.ResolvedWeights] = {}
     for scale, name in files.items():
         if path_of(name).is_file():  # present: released() checks its hash (raises on a mismatch)
-            found[scale] = weightstore.released(tag, files, scale)
+            found[scale] = weightstore.released(tag, files, scale, pin=False)
     if not found:
         raise MissingWeightsError(_missing_message(family, tag))
     return found

@@ -219,11 +219,14 @@ def path_of(name: str) -> Path:
     return path
 
 
-def locate(name: str) -> Path:
+def locate(name: str, pin: bool = True) -> Path:
     """The path of weight file ``name``, checked against its declared hash; never downloads.
 
     The check reads the file once; later calls (in this process or another) use the digest
-    cached by the file's stat fingerprint (:func:`srbench.system.digests.sha256_cached`).
+    cached by the file's stat fingerprint (:func:`srbench.system.digests.sha256_cached`). A file
+    whose authors publish no hash is checked against the hash it had on first use; with ``pin``
+    that hash is recorded now if none is (a caller that checks the content first passes
+    ``pin=False`` and calls ``locate(name)`` once the content is accepted).
 
     Raises:
         UnknownNameError: ``name`` is not declared in :data:`WEIGHTS`.
@@ -235,7 +238,7 @@ def locate(name: str) -> Path:
     weight = WEIGHTS.get(name)
     path = path_of(name)
     if path.is_file():
-        ok, detail = _check(weight, path, pin=True)
+        ok, detail = _check(weight, path, pin=pin)
         if ok is False:
             raise ChecksumError(_mismatch_message(weight, path, detail))
         return path

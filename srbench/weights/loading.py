@@ -23,10 +23,13 @@ __all__ = [
     "build_network",
     "infer_scales",
     "interpolate_states",
+    "describe_state",
+    "detect_architecture",
     "load_checkpoint",
     "load_network",
     "load_strict",
     "native_layout",
+    "read_checkpoint",
     "read_file",
     "read_state",
 ]
@@ -264,13 +267,52 @@ def _key_summary(state: Mapping[str, Any]) -> str:
     return f"{len(state)} entries, first keys: {', '.join(keys) or 'none'}"
 
 
+def read_checkpoint(path: Path, what: str = "weights file") -> dict[str, Any]:
+    """The state dict of a checkpoint file, unwrapped by spandrel's canonicalisation (the
+    authors' ``params``, ``params_ema``, ``state_dict``... wrappings, ``module.`` prefixes).
+
+    Raises:
+        CheckpointError: The file cannot be read (truncated, not a torch or safetensors file) or
+            holds no tensors.
+    """
+    from spandrel import canonicalize_state_dict
+
+    if path.is_file() and path.suffix.lower() == ".safetensors":
+        data = _read_safetensors(path, what)
+    else:
+        data = read_file(path, what)
+    state = canonicalize_state_dict(data)
+    if not any(hasattr(v, "shape") for v in state.values()):
+        raise CheckpointError(
+            f"{what} {path} holds no tensors ({_key_summary(state)}): it is not a weights file. "
+            "A training checkpoint keeps the weights under another key; give the exported weights."
+        )
+    return state
+
+
+def detect_architecture(state: Mapping[str, Any]) -> str | None:
+    """The id of the spandrel architecture whose keys ``state`` has (``"SwinIR"``), found from
+    the key names and without building a network; ``None`` when none matches."""
+    from spandrel import MAIN_REGISTRY
+
+    for support in MAIN_REGISTRY.architectures("detection"):
+        if support.architecture.detect(state):
+            return str(support.architecture.id)
+    return None
+
+
+def describe_state(state: Mapping[str, Any]) -> str:
+    """``"what spandrel sees"`` in a state dict, for messages: its architecture, or none with the
+    number of entries and the first key names."""
+    found = detect_architecture(state)
+    if found is not None:
+        return f"a {found} checkpoint"
+    return f"no architecture spandrel knows ({_key_summary(state)})"
+
+
 def load_checkpoint(path: Path, what: str = "weights file") -> ImageModelDescriptor:
     """Any super-resolution checkpoint spandrel recognises, as its model descriptor (on the CPU,
-    float32; ``.architecture.id``, ``.scale``, ``.model``...).
-
-    The file is read safely (``torch.load(weights_only=True)``, or safetensors) with the errors of
-    :func:`read_file`; the authors' wrappings (``params``, ``params_ema``, ``state_dict``...) and
-    prefixes (``module.``) are removed by spandrel's own canonicalisation.
+    float32; ``.architecture.id``, ``.scale``, ``.model``...), read by :func:`read_checkpoint`.
 
     Raises:
         CheckpointError: The file cannot be read (truncated, not a torch/safetensors file), holds
@@ -278,24 +320,9 @@ def load_checkpoint(path: Path, what: str = "weights file") -> ImageModelDescrip
             entries and the first key names), the recognised architecture does not load it, or
             it is not an RGB super-resolution model (a denoiser, a grayscale or inpainting model).
     """
-    from spandrel import (
-        MAIN_REGISTRY,
-        ImageModelDescriptor,
-        UnsupportedModelError,
-        canonicalize_state_dict,
-    )
+    from spandrel import MAIN_REGISTRY, ImageModelDescriptor, UnsupportedModelError
 
-    if path.is_file() and path.suffix.lower() == ".safetensors":
-        data = _read_safetensors(path, what)
-    else:
-        data = read_file(path, what)
-    state = canonicalize_state_dict(data)
-    tensors = sum(hasattr(v, "shape") for v in state.values())
-    if not tensors:
-        raise CheckpointError(
-            f"{what} {path} holds no tensors ({_key_summary(state)}): it is not a weights file. "
-            "A training checkpoint keeps the weights under another key; give the exported weights."
-        )
+    state = read_checkpoint(path, what)
     try:
         found = MAIN_REGISTRY.load(state)
     except UnsupportedModelError:
@@ -306,7 +333,7 @@ def load_checkpoint(path: Path, what: str = "weights file") -> ImageModelDescrip
         ) from None
     except Exception as exc:  # noqa: BLE001 (an architecture's loader meeting odd shapes)
         raise CheckpointError(
-            f"{what} {path} looks like a spandrel-supported architecture but does not load "
+            f"{what} {path} is {describe_state(state)} but does not load "
             f"({type(exc).__name__}: {str(exc)[:200]}; {_key_summary(state)})."
         ) from exc
     if not isinstance(found, ImageModelDescriptor) or found.purpose not in ("SR", "Restoration"):

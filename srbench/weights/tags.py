@@ -162,16 +162,17 @@ def resolve(
     raise MissingWeightsError(missing_message(method, tag, scale, official))
 
 
-def released(tag: str, files: Mapping[int, str], scale: int) -> ResolvedWeights:
+def released(tag: str, files: Mapping[int, str], scale: int, pin: bool = True) -> ResolvedWeights:
     """The authors' file for ``scale`` among ``files`` (scale -> :mod:`srbench.weights` name),
-    found in the torch hub cache and checked against its declared hash before anything loads it.
+    found in the torch hub cache and checked against its declared hash before anything loads it
+    (``pin``: as :func:`srbench.weights.files.locate`).
 
     Raises:
         MissingWeightsError: The file is absent; the message names ``srbench weights --fetch``.
         ChecksumError: The file there has another hash than the declared one.
     """
     name = files[scale]
-    path = weights.locate(name)  # raises with the fetch command when absent
+    path = weights.locate(name, pin=pin)  # raises with the fetch command when absent
     scales = tuple(sorted(s for s, n in files.items() if n == name))
     return ResolvedWeights(path, tag, scales, official=name)
 
