@@ -21,6 +21,7 @@ from srbench.methods.papers import PaperScore
 from srbench.methods.zoo import Release, ZooFamily, ZooMethod
 from srbench.weights.files import WEIGHTS, WeightFile, hub_dir
 from tests.conftest import run_cli
+from tests.httpserver import http_server_fixture, srbench_cache_fixture  # noqa: F401
 
 # SwinIR-S, the lightweight variant (Liang et al. 2021, sec. 4.1): 4 RSTB x 6 layers, 60
 # channels, window 8, pixel-shuffle-direct upsampler; 0.9M parameters, fast on a CPU.
@@ -487,3 +488,33 @@ def test_all_runs_the_present_tags_and_says_once_what_it_left_out(tmp_path, inst
         "--results", tmp_path / "r2", "--no-progress", expect=2,
     ).stderr  # fmt: skip
     assert "srbench weights --fetch rcan-x2 rcan-x3 rcan-x4 rcan-x8" in err
+
+
+def test_fetch_takes_the_files_out_of_the_authors_zip_once(
+    http_server, srbench_cache, monkeypatch, lr
+):
+    import io
+    import zipfile
+
+    from srbench.weights.files import first_use_record
+
+    nets = {s: rcan(s, **SMALL_RCAN) for s in (2, 3)}
+    with zipfile.ZipFile(http_server.root / "models_ECCV2018RCAN.zip", "w") as zf:
+        for s, net in nets.items():
+            buffer = io.BytesIO()
+            torch.save(net.state_dict(), buffer)
+            zf.writestr(f"models_ECCV2018RCAN/RCAN_BIX{s}.pt", buffer.getvalue())
+        zf.writestr("models_ECCV2018RCAN/RCAN_BDX3.pt", b"not declared")
+    for s in (2, 3):
+        spec = WEIGHTS.get(f"rcan-x{s}")
+        url = http_server.url("models_ECCV2018RCAN.zip")
+        monkeypatch.setitem(WEIGHTS._items, spec.name, dataclasses.replace(spec, url=url))
+    run_cli("weights", "rcan-x2", "rcan-x3", "--fetch", "--no-progress")
+    assert http_server.hits == ["models_ECCV2018RCAN.zip"]  # one download, two files
+    pinned = json_of(first_use_record())
+    assert set(pinned) == {"rcan-x2", "rcan-x3"}  # recorded by their hash on first use
+    _, method = create_method("rcan")
+    assert method.card.scales == (2, 3)
+    assert_same_output(method.upscale(lr, 3), nets[3], lr)
+    listing = run_cli("weights", "rcan-x2").stdout
+    assert "[no published hash]" in listing
