@@ -317,10 +317,16 @@ def save_digest(path: Path) -> str:
 
 
 def test_the_families_declare_their_releases():
+    from spandrel import MAIN_REGISTRY
+
+    from srbench.methods import METHODS
     from srbench.methods.families.rcan import FAMILY as RCAN_FAMILY
     from srbench.methods.families.swinir import FAMILY as SWINIR_FAMILY
 
-    for family in (RCAN_FAMILY, SWINIR_FAMILY):
+    zoo = [c.family for _, c in METHODS.items() if issubclass(c, ZooMethod)]
+    assert {RCAN_FAMILY.name, SWINIR_FAMILY.name} <= {f.name for f in zoo}
+    for family in zoo:  # every family, also those added later
+        assert family.spandrel in MAIN_REGISTRY
         for tag, release in family.releases.items():
             for name in release.files.values():
                 spec = WEIGHTS.get(name)
