@@ -23,6 +23,9 @@ from srbench.weights.files import WEIGHTS, WeightFile, hub_dir
 from tests.conftest import run_cli
 from tests.httpserver import http_server_fixture, srbench_cache_fixture  # noqa: F401
 
+# the tests build spandrel's Swin networks directly; its torch.meshgrid call warns
+pytestmark = pytest.mark.filterwarnings("ignore:torch.meshgrid:UserWarning")
+
 # SwinIR-S, the lightweight variant (Liang et al. 2021, sec. 4.1): 4 RSTB x 6 layers, 60
 # channels, window 8, pixel-shuffle-direct upsampler; 0.9M parameters, fast on a CPU.
 SWINIR_S = {

@@ -7,6 +7,7 @@ are read with ``torch.load(weights_only=True)``: a weights file can never run co
 from __future__ import annotations
 
 import importlib
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -324,7 +325,10 @@ def load_checkpoint(path: Path, what: str = "weights file") -> ImageModelDescrip
 
     state = read_checkpoint(path, what)
     try:
-        found = MAIN_REGISTRY.load(state)
+        with warnings.catch_warnings():
+            # spandrel's Swin-based networks call torch.meshgrid the old way; not the user's
+            warnings.filterwarnings("ignore", message="torch.meshgrid", category=UserWarning)
+            found = MAIN_REGISTRY.load(state)
     except UnsupportedModelError:
         raise CheckpointError(
             f"{what} {path} is not a checkpoint of any architecture spandrel knows "
