@@ -527,3 +527,16 @@ def test_fetch_takes_the_files_out_of_the_authors_zip_once(
     assert_same_output(method.upscale(lr, 3), nets[3], lr)
     listing = run_cli("weights", "rcan-x2").stdout
     assert "[no published hash]" in listing
+
+
+def test_a_scale_whose_file_is_missing_names_the_file_to_fetch(tmp_path, install, rng):
+    from srbench.imageio import write_png
+
+    install("swinir-lightweight-x2", {"params": swinir(2).state_dict()})
+    write_png(tmp_path / "hr" / "a.png", rng.integers(0, 256, (24, 24, 3), dtype=np.uint8))
+    err = run_cli(
+        "run", "--datasets", tmp_path / "hr", "--scale", 3, "--methods", "swinir:tag=lightweight",
+        "--results", tmp_path / "results", "--no-progress", expect=2,
+    ).stderr  # fmt: skip
+    assert "its weights (tag 'lightweight') have x2" in err
+    assert "srbench weights --fetch swinir-lightweight-x3" in err and "srbench train" not in err

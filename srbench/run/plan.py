@@ -152,14 +152,27 @@ def _no_scale_message(spec: str, method: SRMethod, scales: Sequence[int]) -> str
         ]
         missing = [s for s in scales if s in network]
         if tag and missing and "weights=" not in spec:
-            lines[-1] += (
-                f", or make x{missing[0]} weights: srbench train {type(method).card.name} "
-                f"--scale {missing[0]} --data DATA --tag {tag}"
-            )
+            lines[-1] += _more_weights(method, missing[0], tag)
         return "\n".join(lines) + "."
     return (
         f"method {spec} supports {listed}, none of the requested {asked}.\n"
         f"Fix: --scale {','.join(map(str, has))}, or leave {spec} out of --methods."
+    )
+
+
+def _more_weights(method: SRMethod, scale: int, tag: str) -> str:
+    """How ``method`` gets weights for ``scale`` under ``tag``: the authors' file to fetch for
+    a public checkpoint family, else a training."""
+    from srbench.methods.zoo import ZooMethod
+
+    if isinstance(method, ZooMethod):
+        name = method.family.releases[tag].files.get(scale)
+        if name is None:
+            return f" (tag {tag} has no x{scale} release)"
+        return f", or fetch the x{scale} file: srbench weights --fetch {name}"
+    return (
+        f", or make x{scale} weights: srbench train {type(method).card.name} "
+        f"--scale {scale} --data DATA --tag {tag}"
     )
 
 
