@@ -358,7 +358,7 @@ def test_the_families_declare_their_releases():
 
 def test_a_foreign_or_truncated_file_under_a_declared_name_fails_at_creation(tmp_path, lr):
     from srbench.methods.families.edsr.net import EDSR
-    from srbench.weights.files import first_use_record
+    from srbench.weights.pins import first_use_record
 
     path = hub_dir() / WEIGHTS.get("swinir-lightweight-x2").filename
     torch.save(EDSR(scale=2, n_resblocks=2, n_feats=8).state_dict(), path)
@@ -389,7 +389,8 @@ def test_a_foreign_or_truncated_file_under_a_declared_name_fails_at_creation(tmp
 
 
 def test_a_file_without_a_published_hash_is_pinned_on_first_use(lr):
-    from srbench.weights.files import first_use_record, verify
+    from srbench.weights.files import verify
+    from srbench.weights.pins import first_use_record
 
     name = "swinir-lightweight-x2"
     path = hub_dir() / WEIGHTS.get(name).filename
@@ -505,7 +506,7 @@ def test_fetch_takes_the_files_out_of_the_authors_zip_once(
     import io
     import zipfile
 
-    from srbench.weights.files import first_use_record
+    from srbench.weights.pins import first_use_record
 
     nets = {s: rcan(s, **SMALL_RCAN) for s in (2, 3)}
     with zipfile.ZipFile(http_server.root / "models_ECCV2018RCAN.zip", "w") as zf:

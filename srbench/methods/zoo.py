@@ -22,8 +22,8 @@ from srbench.errors import (
     UnknownNameError,
 )
 from srbench.methods.base import MethodCard
+from srbench.methods.networks import NetworkMethod
 from srbench.methods.papers import PaperScore
-from srbench.methods.trained import NetworkMethod
 from srbench.weights import tags as weightstore
 from srbench.weights.files import WEIGHTS, hub_dir, locate, path_of
 

@@ -28,7 +28,6 @@ every run.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import sys
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from pathlib import Path
 from srbench.errors import CheckpointError, ChecksumError, MissingWeightsError
 from srbench.registry import Registry
 from srbench.system.digests import sha256_cached
-from srbench.system.files import write_json
+from srbench.weights import pins
 
 __all__ = [
     "WEIGHTS",
@@ -45,7 +44,6 @@ __all__ = [
     "declare",
     "WeightStatus",
     "fetch",
-    "first_use_record",
     "hub_dir",
     "locate",
     "path_of",
@@ -71,12 +69,10 @@ class WeightFile:
         packaged: For files shipped inside an installed package, ``"PACKAGE:PATH/IN/PACKAGE"``
             (``"lpips:weights/v0.1/alex.pth"``); such files are never fetched, only located and
             verified.
-        archive_member: For a file published only inside an archive (zip or tar) at ``url``,
-            the member's file name (found at any depth); ``--fetch`` downloads the archive once
-            (kept in the srbench cache) and takes the member out.
-        unhashed: Why neither a digest nor a prefix is declared (the authors publish none);
-            listings show such a file as ``no published hash``, and it is recorded by its
-            SHA-256 on first use (:func:`first_use_record`) and refused if it changes later.
+        archive_member: For a file published only inside an archive at ``url``, the member's
+            file name (at any depth), which ``--fetch`` takes out of the downloaded archive.
+        unhashed: Why no digest nor prefix is declared (the authors publish none); such a file is
+            listed as ``[no published hash]`` and pinned on first use (:mod:`srbench.weights.pins`).
     """
 
     name: str
@@ -298,12 +294,10 @@ def fetch(name: str, progress: bool = True) -> Path:
     """Make weight file ``name`` present, downloading it only if it is absent.
 
     An existing file is returned without network access once :func:`locate` has checked its
-    hash (a file with another hash raises, naming the fix: delete it first). A downloaded file
-    is checked against the full SHA-256 when one is published, else against the name's SHA-256
-    prefix. Packaged files are only located.
-
-    Downloads go through :func:`srbench.hub.download` into :func:`hub_dir`, so
-    ``$SRBENCH_MIRROR`` and ``$SRBENCH_OFFLINE`` apply.
+    hash (a file with another hash raises, naming the fix: delete it first). Downloads go
+    through :mod:`srbench.hub` into :func:`hub_dir` (``$SRBENCH_MIRROR`` and ``$SRBENCH_OFFLINE``
+    apply) and are checked against the published SHA-256, else the name's prefix, else pinned as
+    the file's first use. Packaged files are only located.
 
     Raises:
         UnknownNameError: ``name`` is not declared.
@@ -322,7 +316,7 @@ def fetch(name: str, progress: bool = True) -> Path:
     from srbench import hub  # requests and pooch: only when something is fetched
 
     if weight.archive_member:
-        path = _fetch_member(weight, target, progress)
+        path = hub.download_member(weight.url, weight.archive_member, target, progress=progress)
     else:
         path = hub.download(
             [weight.url], weight.filename, target.parent, sha256=weight.sha256, progress=progress
@@ -338,55 +332,12 @@ def fetch(name: str, progress: bool = True) -> Path:
     return path
 
 
-def _fetch_member(weight: WeightFile, target: Path, progress: bool) -> Path:
-    """Download the archive that holds ``weight`` (once: it stays in the srbench cache for the
-    other files it holds) and write the member to ``target``."""
-    from urllib.parse import urlparse
-
-    from srbench import hub
-    from srbench.hub.archives import extract_member
-
-    name = Path(urlparse(weight.url).path).name or f"{weight.name}.archive"
-    archive = hub.download([weight.url], name, hub.cache_root() / "archives", progress=progress)
-    return extract_member(archive, str(weight.archive_member), target)
-
-
-def first_use_record() -> Path:
-    """The JSON file of the SHA-256 each file without a published hash had when srbench first
-    used it (``$SRBENCH_CACHE/weights-first-use.json``): name -> ``{"sha256", "file"}``."""
-    from srbench.hub import cache_root
-
-    return cache_root() / "weights-first-use.json"
-
-
-def _first_use(weight: WeightFile, got: str, path: Path, pin: bool) -> tuple[bool | None, str]:
-    """A file with no published hash against the hash it had on first use (recorded now when
-    ``pin`` and there is none): ``None`` when it matches or is new, ``False`` when it changed."""
-    record = first_use_record()
-    try:
-        seen = json.loads(record.read_text()) if record.is_file() else {}
-    except (OSError, ValueError):
-        seen = {}  # a damaged record is rewritten: it only ever pins, never vouches
-    first = seen.get(weight.name, {}).get("sha256")
-    if first is None:
-        if not pin:
-            return None, "no published hash (not used yet)"
-        write_json(record, {**seen, weight.name: {"sha256": got, "file": str(path)}})
-        return None, f"no published hash; sha256 {got[:8]} recorded on first use"
-    if first == got:
-        return None, f"no published hash; sha256 {got[:8]} as on first use"
-    return False, (
-        f"sha256 changed since first use: recorded {first}, got {got} (no hash is published; if "
-        f"the new file is intended, remove {weight.name!r} from {record})"
-    )
-
-
 def _check(
     weight: WeightFile, path: Path, fresh: bool = False, pin: bool = False
 ) -> tuple[bool | None, str]:
     got = sha256_cached(path, fresh=fresh)
     if not weight.published_hash:
-        return _first_use(weight, got, path, pin)
+        return pins.check(weight.name, got, path, pin)
     if weight.sha256:
         want = weight.sha256.lower()
         if got == want:
