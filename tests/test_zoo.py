@@ -249,6 +249,10 @@ def test_model_refuses_what_spandrel_does_not_recognise(tmp_path):
     text.write_text("hello")
     with pytest.raises(CheckpointError, match=r"is not a torch file"):
         create_method(f"model:weights={text}")
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
+    with pytest.raises(CheckpointError, match=r"not a readable safetensors file"):
+        create_method(f"model:weights={broken}")
     whole = tmp_path / "whole.pth"
     torch.save(swinir(2).state_dict(), whole)
     cut = tmp_path / "cut.pth"
@@ -431,16 +435,23 @@ def span(scale: int) -> torch.nn.Module:
 
 
 @pytest.mark.parametrize(
-    ("arch", "build", "scale"),
+    ("arch", "build", "scale", "suffix"),
     [
-        ("SPAN", span, 4),
-        pytest.param("RCAN", rcan, 2, marks=pytest.mark.slow),  # 15.6M parameters
+        ("SPAN", span, 4, ".pth"),
+        ("SPAN", span, 2, ".safetensors"),
+        ("SPAN", span, 2, ".bin"),  # a safetensors file by its content
+        pytest.param("RCAN", rcan, 2, ".pth", marks=pytest.mark.slow),  # 15.6M parameters
     ],
 )
-def test_model_takes_saved_span_and_rcan_files(tmp_path, lr, arch, build, scale):
+def test_model_takes_saved_span_and_rcan_files(tmp_path, lr, arch, build, scale, suffix):
+    from safetensors.torch import save_file
+
     net = build(scale)
-    path = tmp_path / f"{arch}.pth"
-    torch.save({"params": net.state_dict()}, path)
+    path = tmp_path / f"{arch}{suffix}"
+    if suffix == ".pth":
+        torch.save({"params": net.state_dict()}, path)
+    else:
+        save_file({k: v.contiguous() for k, v in net.state_dict().items()}, path)
     label, method = create_method(f"model:weights={path}")
     assert label == f"{arch}-{save_digest(path)[:8]}"
     assert method.card.scales == (scale,)

@@ -262,6 +262,15 @@ def _read_safetensors(path: Path, what: str) -> dict[str, Any]:
         ) from exc
 
 
+def _is_safetensors(path: Path) -> bool:
+    """By name, or by content whatever the name: 8 bytes of header length, then its JSON."""
+    if not path.is_file():
+        return False
+    with open(path, "rb") as handle:
+        head = handle.read(9)
+    return path.suffix.lower() == ".safetensors" or head[8:9] == b"{"
+
+
 def _key_summary(state: Mapping[str, Any]) -> str:
     """``"412 tensors, first keys: conv_first.weight, conv_first.bias, ..."`` for messages."""
     keys = [str(k) for k in list(state)[:4]]
@@ -278,10 +287,7 @@ def read_checkpoint(path: Path, what: str = "weights file") -> dict[str, Any]:
     """
     from spandrel import canonicalize_state_dict
 
-    if path.is_file() and path.suffix.lower() == ".safetensors":
-        data = _read_safetensors(path, what)
-    else:
-        data = read_file(path, what)
+    data = _read_safetensors(path, what) if _is_safetensors(path) else read_file(path, what)
     state = canonicalize_state_dict(data)
     if not any(hasattr(v, "shape") for v in state.values()):
         raise CheckpointError(
