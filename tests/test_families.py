@@ -13,6 +13,7 @@ import srbench.methods.families as families
 from srbench.methods import METHODS
 from srbench.methods.families.__main__ import main as write_counts
 from srbench.methods.trained import TrainedMethod, architecture, architectures
+from srbench.methods.zoo import ZooMethod
 from srbench.training.config import config_path
 from srbench.weights import WEIGHTS
 
@@ -21,11 +22,19 @@ from .conftest import run_cli
 FAMILY_DIR = Path(families.__file__).parent
 
 
+TRAINED_FAMILIES = ["autoencoder", "edsr", "esrgan", "srcnn", "srgan", "srugan", "unet"]
+
+
 def test_every_family_folder_has_its_parts():
     names = families.family_names()
-    assert names == ["autoencoder", "edsr", "esrgan", "srcnn", "srgan", "srugan", "unet"]
+    zoo = {
+        n: c.__module__.rpartition(".")[2] for n, c in METHODS.items() if issubclass(c, ZooMethod)
+    }
+    assert {"rcan", "swinir"} <= set(zoo.values())  # public checkpoint families: __init__ only
+    assert sorted(set(names) - set(zoo.values())) == TRAINED_FAMILIES
     for name in names:
         assert (FAMILY_DIR / name / "__init__.py").is_file()
+    for name in TRAINED_FAMILIES:
         assert (FAMILY_DIR / name / "net.py").is_file()
         assert (FAMILY_DIR / name / "configs").is_dir()
 

@@ -2,6 +2,6 @@
 and safe extraction of archives. Datasets and weights are fetched through it."""
 
 from srbench.hub.archives import extract
-from srbench.hub.downloads import HTTP_TIMEOUT_S, cache_root, download, offline
+from srbench.hub.downloads import HTTP_TIMEOUT_S, cache_root, download, download_member, offline
 
-__all__ = ["HTTP_TIMEOUT_S", "cache_root", "download", "extract", "offline"]
+__all__ = ["HTTP_TIMEOUT_S", "cache_root", "download", "download_member", "extract", "offline"]

@@ -294,3 +294,19 @@ def _network_error(
             ]
         )
     )
+
+
+def download_member(url: str, member: str, target: Path, progress: bool = True) -> Path:
+    """Fetch the archive (zip or tar) at ``url`` into ``cache_root()/archives`` (once: it stays
+    there for the other files it holds) and write its member named ``member`` (at any depth) to
+    ``target``; for files published only inside an archive (RCAN's models). Returns ``target``.
+
+    Raises:
+        OfflineError, DownloadError: As :func:`download`.
+        SrbenchError: The archive is corrupt or holds no (or several) members of that name.
+    """
+    from srbench.hub.archives import extract_member
+
+    name = Path(unquote(urlparse(url).path)).name or "archive"
+    archive = download([url], name, cache_root() / "archives", progress=progress)
+    return extract_member(archive, member, target)

@@ -1,7 +1,8 @@
 """SR methods: the plug-in interface (``base``; ``ychannel``, the base of luma-only networks), the
 registry and specs (``plugins``), running one method on one image (``inference``), the
-``--isolate`` worker process (``worker``), the interpolators, precomputed outputs, and the
-trained families (``trained``, ``families/``)."""
+``--isolate`` worker process (``worker``), the interpolators, precomputed outputs, the trained
+families (``trained``, ``families/``), and public checkpoints through spandrel (``zoo``: families
+by tag, ``model:weights=PATH``)."""
 
 from srbench.methods.base import ImageContext, MethodCard, SRMethod, Tiling, tiled_upscale
 from srbench.methods.interpolators import Interpolator

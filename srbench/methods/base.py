@@ -99,6 +99,9 @@ class SRMethod(abc.ABC):
     #: The scales :meth:`prepare` was called with (by :func:`srbench.methods.prepare_method`);
     #: a fresh instance of the method is prepared with the same ones.
     prepared_scales: tuple[int, ...] = ()
+    #: The label the instance's results get when its spec gives no ``label=`` (``None``: the
+    #: spec itself); ``model:weights=PATH`` names its results by the file (``<arch>-<sha8>``).
+    default_label: str | None = None
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device

@@ -155,14 +155,27 @@ def _no_scale_message(spec: str, method: SRMethod, scales: Sequence[int]) -> str
         ]
         missing = [s for s in scales if s in network]
         if tag and missing and "weights=" not in spec:
-            lines[-1] += (
-                f", or make x{missing[0]} weights: srbench train {type(method).card.name} "
-                f"--scale {missing[0]} --data DATA --tag {tag}"
-            )
+            lines[-1] += _more_weights(method, missing[0], tag)
         return "\n".join(lines) + "."
     return (
         f"method {spec} supports {listed}, none of the requested {asked}.\n"
         f"Fix: --scale {','.join(map(str, has))}, or leave {spec} out of --methods."
+    )
+
+
+def _more_weights(method: SRMethod, scale: int, tag: str) -> str:
+    """How ``method`` gets weights for ``scale`` under ``tag``: the authors' file to fetch for
+    a public checkpoint family, else a training."""
+    from srbench.methods.zoo import ZooMethod
+
+    if isinstance(method, ZooMethod):
+        name = method.family.releases[tag].files.get(scale)
+        if name is None:
+            return f" (tag {tag} has no x{scale} release)"
+        return f", or fetch the x{scale} file: srbench weights --fetch {name}"
+    return (
+        f", or make x{scale} weights: srbench train {type(method).card.name} "
+        f"--scale {scale} --data DATA --tag {tag}"
     )
 
 
@@ -225,21 +238,41 @@ def load_metrics(plan: Plan, log: Log) -> None:
     plan.set_metrics = [s for s in plan.set_metrics if s.metric not in plan.skipped_metrics]
 
 
+#: Methods ``all`` never includes: they need an option naming their input (``dir=``,
+#: ``weights=``).
+NOT_IN_ALL = ("precomputed", "model")
+
+
 def expand_methods(specs: Sequence[str], skipped: list[str] | None = None) -> list[str]:
-    """Method specs with ``all`` expanded: every registered method but ``precomputed`` that can
-    run here; each one that cannot (a trained method without weights) adds a line to
-    ``skipped``. A method named explicitly is kept, so its own error says what is missing."""
+    """Method specs with ``all`` expanded: every registered method that can run here (but
+    :data:`NOT_IN_ALL`), and every tag of a public checkpoint family whose files are in the
+    torch hub cache (``swinir:tag=lightweight``; the default tag as the plain name). The methods
+    and tags left out for want of weights add ONE line to ``skipped``. A method named explicitly
+    is kept, so its own error says what is missing."""
+    from srbench.methods.zoo import ZooMethod, present_tags
+
     out: list[str] = []
+    left_out = 0
     for spec in specs:
         if spec.strip().lower() != "all":
             out.append(spec.strip())
             continue
         for name, cls in METHODS.items():
-            why = None if name == "precomputed" else cls.unavailable()
-            if why is not None and skipped is not None:
-                skipped.append(f"skipped method {name}: {why}")
-            if name != "precomputed" and why is None:
+            if name in NOT_IN_ALL:
+                continue
+            if issubclass(cls, ZooMethod):
+                present = present_tags(cls.family)
+                left_out += len(cls.family.releases) - len(present)
+                out += [name if t == cls.family.default_tag else f"{name}:tag={t}" for t in present]
+            elif cls.unavailable() is None:
                 out.append(name)
+            else:
+                left_out += 1
+    if left_out and skipped is not None:
+        skipped.append(
+            f"{left_out} methods/tags left out for missing weights (`srbench weights` lists them; "
+            "`srbench weights --fetch NAME` gets one)"
+        )
     return list(dict.fromkeys(out))
 
 

@@ -36,6 +36,7 @@ from pathlib import Path
 from srbench.errors import CheckpointError, ChecksumError, MissingWeightsError
 from srbench.registry import Registry
 from srbench.system.digests import sha256_cached
+from srbench.weights import pins
 
 __all__ = [
     "WEIGHTS",
@@ -68,6 +69,10 @@ class WeightFile:
         packaged: For files shipped inside an installed package, ``"PACKAGE:PATH/IN/PACKAGE"``
             (``"lpips:weights/v0.1/alex.pth"``); such files are never fetched, only located and
             verified.
+        archive_member: For a file published only inside an archive at ``url``, the member's
+            file name (at any depth), which ``--fetch`` takes out of the downloaded archive.
+        unhashed: Why no digest nor prefix is declared (the authors publish none); such a file is
+            listed as ``[no published hash]`` and pinned on first use (:mod:`srbench.weights.pins`).
     """
 
     name: str
@@ -77,6 +82,13 @@ class WeightFile:
     sha256_prefix: str
     used_by: str
     packaged: str | None = None
+    archive_member: str | None = None
+    unhashed: str = ""
+
+    @property
+    def published_hash(self) -> bool:
+        """Whether a digest or a prefix is declared (else the file is pinned on first use)."""
+        return bool(self.sha256 or self.sha256_prefix)
 
     @property
     def package(self) -> str | None:
@@ -203,11 +215,14 @@ def path_of(name: str) -> Path:
     return path
 
 
-def locate(name: str) -> Path:
+def locate(name: str, pin: bool = True) -> Path:
     """The path of weight file ``name``, checked against its declared hash; never downloads.
 
     The check reads the file once; later calls (in this process or another) use the digest
-    cached by the file's stat fingerprint (:func:`srbench.system.digests.sha256_cached`).
+    cached by the file's stat fingerprint (:func:`srbench.system.digests.sha256_cached`). A file
+    whose authors publish no hash is checked against the hash it had on first use; with ``pin``
+    that hash is recorded now if none is (a caller that checks the content first passes
+    ``pin=False`` and calls ``locate(name)`` once the content is accepted).
 
     Raises:
         UnknownNameError: ``name`` is not declared in :data:`WEIGHTS`.
@@ -219,7 +234,7 @@ def locate(name: str) -> Path:
     weight = WEIGHTS.get(name)
     path = path_of(name)
     if path.is_file():
-        ok, detail = _check(weight, path)
+        ok, detail = _check(weight, path, pin=pin)
         if ok is False:
             raise ChecksumError(_mismatch_message(weight, path, detail))
         return path
@@ -279,12 +294,10 @@ def fetch(name: str, progress: bool = True) -> Path:
     """Make weight file ``name`` present, downloading it only if it is absent.
 
     An existing file is returned without network access once :func:`locate` has checked its
-    hash (a file with another hash raises, naming the fix: delete it first). A downloaded file
-    is checked against the full SHA-256 when one is published, else against the name's SHA-256
-    prefix. Packaged files are only located.
-
-    Downloads go through :func:`srbench.hub.download` into :func:`hub_dir`, so
-    ``$SRBENCH_MIRROR`` and ``$SRBENCH_OFFLINE`` apply.
+    hash (a file with another hash raises, naming the fix: delete it first). Downloads go
+    through :mod:`srbench.hub` into :func:`hub_dir` (``$SRBENCH_MIRROR`` and ``$SRBENCH_OFFLINE``
+    apply) and are checked against the published SHA-256, else the name's prefix, else pinned as
+    the file's first use. Packaged files are only located.
 
     Raises:
         UnknownNameError: ``name`` is not declared.
@@ -302,26 +315,29 @@ def fetch(name: str, progress: bool = True) -> Path:
         return locate(name)
     from srbench import hub  # requests and pooch: only when something is fetched
 
-    path = hub.download(
-        [weight.url], weight.filename, target.parent, sha256=weight.sha256, progress=progress
-    )
-    if weight.sha256 is None and weight.sha256_prefix:
-        got = sha256_cached(path, fresh=True)
-        if not got.startswith(weight.sha256_prefix.lower()):
-            path.unlink(missing_ok=True)
-            raise ChecksumError(
-                f"{weight.filename} was downloaded from {weight.url} but its sha256 is {got}, "
-                f"which does not start with the expected prefix {weight.sha256_prefix}. Nothing "
-                "was kept. The server's copy changed or was corrupted on the way. Fix: try again "
-                "later or set SRBENCH_MIRROR to a trusted copy."
-            )
+    if weight.archive_member:
+        path = hub.download_member(weight.url, weight.archive_member, target, progress=progress)
+    else:
+        path = hub.download(
+            [weight.url], weight.filename, target.parent, sha256=weight.sha256, progress=progress
+        )
+    ok, detail = _check(weight, path, fresh=True, pin=True)
+    if ok is False:
+        path.unlink(missing_ok=True)
+        raise ChecksumError(
+            f"{weight.filename} was downloaded from {weight.url} but it is not the published "
+            f"file: {detail}. Nothing was kept. The server's copy changed or was corrupted on the "
+            "way. Fix: try again later or set SRBENCH_MIRROR to a trusted copy."
+        )
     return path
 
 
-def _check(weight: WeightFile, path: Path, fresh: bool = False) -> tuple[bool | None, str]:
-    if not (weight.sha256 or weight.sha256_prefix):
-        return None, "no published hash"
+def _check(
+    weight: WeightFile, path: Path, fresh: bool = False, pin: bool = False
+) -> tuple[bool | None, str]:
     got = sha256_cached(path, fresh=fresh)
+    if not weight.published_hash:
+        return pins.check(weight.name, got, path, pin)
     if weight.sha256:
         want = weight.sha256.lower()
         if got == want:

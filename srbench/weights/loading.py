@@ -7,6 +7,7 @@ are read with ``torch.load(weights_only=True)``: a weights file can never run co
 from __future__ import annotations
 
 import importlib
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from srbench.errors import CheckpointError
 
 if TYPE_CHECKING:
+    from spandrel import ImageModelDescriptor
     from torch import nn
 
     from srbench.methods.trained import Architecture
@@ -22,9 +24,13 @@ __all__ = [
     "build_network",
     "infer_scales",
     "interpolate_states",
+    "describe_state",
+    "detect_architecture",
+    "load_checkpoint",
     "load_network",
     "load_strict",
     "native_layout",
+    "read_checkpoint",
     "read_file",
     "read_state",
 ]
@@ -240,3 +246,115 @@ def infer_scales(arch: Architecture, path: Path) -> tuple[int, ...]:
         f"scale ({len(state)} tensors, first keys: {', '.join(list(state)[:3])}). Fix: pick the "
         "method it was trained for, or put its model card (.json) beside it."
     )
+
+
+def _read_safetensors(path: Path, what: str) -> dict[str, Any]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(path, device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(
+            f"{what} {path} ({path.stat().st_size:,} bytes) is not a readable safetensors file: "
+            f"it is truncated, corrupt or of another format ({exc}). Fix: copy or download it "
+            "again."
+        ) from exc
+
+
+def _is_safetensors(path: Path) -> bool:
+    """By name, or by content whatever the name: 8 bytes of header length, then its JSON."""
+    if not path.is_file():
+        return False
+    with open(path, "rb") as handle:
+        head = handle.read(9)
+    return path.suffix.lower() == ".safetensors" or head[8:9] == b"{"
+
+
+def _key_summary(state: Mapping[str, Any]) -> str:
+    """``"412 tensors, first keys: conv_first.weight, conv_first.bias, ..."`` for messages."""
+    keys = [str(k) for k in list(state)[:4]]
+    return f"{len(state)} entries, first keys: {', '.join(keys) or 'none'}"
+
+
+def read_checkpoint(path: Path, what: str = "weights file") -> dict[str, Any]:
+    """The state dict of a checkpoint file, unwrapped by spandrel's canonicalisation (the
+    authors' ``params``, ``params_ema``, ``state_dict``... wrappings, ``module.`` prefixes).
+
+    Raises:
+        CheckpointError: The file cannot be read (truncated, not a torch or safetensors file) or
+            holds no tensors.
+    """
+    from spandrel import canonicalize_state_dict
+
+    data = _read_safetensors(path, what) if _is_safetensors(path) else read_file(path, what)
+    state = canonicalize_state_dict(data)
+    if not any(hasattr(v, "shape") for v in state.values()):
+        raise CheckpointError(
+            f"{what} {path} holds no tensors ({_key_summary(state)}): it is not a weights file. "
+            "A training checkpoint keeps the weights under another key; give the exported weights."
+        )
+    return state
+
+
+def detect_architecture(state: Mapping[str, Any]) -> str | None:
+    """The id of the spandrel architecture whose keys ``state`` has (``"SwinIR"``), found from
+    the key names and without building a network; ``None`` when none matches."""
+    from spandrel import MAIN_REGISTRY
+
+    for support in MAIN_REGISTRY.architectures("detection"):
+        if support.architecture.detect(state):
+            return str(support.architecture.id)
+    return None
+
+
+def describe_state(state: Mapping[str, Any]) -> str:
+    """``"what spandrel sees"`` in a state dict, for messages: its architecture, or none with the
+    number of entries and the first key names."""
+    found = detect_architecture(state)
+    if found is not None:
+        return f"a {found} checkpoint"
+    return f"no architecture spandrel knows ({_key_summary(state)})"
+
+
+def load_checkpoint(path: Path, what: str = "weights file") -> ImageModelDescriptor:
+    """Any super-resolution checkpoint spandrel recognises, as its model descriptor (on the CPU,
+    float32; ``.architecture.id``, ``.scale``, ``.model``...), read by :func:`read_checkpoint`.
+
+    Raises:
+        CheckpointError: The file cannot be read (truncated, not a torch/safetensors file), holds
+            no tensors, spandrel recognises no architecture in it (the message gives the number of
+            entries and the first key names), the recognised architecture does not load it, or
+            it is not an RGB super-resolution model (a denoiser, a grayscale or inpainting model).
+    """
+    from spandrel import MAIN_REGISTRY, ImageModelDescriptor, UnsupportedModelError
+
+    state = read_checkpoint(path, what)
+    try:
+        with warnings.catch_warnings():
+            # spandrel's Swin-based networks call torch.meshgrid the old way; not the user's
+            warnings.filterwarnings("ignore", message="torch.meshgrid", category=UserWarning)
+            found = MAIN_REGISTRY.load(state)
+    except UnsupportedModelError:
+        raise CheckpointError(
+            f"{what} {path} is not a checkpoint of any architecture spandrel knows "
+            f"({_key_summary(state)}). Fix: give the authors' file of a supported architecture "
+            "(https://github.com/chaiNNer-org/spandrel lists them)."
+        ) from None
+    except Exception as exc:  # noqa: BLE001 (an architecture's loader meeting odd shapes)
+        raise CheckpointError(
+            f"{what} {path} is {describe_state(state)} but does not load "
+            f"({type(exc).__name__}: {str(exc)[:200]}; {_key_summary(state)})."
+        ) from exc
+    if not isinstance(found, ImageModelDescriptor) or found.purpose not in ("SR", "Restoration"):
+        raise CheckpointError(
+            f"{what} {path} is a {found.architecture.id} model for {found.purpose}, not "
+            "single-image super-resolution."
+        )
+    if found.scale < 2 or (found.input_channels, found.output_channels) != (3, 3):
+        raise CheckpointError(
+            f"{what} {path} is a {found.architecture.id} model of scale {found.scale} with "
+            f"{found.input_channels} input and {found.output_channels} output channels; srbench "
+            "runs RGB super-resolution models (3 channels, scale 2 or more)."
+        )
+    return found

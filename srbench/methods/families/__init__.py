@@ -1,4 +1,8 @@
-"""The trained method families: one folder per family, each holding everything about it.
+"""The method families: one folder per family, each holding everything about it.
+
+Two kinds: trained families (below), and public checkpoint families (``rcan``, ``swinir``...),
+whose folder is only an ``__init__.py`` declaring the authors' files and a
+:class:`~srbench.methods.zoo.ZooMethod` subclass (the networks come from spandrel).
 
 A family folder (``srbench/methods/families/<family>/``) has:
 
