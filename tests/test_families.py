@@ -21,10 +21,18 @@ from .conftest import run_cli
 FAMILY_DIR = Path(families.__file__).parent
 
 
+#: The public checkpoint families: declarations only, their networks are spandrel's.
+ZOO_FAMILIES = ["dat", "hat", "omnisr", "realesrgan", "span"]
+
+
 def test_every_family_folder_has_its_parts():
     names = families.family_names()
-    assert names == ["autoencoder", "edsr", "esrgan", "srcnn", "srgan", "srugan", "unet"]
-    for name in names:
+    trained = ["autoencoder", "edsr", "esrgan", "srcnn", "srgan", "srugan", "unet"]
+    assert names == sorted(trained + ZOO_FAMILIES)
+    for name in ZOO_FAMILIES:  # a zoo family is its __init__.py (no network, no configs)
+        assert (FAMILY_DIR / name / "__init__.py").is_file()
+        assert not (FAMILY_DIR / name / "net.py").exists()
+    for name in trained:
         assert (FAMILY_DIR / name / "__init__.py").is_file()
         assert (FAMILY_DIR / name / "net.py").is_file()
         assert (FAMILY_DIR / name / "configs").is_dir()
