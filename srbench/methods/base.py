@@ -92,6 +92,9 @@ class SRMethod(abc.ABC):
     #: The spec :func:`srbench.methods.create_method` made this instance from; the runner
     #: creates fresh instances from it (in a worker process, or after a call that timed out).
     created_from: str | None = None
+    #: The label the instance's results get when its spec gives no ``label=`` (``None``: the
+    #: spec itself); ``model:weights=PATH`` names its results by the file (``<arch>-<sha8>``).
+    default_label: str | None = None
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device

@@ -59,7 +59,9 @@ def load_entry_points(registry: Registry[type[SRMethod]]) -> None:
 def _discover(registry: Registry[type[SRMethod]]) -> None:
     """On the first lookup: the trained families (each registers its methods), then plug-ins."""
     from srbench.methods.families import load_families
+    from srbench.methods.zoo import ModelMethod
 
+    registry.add("model", ModelMethod)
     load_families()
     load_entry_points(registry)
 
@@ -134,15 +136,15 @@ def create_method(spec: str, device: str = "cpu") -> tuple[str, SRMethod]:
     if label is not None:  # it names the folders of --save-images and FID/KID features
         check_name(label, f"label= in method spec {spec!r}:")
     options = _method_options(spec, cls, raw)
-    if label is None:
-        body = ",".join(f"{k}={v}" for k, v in sorted(raw.items()))
-        label = f"{cls.card.name}:{body}" if body else cls.card.name
     try:
         method = cls(device=device, **options)
     except SrbenchError:
         raise
     except Exception as exc:
         raise SrbenchError(f"method {spec!r} could not be created: {exc!r}") from exc
+    if label is None:
+        body = ",".join(f"{k}={v}" for k, v in sorted(raw.items()))
+        label = method.default_label or (f"{cls.card.name}:{body}" if body else cls.card.name)
     method.created_from = spec
     return label, method
 

@@ -9,6 +9,7 @@ networks are in each family's ``net.py``; ``srbench train`` trains them
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import dataclasses
 import functools
@@ -30,6 +31,7 @@ from srbench.weights import tags as weightstore
 __all__ = [
     "Architecture",
     "InterpolatingMethod",
+    "NetworkMethod",
     "TrainedMethod",
     "architecture",
     "architectures",
@@ -124,7 +126,94 @@ def count_parameters(arch: Architecture) -> int:
         return count(build_network(arch, arch.count_scales))
 
 
-class TrainedMethod(SRMethod):
+class NetworkMethod(SRMethod):
+    """A network per scale, loaded once from a weights file per scale: what trained methods and
+    public checkpoints (:mod:`srbench.methods.zoo`) share. A subclass sets ``tag`` and calls
+    :meth:`_use_files`, and says how a file becomes a network (:meth:`_load`) and how the network
+    is called (:meth:`_forward`); this class records the weights (version, provenance), caches
+    the networks and runs batches through them."""
+
+    #: The tag the weights were chosen by (``"file"`` for an explicit file).
+    tag: str
+    #: The torch dtype the network runs in (``"float16"``, ``"bfloat16"``; ``None``: float32).
+    precision: str | None = None
+
+    def _use_files(
+        self, files: Mapping[int, weightstore.ResolvedWeights], published: tuple[PaperScore, ...]
+    ) -> None:
+        """Serve the scales of ``files`` (an instance runs only the scales it has weights for;
+        the runner skips the others), with ``published`` on the instance's card."""
+        self._files = dict(files)
+        self.card = dataclasses.replace(
+            type(self).card, scales=tuple(sorted(self._files)), published=published
+        )
+        self._nets: dict[int, Any] = {}
+        self._sha: dict[Path, str] = {}
+
+    def version_at(self, scale: int) -> str:
+        """The card version plus the weights' tag and hash: other weights, other results."""
+        files = self._files.get(scale)
+        if files is None:
+            return self.card.version
+        return f"{self.card.version}+{files.tag}.{self._digest(files.path)[:8]}"
+
+    def provenance(self) -> dict[str, Any]:
+        """The weights used at each scale, for the run manifest."""
+        return {
+            f"x{s}": {**w.record(), "sha256": self._digest(w.path)} for s, w in self._files.items()
+        }
+
+    def _digest(self, path: Path) -> str:
+        # cached by the file's stat fingerprint: an authors' file checked by weights.locate is
+        # not read again, nor on the next run
+        if path not in self._sha:
+            self._sha[path] = sha256_cached(path)
+        return self._sha[path]
+
+    def _net(self, scale: int) -> Any:
+        if scale not in self._files:
+            raise SrbenchError(
+                f"{self.card.name} (tag {self.tag}) has no weights for x{scale}; it has "
+                f"x{', x'.join(map(str, sorted(self._files)))}."
+            )
+        if scale not in self._nets:
+            import torch
+
+            resolved = self._files[scale]
+            net = self._load(resolved).to(self.device).eval()
+            if self.precision is not None:
+                net = net.to(getattr(torch, self.precision))
+            for s in resolved.scales:
+                if self._files.get(s) == resolved:
+                    self._nets[s] = net
+        return self._nets[scale]
+
+    @abc.abstractmethod
+    def _load(self, resolved: weightstore.ResolvedWeights) -> Any:
+        """The network in ``resolved.path`` (on the CPU, float32), checked to be this method's."""
+
+    def _forward(self, net: Any, x: Any, scale: int) -> Any:
+        """``net`` on a ``(n, 3, h, w)`` batch on 0..1; returns the batch at ``scale``."""
+        return net(x)
+
+    def upscale(self, lr: np.ndarray, scale: int) -> np.ndarray:
+        """One RGB ``uint8`` image through the network."""
+        return self.upscale_batch(lr[None], scale)[0]
+
+    def upscale_batch(self, lrs: np.ndarray, scale: int) -> np.ndarray:
+        """``(n, h, w, 3)`` ``uint8`` tiles in one forward pass; float output on 0..255."""
+        import torch
+
+        net = self._net(scale)
+        dtype = getattr(torch, self.precision or "float32")
+        x = torch.from_numpy(np.array(lrs, order="C")).to(self.device)  # writable: lrs is read-only
+        x = x.permute(0, 3, 1, 2).to(dtype) / 255.0
+        with torch.inference_mode():
+            y = self._forward(net, x, scale)
+        return (y.float() * 255.0).permute(0, 2, 3, 1).cpu().numpy()
+
+
+class TrainedMethod(NetworkMethod):
     """A network with weights chosen by ``tag`` (default: the method's default tag) or by an
     explicit ``weights`` file; runs in float32 (``half=true`` for float16 on CUDA)."""
 
@@ -155,19 +244,13 @@ class TrainedMethod(SRMethod):
     ) -> None:
         super().__init__(device)
         self.half = half
+        self.precision = "float16" if half and device.startswith("cuda") else None
         self.tag = weightstore.check_tag(tag or self.arch.default_tag, f"{self.arch.name}: tag=")
         if weights is not None:
-            self._files = _explicit_file(self.arch, Path(weights).expanduser())
+            files = _explicit_file(self.arch, Path(weights).expanduser())
         else:
-            self._files = _tagged_files(self.arch, self.tag)
-        # An instance serves only the scales it has weights for; the runner skips the others.
-        self.card = dataclasses.replace(
-            type(self).card,
-            scales=tuple(sorted(self._files)),
-            published=() if weights is not None else self.arch.published.get(self.tag, ()),
-        )
-        self._nets: dict[int, Any] = {}
-        self._sha: dict[Path, str] = {}
+            files = _tagged_files(self.arch, self.tag)
+        self._use_files(files, () if weights is not None else self.arch.published.get(self.tag, ()))
 
     @classmethod
     def unavailable(cls) -> str | None:
@@ -185,62 +268,13 @@ class TrainedMethod(SRMethod):
         held = "; ".join(f"{t}: x{','.join(map(str, s))}" for t, s in found.items())
         return held or "none (not runnable)"
 
-    def version_at(self, scale: int) -> str:
-        """The card version plus the weights' tag and hash: other weights, other results."""
-        files = self._files.get(scale)
-        if files is None:
-            return self.card.version
-        return f"{self.card.version}+{files.tag}.{self._digest(files.path)[:8]}"
-
-    def provenance(self) -> dict[str, Any]:
-        """The weights used at each scale, for the run manifest."""
-        return {
-            f"x{s}": {**w.record(), "sha256": self._digest(w.path)} for s, w in self._files.items()
-        }
-
-    def _digest(self, path: Path) -> str:
-        # cached by the file's stat fingerprint: an authors' file checked by weights.locate is
-        # not read again, nor on the next run
-        if path not in self._sha:
-            self._sha[path] = sha256_cached(path)
-        return self._sha[path]
-
-    def _net(self, scale: int) -> Any:
-        if scale not in self._files:
-            raise SrbenchError(
-                f"{self.card.name} (tag {self.tag}) has no weights for x{scale}; it has "
-                f"x{', x'.join(map(str, sorted(self._files)))}."
-            )
-        if scale not in self._nets:
-            resolved = self._files[scale]
-            net = self._load(resolved).to(self.device).eval()
-            if self.half and self.device.startswith("cuda"):
-                net = net.half()
-            for s in resolved.scales:
-                if self._files.get(s) == resolved:
-                    self._nets[s] = net
-        return self._nets[scale]
-
     def _load(self, resolved: weightstore.ResolvedWeights) -> Any:
         from srbench.weights.loading import load_network
 
         return load_network(self.arch, resolved.path, resolved.scales, resolved.card)
 
-    def upscale(self, lr: np.ndarray, scale: int) -> np.ndarray:
-        """One RGB ``uint8`` image through the network."""
-        return self.upscale_batch(lr[None], scale)[0]
-
-    def upscale_batch(self, lrs: np.ndarray, scale: int) -> np.ndarray:
-        """``(n, h, w, 3)`` ``uint8`` tiles in one forward pass; float output on 0..255."""
-        import torch
-
-        net = self._net(scale)
-        dtype = next(net.parameters()).dtype
-        x = torch.from_numpy(np.array(lrs, order="C")).to(self.device)  # writable: lrs is read-only
-        x = x.permute(0, 3, 1, 2).to(dtype) / 255.0
-        with torch.inference_mode():
-            y = net(x, scale) if self.arch.multiscale else net(x)
-        return (y.float() * 255.0).permute(0, 2, 3, 1).cpu().numpy()
+    def _forward(self, net: Any, x: Any, scale: int) -> Any:
+        return net(x, scale) if self.arch.multiscale else net(x)
 
 
 class InterpolatingMethod(TrainedMethod):

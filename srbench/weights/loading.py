@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from srbench.errors import CheckpointError
 
 if TYPE_CHECKING:
+    from spandrel import ImageModelDescriptor
     from torch import nn
 
     from srbench.methods.trained import Architecture
@@ -22,6 +23,7 @@ __all__ = [
     "build_network",
     "infer_scales",
     "interpolate_states",
+    "load_checkpoint",
     "load_network",
     "load_strict",
     "native_layout",
@@ -240,3 +242,82 @@ def infer_scales(arch: Architecture, path: Path) -> tuple[int, ...]:
         f"scale ({len(state)} tensors, first keys: {', '.join(list(state)[:3])}). Fix: pick the "
         "method it was trained for, or put its model card (.json) beside it."
     )
+
+
+def _read_safetensors(path: Path, what: str) -> dict[str, Any]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(path, device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(
+            f"{what} {path} ({path.stat().st_size:,} bytes) is not a readable safetensors file: "
+            f"it is truncated, corrupt or of another format ({exc}). Fix: copy or download it "
+            "again."
+        ) from exc
+
+
+def _key_summary(state: Mapping[str, Any]) -> str:
+    """``"412 tensors, first keys: conv_first.weight, conv_first.bias, ..."`` for messages."""
+    keys = [str(k) for k in list(state)[:4]]
+    return f"{len(state)} entries, first keys: {', '.join(keys) or 'none'}"
+
+
+def load_checkpoint(path: Path, what: str = "weights file") -> ImageModelDescriptor:
+    """Any super-resolution checkpoint spandrel recognises, as its model descriptor (on the CPU,
+    float32; ``.architecture.id``, ``.scale``, ``.model``...).
+
+    The file is read safely (``torch.load(weights_only=True)``, or safetensors) with the errors of
+    :func:`read_file`; the authors' wrappings (``params``, ``params_ema``, ``state_dict``...) and
+    prefixes (``module.``) are removed by spandrel's own canonicalisation.
+
+    Raises:
+        CheckpointError: The file cannot be read (truncated, not a torch/safetensors file), holds
+            no tensors, spandrel recognises no architecture in it (the message gives the number of
+            entries and the first key names), the recognised architecture does not load it, or
+            it is not an RGB super-resolution model (a denoiser, a grayscale or inpainting model).
+    """
+    from spandrel import (
+        MAIN_REGISTRY,
+        ImageModelDescriptor,
+        UnsupportedModelError,
+        canonicalize_state_dict,
+    )
+
+    if path.is_file() and path.suffix.lower() == ".safetensors":
+        data = _read_safetensors(path, what)
+    else:
+        data = read_file(path, what)
+    state = canonicalize_state_dict(data)
+    tensors = sum(hasattr(v, "shape") for v in state.values())
+    if not tensors:
+        raise CheckpointError(
+            f"{what} {path} holds no tensors ({_key_summary(state)}): it is not a weights file. "
+            "A training checkpoint keeps the weights under another key; give the exported weights."
+        )
+    try:
+        found = MAIN_REGISTRY.load(state)
+    except UnsupportedModelError:
+        raise CheckpointError(
+            f"{what} {path} is not a checkpoint of any architecture spandrel knows "
+            f"({_key_summary(state)}). Fix: give the authors' file of a supported architecture "
+            "(https://github.com/chaiNNer-org/spandrel lists them)."
+        ) from None
+    except Exception as exc:  # noqa: BLE001 (an architecture's loader meeting odd shapes)
+        raise CheckpointError(
+            f"{what} {path} looks like a spandrel-supported architecture but does not load "
+            f"({type(exc).__name__}: {str(exc)[:200]}; {_key_summary(state)})."
+        ) from exc
+    if not isinstance(found, ImageModelDescriptor) or found.purpose not in ("SR", "Restoration"):
+        raise CheckpointError(
+            f"{what} {path} is a {found.architecture.id} model for {found.purpose}, not "
+            "single-image super-resolution."
+        )
+    if found.scale < 2 or (found.input_channels, found.output_channels) != (3, 3):
+        raise CheckpointError(
+            f"{what} {path} is a {found.architecture.id} model of scale {found.scale} with "
+            f"{found.input_channels} input and {found.output_channels} output channels; srbench "
+            "runs RGB super-resolution models (3 channels, scale 2 or more)."
+        )
+    return found

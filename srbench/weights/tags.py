@@ -37,6 +37,7 @@ __all__ = [
     "install",
     "missing_message",
     "read_card",
+    "released",
     "resolve",
     "store_root",
     "tags",
@@ -148,10 +149,7 @@ def resolve(
         MissingWeightsError: No such weights here; the message says how to get or train them.
     """
     if tag == OFFICIAL_TAG and official and scale in official:
-        name = official[scale]
-        path = weights.locate(name)  # raises with the fetch command when absent
-        scales = tuple(sorted(s for s, n in official.items() if n == name))
-        return ResolvedWeights(path, tag, scales, official=name)
+        return released(tag, official, scale)
     for card_path, card in _cards(method, tag):
         if scale in card.get("scales", []):
             path = card_path.with_suffix(".pt")
@@ -162,6 +160,20 @@ def resolve(
                 )
             return ResolvedWeights(path, tag, tuple(card["scales"]), card)
     raise MissingWeightsError(missing_message(method, tag, scale, official))
+
+
+def released(tag: str, files: Mapping[int, str], scale: int) -> ResolvedWeights:
+    """The authors' file for ``scale`` among ``files`` (scale -> :mod:`srbench.weights` name),
+    found in the torch hub cache and checked against its declared hash before anything loads it.
+
+    Raises:
+        MissingWeightsError: The file is absent; the message names ``srbench weights --fetch``.
+        ChecksumError: The file there has another hash than the declared one.
+    """
+    name = files[scale]
+    path = weights.locate(name)  # raises with the fetch command when absent
+    scales = tuple(sorted(s for s, n in files.items() if n == name))
+    return ResolvedWeights(path, tag, scales, official=name)
 
 
 def missing_message(
