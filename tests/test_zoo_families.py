@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+import torch
 
+from srbench.methods import METHODS, create_method
 from srbench.methods.families import dat, hat, omnisr, realesrgan, span
 from srbench.methods.families.releases import by_scale, released_file
-from srbench.methods.zoo import ZooFamily
+from srbench.methods.zoo import ZooFamily, ZooMethod
 from srbench.weights import WEIGHTS
 from srbench.weights.tags import check_tag
+
+# the zoo's fixtures: a private torch hub cache (autouse), `install` and the LR image `lr`
+from .test_zoo import assert_same_output, install, lr, torch_home  # noqa: F401
 
 FAMILIES: dict[str, ZooFamily] = {
     m.FAMILY.name: m.FAMILY for m in (hat, dat, realesrgan, span, omnisr)
@@ -110,3 +117,194 @@ def test_release_helpers_refuse_bad_input():
         released_file("x", "x.pth", "http://example.org/x.pth", "m (tag t) x4")
     with pytest.raises(ValueError, match="one value per"):
         by_scale("T", {4: [(30.0, 0.9)] * 4})
+
+
+def test_every_family_is_a_registered_zoo_method():
+    for name, family in FAMILIES.items():
+        cls = METHODS.get(name)
+        assert issubclass(cls, ZooMethod) and cls.family is family
+        assert cls.card.scales == family.scales and cls.card.paper == family.paper
+
+
+# --------------------------------------------------------------------------------------------
+# Loading: a randomly initialised network of each tag's real hyper-parameters (the authors'
+# option files), saved in the authors' layout under the declared name, runs through srbench
+# like the network itself.
+
+#: HAT's test options (options/test/*.yml); HAT-S: 144 channels, compress/squeeze 24.
+HAT_BASE = {
+    "img_size": 64,
+    "window_size": 16,
+    "compress_ratio": 3,
+    "squeeze_factor": 30,
+    "conv_scale": 0.01,
+    "overlap_ratio": 0.5,
+    "img_range": 1.0,
+    "depths": [6] * 6,
+    "embed_dim": 180,
+    "num_heads": [6] * 6,
+    "mlp_ratio": 2,
+    "upsampler": "pixelshuffle",
+    "resi_connection": "1conv",
+}
+HAT_VARIANTS = {
+    "hat": HAT_BASE,
+    "hat-s": {**HAT_BASE, "embed_dim": 144, "compress_ratio": 24, "squeeze_factor": 24},
+    "hat-l": {**HAT_BASE, "depths": [6] * 12, "num_heads": [6] * 12},
+}
+#: DAT's test options (options/Test/test_DAT*_x*.yml).
+DAT_BASE = {
+    "img_size": 64,
+    "img_range": 1.0,
+    "split_size": [8, 32],
+    "depth": [6] * 6,
+    "embed_dim": 180,
+    "num_heads": [6] * 6,
+    "expansion_factor": 4,
+    "resi_connection": "1conv",
+}
+DAT_VARIANTS = {
+    "dat": DAT_BASE,
+    "dat-s": {**DAT_BASE, "split_size": [8, 16], "expansion_factor": 2},
+    "dat-2": {**DAT_BASE, "expansion_factor": 2},
+    "dat-light": {
+        **DAT_BASE,
+        "depth": [18],
+        "embed_dim": 60,
+        "num_heads": [6],
+        "expansion_factor": 2,
+        "resi_connection": "3conv",
+        "upsampler": "pixelshuffledirect",
+    },
+}
+
+
+def _random(build: Callable[[], torch.nn.Module], seed: int) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return build().eval()
+
+
+def _runs_like_the_network(
+    put: Callable[..., Path], spec: str, name: str, payload: object, net, image, scale: int
+) -> None:
+    """``payload`` installed as weights ``name``; ``spec`` loads it, spandrel finds the family's
+    architecture at ``scale``, and the output is the network's own."""
+    put(name, payload)
+    _, method = create_method(spec)
+    assert_same_output(method.upscale(image, scale), net, image)
+    assert method.card.params == sum(p.numel() for p in net.parameters())
+
+
+@pytest.mark.slow
+def test_hat_tags_load_as_their_variants(install, lr):  # noqa: F811 (test_zoo's fixtures)
+    from spandrel.architectures.HAT import HAT
+
+    # hat-imagenet and real-gan* are HAT's own settings under other files
+    for tag, scale in (("hat", 2), ("hat-s", 3), ("hat-l", 4), ("real-gan", 4)):
+        variant = HAT_VARIANTS.get(tag, HAT_BASE)
+        net = _random(lambda v=variant, s=scale: HAT(upscale=s, in_chans=3, **v), scale)
+        name = hat.FAMILY.releases[tag].files[scale]
+        spec = f"hat:tag={tag}"
+        _runs_like_the_network(
+            install, spec, name, {"params_ema": net.state_dict()}, net, lr, scale
+        )
+
+
+@pytest.mark.slow
+def test_dat_tags_load_as_their_variants(install, lr):  # noqa: F811 (test_zoo's fixtures)
+    from spandrel.architectures.DAT import DAT
+
+    for (tag, variant), scale in zip(DAT_VARIANTS.items(), (2, 3, 4, 2), strict=True):
+        net = _random(lambda v=variant, s=scale: DAT(upscale=s, in_chans=3, **v), scale)
+        name = dat.FAMILY.releases[tag].files[scale]
+        # no EMA in DAT's training options: the files hold `params`
+        _runs_like_the_network(
+            install, f"dat:tag={tag}", name, {"params": net.state_dict()}, net, lr, scale
+        )
+
+
+def _basicsr_rrdb(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """spandrel's RRDBNet keys (ESRGAN's first layout) in BasicSR's, Real-ESRGAN's layout."""
+    trunk = max(int(k.split(".")[3]) for k in state if k.startswith("model.1.sub."))
+    tail = sorted({int(k.split(".")[1]) for k in state if k.split(".")[1] not in ("0", "1")})
+    names = dict(zip(tail, ("conv_up1", "conv_up2", "conv_hr", "conv_last"), strict=True))
+    out = {}
+    for key, value in state.items():
+        parts = key.split(".")
+        if parts[1] == "0":
+            new = f"conv_first.{parts[2]}"
+        elif parts[1] == "1" and int(parts[3]) == trunk:
+            new = f"conv_body.{parts[4]}"
+        elif parts[1] == "1":  # model.1.sub.<b>.RDB<k>.conv<j>.0.<w|b>
+            new = f"body.{parts[3]}.rdb{parts[4][3:]}.{parts[5]}.{parts[7]}"
+        else:
+            new = f"{names[int(parts[1])]}.{parts[2]}"
+        out[new] = value
+    return out
+
+
+@pytest.mark.slow
+def test_real_esrgan_tags_load_from_params_ema_in_basicsr_layout(install, lr):  # noqa: F811 (test_zoo's fixtures)
+    from spandrel.architectures.ESRGAN import ESRGAN
+
+    # tag: (RRDBs, scale, pixel-unshuffle factor): inference_realesrgan.py's settings
+    for tag, (blocks, scale, shuffle) in {
+        "x4plus": (23, 4, None),
+        "x2plus": (23, 2, 2),
+        "anime": (6, 4, None),
+    }.items():
+        net = _random(
+            lambda b=blocks, s=scale, f=shuffle: ESRGAN(
+                in_nc=3 * (f or 1) ** 2,  # the first conv sees the unshuffled input
+                out_nc=3,
+                num_filters=64,
+                num_blocks=b,
+                scale=s * (f or 1),
+                shuffle_factor=f,
+            ),
+            scale,
+        )
+        payload = {"params_ema": _basicsr_rrdb(net.state_dict())}
+        assert "body.0.rdb1.conv1.weight" in payload["params_ema"]
+        name = realesrgan.FAMILY.releases[tag].files[scale]
+        _runs_like_the_network(install, f"realesrgan:tag={tag}", name, payload, net, lr, scale)
+
+
+def test_span_tags_load_as_their_widths(install, lr):  # noqa: F811 (test_zoo's fixtures)
+    from spandrel.architectures.SPAN import SPAN
+
+    for tag, channels, scale in (("ch48", 48, 4), ("ch52", 52, 2)):
+        net = _random(
+            lambda c=channels, s=scale: SPAN(
+                num_in_ch=3, num_out_ch=3, feature_channels=c, upscale=s
+            ),
+            scale,
+        )
+        name = span.FAMILY.releases[tag].files[scale]
+        _runs_like_the_network(
+            install, f"span:tag={tag}", name, {"params": net.state_dict()}, net, lr, scale
+        )
+
+
+def test_omnisr_tags_load_as_plain_state_dicts(install, lr):  # noqa: F811 (test_zoo's fixtures)
+    from spandrel.architectures.OmniSR import OmniSR
+
+    # train_yamls/train_OmniSR_X<s>_<data>.yaml: 64 channels, 5 OSAGs of 1 block, window 8
+    for tag, scale in (("df2k", 4), ("div2k", 3)):
+        net = _random(
+            lambda s=scale: OmniSR(
+                num_in_ch=3,
+                num_out_ch=3,
+                num_feat=64,
+                block_num=1,
+                pe=True,
+                window_size=8,
+                res_num=5,
+                up_scale=s,
+                bias=True,
+            ),
+            scale,
+        )
+        name = omnisr.FAMILY.releases[tag].files[scale]
+        # the authors' tester loads torch.load(path) as the state dict itself
+        _runs_like_the_network(install, f"omnisr:tag={tag}", name, net.state_dict(), net, lr, scale)

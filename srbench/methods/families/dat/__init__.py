@@ -12,7 +12,8 @@ reproduces them (``figs/Table-*.png``), without self-ensemble.
 from __future__ import annotations
 
 from srbench.methods.families.releases import by_scale, declare_release
-from srbench.methods.zoo import Release, ZooFamily
+from srbench.methods.plugins import register_method
+from srbench.methods.zoo import Release, ZooFamily, ZooMethod
 
 PAPER = "Chen et al., Dual Aggregation Transformer for Image Super-Resolution, ICCV 2023"
 _DRIVE = "https://drive.google.com/drive/folders/"
@@ -156,3 +157,10 @@ FAMILY = ZooFamily(
     },
     default_tag="dat",
 )
+
+
+@register_method
+class DAT(ZooMethod):
+    """DAT: the Dual Aggregation Transformer's released checkpoints, by tag."""
+
+    family = FAMILY

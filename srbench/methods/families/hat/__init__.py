@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from srbench.methods.families.releases import by_scale, declare_release
 from srbench.methods.papers import PaperScore
-from srbench.methods.zoo import Release, ZooFamily
+from srbench.methods.plugins import register_method
+from srbench.methods.zoo import Release, ZooFamily, ZooMethod
 
 PAPER = "Chen et al., Activating More Pixels in Image Super-Resolution Transformer, CVPR 2023"
 #: The authors' Google Drive folder of every HAT checkpoint (README, "How To Test").
@@ -83,3 +84,10 @@ FAMILY = ZooFamily(
     },
     default_tag="hat",
 )
+
+
+@register_method
+class HAT(ZooMethod):
+    """HAT: the Hybrid Attention Transformer's released checkpoints, by tag."""
+
+    family = FAMILY

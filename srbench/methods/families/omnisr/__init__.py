@@ -13,7 +13,8 @@ DF2K).
 from __future__ import annotations
 
 from srbench.methods.families.releases import by_scale, declare_release
-from srbench.methods.zoo import Release, ZooFamily
+from srbench.methods.plugins import register_method
+from srbench.methods.zoo import Release, ZooFamily, ZooMethod
 
 PAPER = "Wang et al., Omni Aggregation Networks for Lightweight Image Super-Resolution, CVPR 2023"
 TABLE = "Wang et al. 2023 (Omni-SR), lightweight SR table (authors' result.tex)"
@@ -114,3 +115,10 @@ FAMILY = ZooFamily(
     },
     default_tag="df2k",
 )
+
+
+@register_method
+class OmniSR(ZooMethod):
+    """Omni-SR: the released lightweight checkpoints, by tag."""
+
+    family = FAMILY

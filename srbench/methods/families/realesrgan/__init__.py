@@ -12,7 +12,8 @@ compact models (``realesr-general-x4v3``, ``realesr-animevideov3``) are another 
 from __future__ import annotations
 
 from srbench.methods.families.releases import declare_release
-from srbench.methods.zoo import Release, ZooFamily
+from srbench.methods.plugins import register_method
+from srbench.methods.zoo import Release, ZooFamily, ZooMethod
 
 PAPER = (
     "Wang et al., Real-ESRGAN: Training Real-World Blind Super-Resolution with Pure Synthetic "
@@ -56,3 +57,10 @@ FAMILY = ZooFamily(
     },
     default_tag="x4plus",
 )
+
+
+@register_method
+class RealESRGAN(ZooMethod):
+    """Real-ESRGAN: the released real-world RRDB generators, by tag."""
+
+    family = FAMILY

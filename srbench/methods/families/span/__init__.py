@@ -12,7 +12,8 @@ of the paper could be read here, so no published values are listed.
 from __future__ import annotations
 
 from srbench.methods.families.releases import declare_release
-from srbench.methods.zoo import Release, ZooFamily
+from srbench.methods.plugins import register_method
+from srbench.methods.zoo import Release, ZooFamily, ZooMethod
 
 PAPER = (
     "Wan et al., Swift Parameter-free Attention Network for Efficient Super-Resolution, CVPRW 2024"
@@ -44,3 +45,10 @@ FAMILY = ZooFamily(
     },
     default_tag="ch48",
 )
+
+
+@register_method
+class SPAN(ZooMethod):
+    """SPAN: the released efficient-SR checkpoints, by tag."""
+
+    family = FAMILY
