@@ -13,6 +13,7 @@ import srbench.methods.families as families
 from srbench.methods import METHODS
 from srbench.methods.families.__main__ import main as write_counts
 from srbench.methods.trained import TrainedMethod, architecture, architectures
+from srbench.methods.zoo import ZooMethod
 from srbench.training.config import config_path
 from srbench.weights import WEIGHTS
 
@@ -21,19 +22,19 @@ from .conftest import run_cli
 FAMILY_DIR = Path(families.__file__).parent
 
 
-#: The public checkpoint families: declarations only, their networks are spandrel's.
-ZOO_FAMILIES = ["dat", "hat", "omnisr", "realesrgan", "span"]
+TRAINED_FAMILIES = ["autoencoder", "edsr", "esrgan", "srcnn", "srgan", "srugan", "unet"]
 
 
 def test_every_family_folder_has_its_parts():
     names = families.family_names()
-    trained = ["autoencoder", "edsr", "esrgan", "srcnn", "srgan", "srugan", "unet"]
-    assert names == sorted(trained + ZOO_FAMILIES)
-    for name in ZOO_FAMILIES:  # a zoo family is its __init__.py (no network, no configs)
+    zoo = {
+        n: c.__module__.rpartition(".")[2] for n, c in METHODS.items() if issubclass(c, ZooMethod)
+    }
+    assert {"rcan", "swinir"} <= set(zoo.values())  # public checkpoint families: __init__ only
+    assert sorted(set(names) - set(zoo.values())) == TRAINED_FAMILIES
+    for name in names:
         assert (FAMILY_DIR / name / "__init__.py").is_file()
-        assert not (FAMILY_DIR / name / "net.py").exists()
-    for name in trained:
-        assert (FAMILY_DIR / name / "__init__.py").is_file()
+    for name in TRAINED_FAMILIES:
         assert (FAMILY_DIR / name / "net.py").is_file()
         assert (FAMILY_DIR / name / "configs").is_dir()
 

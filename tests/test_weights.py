@@ -81,18 +81,20 @@ def _corrupt(path: Path) -> None:
 
 def test_declared_files_name_their_hash_prefix():
     for name, spec in WEIGHTS.items():
-        drive = spec.url.startswith("https://drive.google.com/")  # a file, folder or archive
-        assert name == spec.name and (spec.url.endswith("/" + spec.filename) or drive)
-        if spec.packaged:
+        # a Drive file (direct or not), or a Drive folder holding the file by name
+        drive = spec.url.startswith("https://drive.google.com/")
+        member = spec.archive_member == spec.filename  # taken out of an archive at the URL
+        assert name == spec.name and (spec.url.endswith("/" + spec.filename) or drive or member)
+        if not spec.published_hash:  # the authors publish none: the declaration says so
+            assert spec.unhashed and not spec.packaged
+        elif spec.packaged:
             assert (
                 spec.sha256
                 and len(spec.sha256) == 64
                 and spec.sha256.startswith(spec.sha256_prefix)
             )
-        elif spec.sha256_prefix:
+        else:
             assert len(spec.sha256_prefix) == 8 and f"-{spec.sha256_prefix}." in spec.filename
-        else:  # only a method's public release may come without any published hash
-            assert spec.used_by.startswith("method ") and spec.sha256 is None, name
     assert {"alexnet", "vgg16", "vgg19", "fid-inception", "lpips-alex-v0.1"} <= dict(
         WEIGHTS.items()
     ).keys()

@@ -15,13 +15,15 @@ import tempfile
 import zipfile
 import zlib
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 from srbench.errors import SrbenchError, UnsafeArchiveError
+from srbench.system.files import atomic_path
 
-__all__ = ["extract"]
+__all__ = ["extract", "extract_member"]
 
 _CHUNK_BYTES = 1 << 16
+_M = TypeVar("_M", zipfile.ZipInfo, tarfile.TarInfo)
 
 
 def extract(archive: Path, dest: Path, members: str | None = None) -> Path:
@@ -171,3 +173,51 @@ def _replace_dir(tmp: Path, dest: Path) -> None:
     os.replace(dest, old / dest.name)
     os.replace(tmp, dest)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def extract_member(archive: Path, name: str, target: Path) -> Path:
+    """Write the one regular member of ``archive`` whose file name is ``name`` (at any depth)
+    to ``target`` (atomically: ``target`` is absent or complete); returns ``target``.
+
+    Raises:
+        UnsafeArchiveError: A member path is absolute or leads outside the archive's root.
+        SrbenchError: The archive is corrupt, or holds no member (or several) of that name.
+    """
+    archive = Path(archive)
+    kind = _archive_kind(archive)
+    try:
+        if kind == "zip":
+            with zipfile.ZipFile(archive) as zf:
+                infos = [i for i in zf.infolist() if not i.is_dir() and _zip_regular(i)]
+                found = _one_member(archive, name, [(i.filename, i) for i in infos])
+                with zf.open(found) as source:
+                    return _write_target(source, target)
+        with tarfile.open(archive, "r:*") as tf:
+            members = [(m.name, m) for m in tf.getmembers() if m.isreg()]
+            source = tf.extractfile(_one_member(archive, name, members))
+            assert source is not None  # a regular member always has content
+            with source:
+                return _write_target(source, target)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        raise SrbenchError(
+            f"{archive}: the archive is corrupt or truncated ({exc}). Delete it and download it "
+            "again."
+        ) from None
+
+
+def _one_member(archive: Path, name: str, members: list[tuple[str, _M]]) -> _M:
+    hits = [m for path, m in members if posixpath.basename(_safe_relative(path, archive)) == name]
+    if len(hits) != 1:
+        listed = ", ".join(p for p, _ in members[:5]) or "nothing"
+        raise SrbenchError(
+            f"{archive}: {'no' if not hits else len(hits)} member(s) named {name!r} (it holds "
+            f"{len(members)} files: {listed}...); the archive is not the release srbench declares."
+        )
+    return hits[0]
+
+
+def _write_target(source: IO[bytes], target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+        shutil.copyfileobj(source, fh, _CHUNK_BYTES)
+    return target

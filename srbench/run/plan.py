@@ -222,21 +222,41 @@ def load_metrics(plan: Plan, log: Log) -> None:
     plan.set_metrics = [s for s in plan.set_metrics if s.metric not in plan.skipped_metrics]
 
 
+#: Methods ``all`` never includes: they need an option naming their input (``dir=``,
+#: ``weights=``).
+NOT_IN_ALL = ("precomputed", "model")
+
+
 def expand_methods(specs: Sequence[str], skipped: list[str] | None = None) -> list[str]:
-    """Method specs with ``all`` expanded: every registered method but ``precomputed`` that can
-    run here; each one that cannot (a trained method without weights) adds a line to
-    ``skipped``. A method named explicitly is kept, so its own error says what is missing."""
+    """Method specs with ``all`` expanded: every registered method that can run here (but
+    :data:`NOT_IN_ALL`), and every tag of a public checkpoint family whose files are in the
+    torch hub cache (``swinir:tag=lightweight``; the default tag as the plain name). The methods
+    and tags left out for want of weights add ONE line to ``skipped``. A method named explicitly
+    is kept, so its own error says what is missing."""
+    from srbench.methods.zoo import ZooMethod, present_tags
+
     out: list[str] = []
+    left_out = 0
     for spec in specs:
         if spec.strip().lower() != "all":
             out.append(spec.strip())
             continue
         for name, cls in METHODS.items():
-            why = None if name == "precomputed" else cls.unavailable()
-            if why is not None and skipped is not None:
-                skipped.append(f"skipped method {name}: {why}")
-            if name != "precomputed" and why is None:
+            if name in NOT_IN_ALL:
+                continue
+            if issubclass(cls, ZooMethod):
+                present = present_tags(cls.family)
+                left_out += len(cls.family.releases) - len(present)
+                out += [name if t == cls.family.default_tag else f"{name}:tag={t}" for t in present]
+            elif cls.unavailable() is None:
                 out.append(name)
+            else:
+                left_out += 1
+    if left_out and skipped is not None:
+        skipped.append(
+            f"{left_out} methods/tags left out for missing weights (`srbench weights` lists them; "
+            "`srbench weights --fetch NAME` gets one)"
+        )
     return list(dict.fromkeys(out))
 
 

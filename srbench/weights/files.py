@@ -28,6 +28,7 @@ every run.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from pathlib import Path
 from srbench.errors import CheckpointError, ChecksumError, MissingWeightsError
 from srbench.registry import Registry
 from srbench.system.digests import sha256_cached
+from srbench.system.files import write_json
 
 __all__ = [
     "WEIGHTS",
@@ -43,6 +45,7 @@ __all__ = [
     "declare",
     "WeightStatus",
     "fetch",
+    "first_use_record",
     "hub_dir",
     "locate",
     "path_of",
@@ -68,6 +71,12 @@ class WeightFile:
         packaged: For files shipped inside an installed package, ``"PACKAGE:PATH/IN/PACKAGE"``
             (``"lpips:weights/v0.1/alex.pth"``); such files are never fetched, only located and
             verified.
+        archive_member: For a file published only inside an archive (zip or tar) at ``url``,
+            the member's file name (found at any depth); ``--fetch`` downloads the archive once
+            (kept in the srbench cache) and takes the member out.
+        unhashed: Why neither a digest nor a prefix is declared (the authors publish none);
+            listings show such a file as ``no published hash``, and it is recorded by its
+            SHA-256 on first use (:func:`first_use_record`) and refused if it changes later.
     """
 
     name: str
@@ -77,6 +86,13 @@ class WeightFile:
     sha256_prefix: str
     used_by: str
     packaged: str | None = None
+    archive_member: str | None = None
+    unhashed: str = ""
+
+    @property
+    def published_hash(self) -> bool:
+        """Whether a digest or a prefix is declared (else the file is pinned on first use)."""
+        return bool(self.sha256 or self.sha256_prefix)
 
     @property
     def package(self) -> str | None:
@@ -219,7 +235,7 @@ def locate(name: str) -> Path:
     weight = WEIGHTS.get(name)
     path = path_of(name)
     if path.is_file():
-        ok, detail = _check(weight, path)
+        ok, detail = _check(weight, path, pin=True)
         if ok is False:
             raise ChecksumError(_mismatch_message(weight, path, detail))
         return path
@@ -302,26 +318,72 @@ def fetch(name: str, progress: bool = True) -> Path:
         return locate(name)
     from srbench import hub  # requests and pooch: only when something is fetched
 
-    path = hub.download(
-        [weight.url], weight.filename, target.parent, sha256=weight.sha256, progress=progress
-    )
-    if weight.sha256 is None and weight.sha256_prefix:
-        got = sha256_cached(path, fresh=True)
-        if not got.startswith(weight.sha256_prefix.lower()):
-            path.unlink(missing_ok=True)
-            raise ChecksumError(
-                f"{weight.filename} was downloaded from {weight.url} but its sha256 is {got}, "
-                f"which does not start with the expected prefix {weight.sha256_prefix}. Nothing "
-                "was kept. The server's copy changed or was corrupted on the way. Fix: try again "
-                "later or set SRBENCH_MIRROR to a trusted copy."
-            )
+    if weight.archive_member:
+        path = _fetch_member(weight, target, progress)
+    else:
+        path = hub.download(
+            [weight.url], weight.filename, target.parent, sha256=weight.sha256, progress=progress
+        )
+    ok, detail = _check(weight, path, fresh=True, pin=True)
+    if ok is False:
+        path.unlink(missing_ok=True)
+        raise ChecksumError(
+            f"{weight.filename} was downloaded from {weight.url} but it is not the published "
+            f"file: {detail}. Nothing was kept. The server's copy changed or was corrupted on the "
+            "way. Fix: try again later or set SRBENCH_MIRROR to a trusted copy."
+        )
     return path
 
 
-def _check(weight: WeightFile, path: Path, fresh: bool = False) -> tuple[bool | None, str]:
-    if not (weight.sha256 or weight.sha256_prefix):
-        return None, "no published hash"
+def _fetch_member(weight: WeightFile, target: Path, progress: bool) -> Path:
+    """Download the archive that holds ``weight`` (once: it stays in the srbench cache for the
+    other files it holds) and write the member to ``target``."""
+    from urllib.parse import urlparse
+
+    from srbench import hub
+    from srbench.hub.archives import extract_member
+
+    name = Path(urlparse(weight.url).path).name or f"{weight.name}.archive"
+    archive = hub.download([weight.url], name, hub.cache_root() / "archives", progress=progress)
+    return extract_member(archive, str(weight.archive_member), target)
+
+
+def first_use_record() -> Path:
+    """The JSON file of the SHA-256 each file without a published hash had when srbench first
+    used it (``$SRBENCH_CACHE/weights-first-use.json``): name -> ``{"sha256", "file"}``."""
+    from srbench.hub import cache_root
+
+    return cache_root() / "weights-first-use.json"
+
+
+def _first_use(weight: WeightFile, got: str, path: Path, pin: bool) -> tuple[bool | None, str]:
+    """A file with no published hash against the hash it had on first use (recorded now when
+    ``pin`` and there is none): ``None`` when it matches or is new, ``False`` when it changed."""
+    record = first_use_record()
+    try:
+        seen = json.loads(record.read_text()) if record.is_file() else {}
+    except (OSError, ValueError):
+        seen = {}  # a damaged record is rewritten: it only ever pins, never vouches
+    first = seen.get(weight.name, {}).get("sha256")
+    if first is None:
+        if not pin:
+            return None, "no published hash (not used yet)"
+        write_json(record, {**seen, weight.name: {"sha256": got, "file": str(path)}})
+        return None, f"no published hash; sha256 {got[:8]} recorded on first use"
+    if first == got:
+        return None, f"no published hash; sha256 {got[:8]} as on first use"
+    return False, (
+        f"sha256 changed since first use: recorded {first}, got {got} (no hash is published; if "
+        f"the new file is intended, remove {weight.name!r} from {record})"
+    )
+
+
+def _check(
+    weight: WeightFile, path: Path, fresh: bool = False, pin: bool = False
+) -> tuple[bool | None, str]:
     got = sha256_cached(path, fresh=fresh)
+    if not weight.published_hash:
+        return _first_use(weight, got, path, pin)
     if weight.sha256:
         want = weight.sha256.lower()
         if got == want:

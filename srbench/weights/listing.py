@@ -17,7 +17,8 @@ def status_table(states: Sequence[WeightStatus], verify: bool = False) -> str:
     Args:
         states: From :func:`srbench.weights.status`, in the order to list them.
         verify: Whether ``states`` were verified (adds the ``check`` column: ``ok``, ``FAILED``
-            or ``no hash``; ``-`` for an absent file).
+            or ``no hash``; ``-`` for an absent file). A file whose authors publish no hash is
+            marked ``[no published hash]`` either way.
 
     Returns:
         The text, without a final newline.
@@ -25,12 +26,15 @@ def status_table(states: Sequence[WeightStatus], verify: bool = False) -> str:
     rows = [["name", "state", *(["check"] if verify else []), "used by", "path"]]
     for s in states:
         check = {True: "ok", False: "FAILED", None: "no hash"}[s.verified] if s.present else "-"
+        spec = WEIGHTS.get(s.name)
+        # a file without a published hash says so in every listing (it is pinned on first use)
+        unhashed = "" if spec.published_hash else " [no published hash]"
         rows.append(
             [
                 s.name,
                 "present" if s.present else ("missing" if s.path else "no package"),
                 *([check] if verify else []),
-                WEIGHTS.get(s.name).used_by,
+                spec.used_by + unhashed,
                 str(s.path or "-"),
             ]
         )

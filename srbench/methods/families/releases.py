@@ -24,6 +24,8 @@ def released_file(
     *,
     sha256: str | None = None,
     sha256_prefix: str = "",
+    archive_member: str | None = None,
+    unhashed: str = "the authors publish no hash",
 ) -> WeightFile:
     """One released checkpoint of a zoo family.
 
@@ -34,8 +36,11 @@ def released_file(
             it is in; the family's release note says which).
         used_by: The method and tag that load it (``hat (tag hat-l) x4``).
         sha256: The full SHA-256, only where the authors publish one.
-        sha256_prefix: The hex digits a file name carries (torch hub style), else empty:
-            ``""`` with no ``sha256`` means no hash is published.
+        sha256_prefix: The hex digits a file name carries (torch hub style), else empty.
+        archive_member: The member's file name, where the file is published inside an archive
+            at ``url`` (``srbench weights --fetch`` takes it out).
+        unhashed: Why no hash is declared, when neither ``sha256`` nor ``sha256_prefix`` is
+            (the file is then pinned to its SHA-256 on first use).
 
     Raises:
         ValueError: ``url`` is not https.
@@ -49,11 +54,17 @@ def released_file(
         sha256=sha256,
         sha256_prefix=sha256_prefix,
         used_by=f"method {used_by}",
+        archive_member=archive_member,
+        unhashed="" if sha256 or sha256_prefix else unhashed,
     )
 
 
 def declare_release(
-    method: str, tag: str, stem: str, files: Mapping[int, tuple[str, str]]
+    method: str,
+    tag: str,
+    stem: str,
+    files: Mapping[int, tuple[str, str]],
+    members: Mapping[int, str] | None = None,
 ) -> dict[int, str]:
     """Declare the files of one tag and return them as a release's ``files``.
 
@@ -63,13 +74,21 @@ def declare_release(
         stem: The registry names' stem; each file is ``<stem>-x<scale>``.
         files: Scale -> (the authors' file name, where they publish it). No hash is published
             for any file declared this way.
+        members: Scale -> the archive member's file name, for files published inside an
+            archive at their URL.
 
     Returns:
         Scale -> :data:`srbench.weights.WEIGHTS` name, for :class:`~srbench.methods.zoo.Release`.
     """
     declare(
         *(
-            released_file(f"{stem}-x{s}", filename, url, f"{method} (tag {tag}) x{s}")
+            released_file(
+                f"{stem}-x{s}",
+                filename,
+                url,
+                f"{method} (tag {tag}) x{s}",
+                archive_member=(members or {}).get(s),
+            )
             for s, (filename, url) in files.items()
         )
     )
