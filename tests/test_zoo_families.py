@@ -3,7 +3,10 @@ their declarations are consistent with each other, with srbench.weights and with
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import re
+import zipfile
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +19,10 @@ from srbench.methods.families import dat, hat, omnisr, realesrgan, span
 from srbench.methods.families.releases import by_scale, released_file
 from srbench.methods.zoo import ZooFamily, ZooMethod
 from srbench.weights import WEIGHTS
+from srbench.weights.files import fetch, verify
 from srbench.weights.tags import check_tag
+
+from .httpserver import http_server_fixture, srbench_cache_fixture  # noqa: F401
 
 # the zoo's fixtures: a private torch hub cache (autouse), `install` and the LR image `lr`
 from .test_zoo import assert_same_output, install, lr, torch_home  # noqa: F401
@@ -308,3 +314,28 @@ def test_omnisr_tags_load_as_plain_state_dicts(install, lr):  # noqa: F811 (test
         name = omnisr.FAMILY.releases[tag].files[scale]
         # the authors' tester loads torch.load(path) as the state dict itself
         _runs_like_the_network(install, f"omnisr:tag={tag}", name, net.state_dict(), net, lr, scale)
+
+
+def test_span_files_are_taken_out_of_the_authors_archive(http_server, srbench_cache, lr):  # noqa: F811
+    from spandrel.architectures.SPAN import SPAN
+
+    # the archive as its users describe it: the checkpoints among other files, in a folder
+    net = _random(lambda: SPAN(num_in_ch=3, num_out_ch=3, feature_channels=48, upscale=4), 4)
+    weights = io.BytesIO()
+    torch.save({"params": net.state_dict()}, weights)
+    with zipfile.ZipFile(http_server.root / "span.zip", "w") as zf:
+        zf.writestr("SPAN/spanx4_ch48.pth", weights.getvalue())
+        zf.writestr("SPAN/results/readme.txt", "not a checkpoint")
+    name = span.FAMILY.releases["ch48"].files[4]
+    declared = WEIGHTS.get(name)
+    assert declared.archive_member == declared.filename == "spanx4_ch48.pth"
+    WEIGHTS.remove(name)
+    WEIGHTS.add(name, dataclasses.replace(declared, url=http_server.url("span.zip")))
+    try:
+        fetch(name, progress=False)
+        assert verify(name).detail.startswith("no published hash; sha256")  # pinned
+        _, method = create_method("span")
+        assert_same_output(method.upscale(lr, 4), net, lr)
+    finally:
+        WEIGHTS.remove(name)
+        WEIGHTS.add(name, declared)
