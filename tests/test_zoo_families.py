@@ -22,6 +22,7 @@ from srbench.weights import WEIGHTS
 from srbench.weights.files import fetch, verify
 from srbench.weights.tags import check_tag
 
+from .conftest import run_cli
 from .httpserver import http_server_fixture, srbench_cache_fixture  # noqa: F401
 
 # the zoo's fixtures: a private torch hub cache (autouse), `install` and the LR image `lr`
@@ -339,3 +340,41 @@ def test_span_files_are_taken_out_of_the_authors_archive(http_server, srbench_ca
     finally:
         WEIGHTS.remove(name)
         WEIGHTS.add(name, declared)
+
+
+@pytest.mark.parametrize("family", [hat, dat, omnisr])
+def test_files_behind_a_share_page_are_never_fetched_only_explained(family, http_server):  # noqa: F811
+    from srbench.errors import MissingWeightsError
+    from srbench.weights.files import path_of
+
+    name = family.FAMILY.releases[family.FAMILY.default_tag].files[4]
+    declared = WEIGHTS.get(name)
+    assert declared.by_hand  # a Drive folder or a zip of unknown layout: a page, not the file
+    (http_server.root / "folder").write_text("<html>a share page</html>")
+    WEIGHTS.remove(name)
+    WEIGHTS.add(name, dataclasses.replace(declared, url=http_server.url("folder")))
+    try:
+        with pytest.raises(MissingWeightsError, match="cannot be downloaded by srbench") as err:
+            fetch(name, progress=False)
+        assert declared.filename in str(err.value) and "--verify" in str(err.value)
+        assert http_server.hits == [] and not path_of(name).exists()
+        listing = run_cli("weights", name, "--fetch", "--no-progress", expect=1)
+        assert "[download by hand]" in listing.stdout
+        assert f"failed: {name}: {name} cannot be downloaded" in listing.stderr
+    finally:
+        WEIGHTS.remove(name)
+        WEIGHTS.add(name, declared)
+
+
+def test_two_share_links_with_one_path_are_two_archives(http_server, srbench_cache, tmp_path):  # noqa: F811
+    from srbench.hub.downloads import download_member
+
+    for folder, payload in (("a", b"first"), ("b", b"second")):
+        (http_server.root / folder).mkdir()
+        with zipfile.ZipFile(http_server.root / folder / "uc", "w") as zf:
+            zf.writestr("w.pth", payload)
+    got = [
+        download_member(http_server.url(f"{f}/uc"), "w.pth", tmp_path / f"{f}.pth", False)
+        for f in ("a", "b")
+    ]
+    assert [p.read_bytes() for p in got] == [b"first", b"second"]

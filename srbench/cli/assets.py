@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from srbench.cli.base import EXIT_FAILED, AcceptLicence, Progress, command, csv_items, log
-from srbench.errors import DownloadError, LicenceError
+from srbench.errors import DownloadError, LicenceError, MissingWeightsError
 
 
 @command()
@@ -85,7 +85,7 @@ def _fetch_missing(names: list[str] | None, progress: bool) -> None:
         log(f"fetching {state.name} from {spec.url}")
         try:
             path = fetch(state.name, progress=progress)
-        except DownloadError as exc:
+        except (DownloadError, MissingWeightsError) as exc:  # MissingWeightsError: by hand only
             log(f"failed: {state.name}: {exc}")
             continue
         log(f"{state.name}: saved {path}")

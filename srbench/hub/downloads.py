@@ -14,6 +14,7 @@ leaves a partial file or folder where a complete one is expected.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import time
@@ -307,6 +308,8 @@ def download_member(url: str, member: str, target: Path, progress: bool = True) 
     """
     from srbench.hub.archives import extract_member
 
+    # The URL's digest in the name: share links (Drive's ``uc?id=...``) all end in one path.
     name = Path(unquote(urlparse(url).path)).name or "archive"
+    name = f"{hashlib.sha256(url.encode()).hexdigest()[:12]}-{name}"
     archive = download([url], name, cache_root() / "archives", progress=progress)
     return extract_member(archive, member, target)

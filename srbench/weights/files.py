@@ -73,6 +73,9 @@ class WeightFile:
             file name (at any depth), which ``--fetch`` takes out of the downloaded archive.
         unhashed: Why no digest nor prefix is declared (the authors publish none); such a file is
             listed as ``[no published hash]`` and pinned on first use (:mod:`srbench.weights.pins`).
+        by_hand: How to get a file that ``url`` does not serve directly (a shared folder page,
+            an archive whose member name is unknown): ``--fetch`` then says this instead of
+            downloading, since it would otherwise save a web page under the file's name.
     """
 
     name: str
@@ -84,6 +87,7 @@ class WeightFile:
     packaged: str | None = None
     archive_member: str | None = None
     unhashed: str = ""
+    by_hand: str = ""
 
     @property
     def published_hash(self) -> bool:
@@ -313,6 +317,12 @@ def fetch(name: str, progress: bool = True) -> Path:
     target = path_of(name)
     if target.exists():
         return locate(name)
+    if weight.by_hand:
+        raise MissingWeightsError(
+            f"{name} cannot be downloaded by srbench: {weight.by_hand} Put {weight.filename} "
+            f"(from {weight.url}) into {target.parent}, then `srbench weights {name} --verify` "
+            "checks it."
+        )
     from srbench import hub  # requests and pooch: only when something is fetched
 
     if weight.archive_member:

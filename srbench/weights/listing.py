@@ -29,6 +29,7 @@ def status_table(states: Sequence[WeightStatus], verify: bool = False) -> str:
         spec = WEIGHTS.get(s.name)
         # a file without a published hash says so in every listing (it is pinned on first use)
         unhashed = "" if spec.published_hash else " [no published hash]"
+        unhashed += " [download by hand]" if spec.by_hand else ""
         rows.append(
             [
                 s.name,

@@ -26,6 +26,7 @@ def released_file(
     sha256_prefix: str = "",
     archive_member: str | None = None,
     unhashed: str = "the authors publish no hash",
+    by_hand: str = "",
 ) -> WeightFile:
     """One released checkpoint of a zoo family.
 
@@ -41,6 +42,8 @@ def released_file(
             at ``url`` (``srbench weights --fetch`` takes it out).
         unhashed: Why no hash is declared, when neither ``sha256`` nor ``sha256_prefix`` is
             (the file is then pinned to its SHA-256 on first use).
+        by_hand: How to get the file, where ``url`` is a page rather than the file (a shared
+            folder, an archive whose member name is unknown): ``--fetch`` says so instead.
 
     Raises:
         ValueError: ``url`` is not https.
@@ -56,6 +59,7 @@ def released_file(
         used_by=f"method {used_by}",
         archive_member=archive_member,
         unhashed="" if sha256 or sha256_prefix else unhashed,
+        by_hand=by_hand,
     )
 
 
@@ -65,6 +69,7 @@ def declare_release(
     stem: str,
     files: Mapping[int, tuple[str, str]],
     members: Mapping[int, str] | None = None,
+    by_hand: str = "",
 ) -> dict[int, str]:
     """Declare the files of one tag and return them as a release's ``files``.
 
@@ -76,6 +81,8 @@ def declare_release(
             for any file declared this way.
         members: Scale -> the archive member's file name, for files published inside an
             archive at their URL.
+        by_hand: How to get the files when their URL is not a download (see
+            :func:`released_file`).
 
     Returns:
         Scale -> :data:`srbench.weights.WEIGHTS` name, for :class:`~srbench.methods.zoo.Release`.
@@ -88,6 +95,7 @@ def declare_release(
                 url,
                 f"{method} (tag {tag}) x{s}",
                 archive_member=(members or {}).get(s),
+                by_hand=by_hand,
             )
             for s, (filename, url) in files.items()
         )

@@ -18,12 +18,14 @@ from srbench.methods.zoo import Release, ZooFamily, ZooMethod
 PAPER = "Chen et al., Dual Aggregation Transformer for Image Super-Resolution, ICCV 2023"
 _DRIVE = "https://drive.google.com/drive/folders/"
 TABLE2 = "Chen et al. 2023 (DAT), Table 2"
+BY_HAND = "the authors share a Google Drive folder, not a file link: download the file by name."
 NO_HASH = "No hash is published; download the file by name from the authors' Drive folder."
 
 
 def _files(tag: str, prefix: str, folder_id: str) -> dict[int, str]:
     url = f"{_DRIVE}{folder_id}?usp=drive_link"
-    return declare_release("dat", tag, tag, {s: (f"{prefix}_x{s}.pth", url) for s in (2, 3, 4)})
+    files = {s: (f"{prefix}_x{s}.pth", url) for s in (2, 3, 4)}
+    return declare_release("dat", tag, tag, files, by_hand=BY_HAND)
 
 
 FAMILY = ZooFamily(

@@ -21,13 +21,15 @@ FOLDER = "https://drive.google.com/drive/folders/1HpmReFfoUqUbnAOQ7rvOeNU3uf_m69
 #: The authors' README table: x4 without ImageNet pre-training, PSNR only (the paper's Table 6
 #: also has SSIM, x2 and x3, which could not be read from a source here).
 README_X4 = "Chen et al. 2023 (HAT), authors' README benchmark table (x4, PSNR only)"
+BY_HAND = "the authors share a Google Drive folder, not a file link: download the file by name."
 NO_HASH = "No hash is published; download the file by name from the authors' shared folder."
 
 
 def _files(
     tag: str, stem: str, pattern: str, scales: tuple[int, ...] = (2, 3, 4)
 ) -> dict[int, str]:
-    return declare_release("hat", tag, stem, {s: (pattern.format(s=s), FOLDER) for s in scales})
+    files = {s: (pattern.format(s=s), FOLDER) for s in scales}
+    return declare_release("hat", tag, stem, files, by_hand=BY_HAND)
 
 
 def _x4_psnr(*psnr: float) -> tuple[PaperScore, ...]:

@@ -41,7 +41,7 @@ def _files(data: str) -> dict[int, str]:
         for s, ids in _DRIVE_IDS.items()
     }
     tag = data.lower()
-    return declare_release("omnisr", tag, f"omnisr-{tag}", files)
+    return declare_release("omnisr", tag, f"omnisr-{tag}", files, by_hand=ARCHIVE)
 
 
 FAMILY = ZooFamily(
