@@ -36,6 +36,8 @@ class MethodCard:
         uses_device: Whether it can run on an accelerator (then ``--device auto`` asks torch).
         published: What the method's paper reports for these weights under the bicubic
             protocol (:mod:`srbench.methods.papers`); ``()`` when nothing is cited.
+        stochastic: It draws one of many plausible outputs per seed (an SR-VAE): the runner
+            calls :meth:`SRMethod.upscale_sample` once per requested sample.
     """
 
     name: str
@@ -47,6 +49,7 @@ class MethodCard:
     timed: bool = True
     uses_device: bool = True
     published: tuple[PaperScore, ...] = ()
+    stochastic: bool = False
 
     def supports(self, scale: int) -> bool:
         """Whether the method can upscale by ``scale``."""
@@ -61,6 +64,10 @@ class ImageContext:
     image_id: str
     scale: int
     degradation: str
+    #: Which draw of a stochastic method this is (0 for a deterministic one).
+    sample: int = 0
+    #: The seed of that draw, a function of the run's seed, the image and ``sample``.
+    sample_seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -146,11 +153,26 @@ class SRMethod(abc.ABC):
         """Upscale ``(n, h, w, 3)`` images; by default one at a time."""
         return np.stack([self.upscale(lr, scale) for lr in lrs])
 
+    def upscale_sample(self, lr: np.ndarray, scale: int, seed: int) -> np.ndarray:
+        """One draw of a stochastic method (``card.stochastic``): the same ``(lr, scale, seed)``
+        must give the same image, other seeds other plausible images."""
+        raise NotImplementedError(f"{self.card.name} is not stochastic (card.stochastic)")
+
     def super_resolve(self, lr: np.ndarray, context: ImageContext, tiling: Tiling) -> np.ndarray:
-        """The runner's entry point: tiles and batches ``lr`` as ``tiling`` says."""
-        return tiled_upscale(
-            lambda batch: self.upscale_batch(batch, context.scale), lr, context.scale, tiling
-        )
+        """The runner's entry point: tiles and batches ``lr`` as ``tiling`` says (a stochastic
+        method draws with ``context.sample_seed``)."""
+        if self.card.stochastic:
+
+            def run(batch: np.ndarray) -> np.ndarray:
+                return np.stack(
+                    [self.upscale_sample(x, context.scale, context.sample_seed) for x in batch]
+                )
+        else:
+
+            def run(batch: np.ndarray) -> np.ndarray:
+                return self.upscale_batch(batch, context.scale)
+
+        return tiled_upscale(run, lr, context.scale, tiling)
 
 
 def _tile_starts(size: int, tile: int, overlap: int) -> list[int]:

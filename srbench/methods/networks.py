@@ -15,12 +15,28 @@ from typing import Any
 import numpy as np
 
 from srbench.errors import SrbenchError
-from srbench.methods.base import SRMethod
+from srbench.methods.base import MethodCard, SRMethod
 from srbench.methods.papers import PaperScore
 from srbench.system.digests import sha256_cached
 from srbench.weights import tags as weightstore
 
-__all__ = ["NetworkMethod"]
+__all__ = ["NetworkMethod", "network_card"]
+
+
+def network_card(
+    name: str, summary: str, scales: tuple[int, ...], paper: str, params: int | None
+) -> MethodCard:
+    """The class-level card of a network method (an instance narrows ``scales`` to its
+    weights' and adds its tag's published values)."""
+    return MethodCard(
+        name=name,
+        summary=summary,
+        scales=scales,
+        params=params,
+        paper=paper,
+        version="1",
+        uses_device=True,
+    )
 
 
 class NetworkMethod(SRMethod):

@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from srbench.errors import CheckpointError, MissingWeightsError, SrbenchError, UnknownNameError
-from srbench.methods.base import MethodCard
-from srbench.methods.networks import NetworkMethod
+from srbench.methods.networks import NetworkMethod, network_card
 from srbench.methods.papers import PaperScore
 from srbench.weights import tags as weightstore
 
@@ -133,15 +132,7 @@ class TrainedMethod(NetworkMethod):
         super().__init_subclass__(**kwargs)
         arch = cls.__dict__.get("arch")
         if arch is not None and "card" not in cls.__dict__:
-            cls.card = MethodCard(
-                name=arch.name,
-                summary=arch.summary,
-                scales=arch.scales,
-                params=arch.params,
-                paper=arch.paper,
-                version="1",
-                uses_device=True,
-            )
+            cls.card = network_card(arch.name, arch.summary, arch.scales, arch.paper, arch.params)
 
     def __init__(
         self,

@@ -22,7 +22,7 @@ from srbench.errors import (
     UnknownNameError,
 )
 from srbench.methods.base import MethodCard
-from srbench.methods.networks import NetworkMethod
+from srbench.methods.networks import NetworkMethod, network_card
 from srbench.methods.papers import PaperScore
 from srbench.weights import tags as weightstore
 from srbench.weights.files import WEIGHTS, hub_dir, locate, path_of
@@ -169,15 +169,8 @@ class ZooMethod(CheckpointMethod):
         super().__init_subclass__(**kwargs)
         family = cls.__dict__.get("family")
         if family is not None and "card" not in cls.__dict__:
-            cls.card = MethodCard(
-                name=family.name,
-                summary=family.summary,
-                scales=family.scales,
-                params=None,  # counted from the loaded network (the variants differ)
-                paper=family.paper,
-                version="1",
-                uses_device=True,
-            )
+            # params: counted from the loaded network (a family's variants differ)
+            cls.card = network_card(family.name, family.summary, family.scales, family.paper, None)
 
     def __init__(
         self,
