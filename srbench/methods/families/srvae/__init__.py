@@ -50,7 +50,8 @@ class SRVAEMethod(TrainedMethod):
         import torch
 
         net = self._net(scale)
-        generator = torch.Generator(device="cpu").manual_seed(int(seed))
+        # torch seeds are 64-bit: a larger run-derived seed is taken modulo 2**64
+        generator = torch.Generator(device="cpu").manual_seed(int(seed) % 2**64)
         with torch.inference_mode():
             y = net.sample(self._tensor(lr[None]), generator)
         return self._images(y)[0]
