@@ -21,7 +21,7 @@ from srbench.methods.families.srvae.net import SRVAE, gaussian_kl  # noqa: E402
 from srbench.training import loop  # noqa: E402
 from srbench.training.config import load_config  # noqa: E402
 from srbench.training.losses import kl_beta  # noqa: E402
-from tests.conftest import shared_data_dir  # noqa: E402
+from tests.conftest import run_cli, shared_data_dir  # noqa: E402
 
 SMALL = {"n_feats": 8, "n_blocks": 1, "z_channels": 2, "encoder_blocks": 1}
 TINY = {
@@ -217,3 +217,10 @@ def test_the_method_draws_one_image_per_seed_and_upscale_is_the_prior_mean(metho
     # the runner's entry point draws with the context's seed
     context = ImageContext("set", "img", 2, "bicubic", sample=1, sample_seed=7)
     assert np.array_equal(method.super_resolve(lr_image, context, Tiling()), first)
+
+
+def test_the_listing_shows_srvae_as_stochastic_without_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv("SRBENCH_WEIGHTS", str(tmp_path / "empty"))
+    out = run_cli("ls", "methods").stdout
+    line = next(row for row in out.splitlines() if row.startswith("srvae "))
+    assert "2,4" in line and "none (not runnable)" in line and "stochastic" in line
