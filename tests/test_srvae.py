@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from srbench.catalog.sample import sample_images  # noqa: E402
-from srbench.errors import SrbenchError  # noqa: E402
+from srbench.errors import CheckpointError, SrbenchError  # noqa: E402
 from srbench.imageio import write_png  # noqa: E402
 from srbench.methods import create_method  # noqa: E402
 from srbench.methods.base import ImageContext, Tiling  # noqa: E402
@@ -176,6 +176,10 @@ def test_resuming_equals_training_straight_through(tmp_path, monkeypatch):
         {k: v for k, v in r.items() if k not in drop} for r in straight.losses
     ]
     assert resumed.history == straight.history
+    # the KL term is part of the objective: another one cannot resume this training
+    other = _config(tmp_path, iters=8, vae={"kl_weight": 0.5, "kl_warmup": 8})
+    with pytest.raises(CheckpointError, match="vae"):
+        _train(other, images, tmp_path / "resumed", resume=True)
 
 
 def test_shipped_configs_load_and_mistakes_name_the_file_and_key(tmp_path):
