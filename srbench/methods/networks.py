@@ -118,9 +118,20 @@ class NetworkMethod(SRMethod):
         import torch
 
         net = self._net(scale)
+        with torch.inference_mode():
+            y = self._forward(net, self._tensor(lrs), scale)
+        return self._images(y)
+
+    def _tensor(self, lrs: np.ndarray) -> Any:
+        """``(n, h, w, 3)`` ``uint8`` images as an ``(n, 3, h, w)`` batch on 0..1 on the device,
+        in the network's precision."""
+        import torch
+
         dtype = getattr(torch, self.precision or "float32")
         x = torch.from_numpy(np.array(lrs, order="C")).to(self.device)  # writable: lrs is read-only
-        x = x.permute(0, 3, 1, 2).to(dtype) / 255.0
-        with torch.inference_mode():
-            y = self._forward(net, x, scale)
+        return x.permute(0, 3, 1, 2).to(dtype) / 255.0
+
+    @staticmethod
+    def _images(y: Any) -> np.ndarray:
+        """A network's ``(n, 3, H, W)`` output as ``(n, H, W, 3)`` float images on 0..255."""
         return (y.float() * 255.0).permute(0, 2, 3, 1).cpu().numpy()

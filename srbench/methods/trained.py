@@ -55,6 +55,9 @@ class Architecture:
             weights to the network's own (ESRGAN's first release, BasicSR), if there are any.
         published: Tag -> the paper's values for those weights (:mod:`srbench.methods.papers`);
             an instance's card carries its tag's.
+        variational: The generator is a conditional VAE (SR-VAE): training calls its
+            ``posterior_forward(lr, hr) -> (sr, kl)`` and adds the warmed-up KL term (the
+            config's ``vae:`` section); ``forward(lr)`` is its deterministic output.
     """
 
     name: str
@@ -69,6 +72,7 @@ class Architecture:
     interpolates: str | None = None
     layouts: str | None = None
     published: Mapping[str, tuple[PaperScore, ...]] = field(default_factory=dict)
+    variational: bool = False
 
     @property
     def default_tag(self) -> str:

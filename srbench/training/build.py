@@ -101,10 +101,13 @@ def _optimiser(net: Any, options: OptimizerConfig, schedule: ScheduleConfig) -> 
 
 def build_losses(config: TrainConfig, device: str, random_vgg: bool) -> tuple[Any, Any]:
     """The generator loss of ``config.loss`` and, for a GAN, its adversarial loss (the
-    discriminator step's); the config's validation made sure the two agree."""
-    from srbench.training.losses import build_adversarial, build_generator_loss
+    discriminator step's); the config's validation made sure the two agree. A VAE's generator
+    loss is ``config.loss`` as the reconstruction plus the ``vae:`` section's KL term."""
+    from srbench.training.losses import VAEObjective, build_adversarial, build_generator_loss
 
     generator = build_generator_loss(config.loss, random_vgg=random_vgg, device=device)
+    if config.vae is not None:
+        return VAEObjective(generator, config.vae.kl_weight, config.vae.kl_warmup), None
     adversarial = build_adversarial(config.loss) if generator.needs_discriminator else None
     return generator, adversarial
 

@@ -29,7 +29,17 @@ __all__ = [
 
 CHECKPOINT_FORMAT = "srbench-train-checkpoint/1"
 # Settings a resumed training must share with its checkpoint (others, like iters, may grow).
-_IDENTITY = ("method", "scale", "arch", "degradation", "data", "loss", "discriminator", "seed")
+_IDENTITY = (
+    "method",
+    "scale",
+    "arch",
+    "degradation",
+    "data",
+    "loss",
+    "discriminator",
+    "vae",
+    "seed",
+)
 
 
 def start_state(checkpoint: Path, config: TrainConfig, resume: bool) -> Any:

@@ -41,6 +41,7 @@ __all__ = [
     "OptimizerConfig",
     "ScheduleConfig",
     "TrainConfig",
+    "VAEConfig",
     "ValidationConfig",
     "config_path",
     "default_scale",
@@ -113,6 +114,15 @@ def _over(base: Any, given: ConfigModel) -> Any:
     return base.model_copy(update={k: getattr(given, k) for k in given.model_fields_set})
 
 
+class VAEConfig(ConfigModel):
+    """A conditional VAE's KL term (SR-VAE): the loss is the ``loss:`` terms (the reconstruction)
+    plus ``beta_t * KL(q || p)``, with ``beta_t = kl_weight * min(1, t / kl_warmup)`` at update
+    ``t = 1, 2, ...`` (linear warm-up; ``kl_warmup: 0`` uses ``kl_weight`` from the start)."""
+
+    kl_weight: NonNegativeFloat = 0.01
+    kl_warmup: NonNegativeInt = 10000  # updates until beta reaches kl_weight
+
+
 class ValidationConfig(ConfigModel):
     """PSNR/SSIM on held-out images (``--val``) every ``every`` iterations."""
 
@@ -138,6 +148,8 @@ class TrainConfig(ConfigModel):
     schedule: ScheduleConfig = ScheduleConfig()
     # GANs only (and required for them)
     discriminator: Annotated[DiscriminatorConfig | None, Field(validate_default=True)] = None
+    # conditional VAEs only (and required for them)
+    vae: Annotated[VAEConfig | None, Field(validate_default=True)] = None
     iters: PositiveInt = 1000
     ema: Annotated[float, Field(strict=True, gt=0, lt=1)] | None = None  # decay (0.999) or null
     grad_clip: PositiveFloat | None = None  # max global gradient norm, or null
@@ -201,6 +213,20 @@ class TrainConfig(ConfigModel):
             raise ValueError(f"{arch.name} is not a GAN: remove the `discriminator:` section")
         if value is not None:
             _check_arguments(value.arch, arch.discriminator, "arch.")
+        return value
+
+    @field_validator("vae")
+    @classmethod
+    def _variational(cls, value: VAEConfig | None, info: Any) -> VAEConfig | None:
+        arch = _architecture(info.data.get("method"))
+        if arch is None:
+            return value
+        if arch.variational and value is None:
+            raise ValueError(
+                f"{arch.name} needs a `vae:` section (kl_weight, kl_warmup): it is a VAE"
+            )
+        if value is not None and not arch.variational:
+            raise ValueError(f"{arch.name} is not a VAE: remove the `vae:` section")
         return value
 
 

@@ -245,6 +245,8 @@ def _step(context: Context, lr: Any, hr: Any, labels: Any, scale: int) -> dict[s
     if memory is not None:
         lr, hr = lr.contiguous(memory_format=memory), hr.contiguous(memory_format=memory)
     autocast = torch.autocast("cuda", torch.float16, enabled=parts.scaler.is_enabled())
+    if parts.arch.variational:
+        return _vae_step(context, lr, hr, autocast)
     with autocast:
         sr = parts.forward(parts.g, lr, scale)
     logged: dict[str, float] = {}
@@ -259,6 +261,35 @@ def _step(context: Context, lr: Any, hr: Any, labels: Any, scale: int) -> dict[s
                 real_logits = parts.d(hr).float().detach()
         parts.d.requires_grad_(True)
     loss, terms = generator_loss(sr.float(), hr, fake_logits=fake_logits, real_logits=real_logits)
+    return _update_generator(context, loss, {**terms, **logged})
+
+
+def _vae_step(context: Context, lr: Any, hr: Any, autocast: Any) -> dict[str, float]:
+    """One update of a conditional VAE: its posterior needs the HR, and its loss adds the
+    warmed-up KL to the reconstruction (:class:`~srbench.training.losses.VAEObjective`)."""
+    import numpy as np
+    import torch
+
+    parts = context.parts
+    # MultiStepLR counts the updates done, and a checkpoint restores it: the warm-up resumes
+    # exactly where it stopped.
+    update = parts.sched.last_epoch + 1
+    # The posterior's noise is a function of (seed, update), as the batches are of (seed,
+    # index): torch's global generator also feeds the DataLoader, which draws from it once per
+    # start, so noise from it would differ after a resume.
+    state = np.random.SeedSequence([context.config.seed, update]).generate_state(1, np.uint64)
+    noise = torch.Generator(device=hr.device).manual_seed(int(state[0]))
+    with autocast:
+        sr, kl = parts.g.posterior_forward(lr, hr, noise)
+    loss, terms = context.losses[0](sr.float(), hr, kl.float(), update)
+    return _update_generator(context, loss, terms)
+
+
+def _update_generator(context: Context, loss: Any, terms: dict[str, float]) -> dict[str, float]:
+    """Step the generator (and its EMA) on ``loss``; the values to log."""
+    import torch
+
+    parts = context.parts
     if not torch.isfinite(loss):
         raise SrbenchError(
             f"the loss became {loss.item()} (terms {terms}); lower optimizer.lr, set grad_clip, "
@@ -267,7 +298,7 @@ def _step(context: Context, lr: Any, hr: Any, labels: Any, scale: int) -> dict[s
     _apply(parts.opt, parts.sched, parts.scaler, parts.g, loss, context.config.grad_clip)
     if parts.ema is not None:
         parts.ema.update_parameters(parts.g)
-    return {"loss": loss.item(), **terms, **logged, "lr": parts.sched.get_last_lr()[0]}
+    return {"loss": loss.item(), **terms, "lr": parts.sched.get_last_lr()[0]}
 
 
 def _discriminator_step(

@@ -12,7 +12,8 @@ downloaded implicitly. ``random_weights=True`` (``random_vgg=True`` for
 tests, and nothing else.
 
 Modules: :mod:`~.pixel`, :mod:`~.vgg` (the extractor and content loss), :mod:`~.texture`,
-:mod:`~.adversarial`, :mod:`~.composite` (the weighted sum and the config builders).
+:mod:`~.adversarial`, :mod:`~.composite` (the weighted sum and the config builders), :mod:`~.vae`
+(a conditional VAE's reconstruction plus warmed-up KL).
 """
 
 from srbench.training.losses.adversarial import ADVERSARIAL_KINDS, AdversarialLoss
@@ -26,6 +27,7 @@ from srbench.training.losses.composite import (
 )
 from srbench.training.losses.pixel import PixelLoss
 from srbench.training.losses.texture import TextureLoss, gram_matrix, tile_grams
+from srbench.training.losses.vae import VAEObjective, kl_beta
 from srbench.training.losses.vgg import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -50,10 +52,12 @@ __all__ = [
     "GeneratorLoss",
     "PixelLoss",
     "TextureLoss",
+    "VAEObjective",
     "VGGFeatures",
     "build_adversarial",
     "build_generator_loss",
     "gram_matrix",
+    "kl_beta",
     "parse_loss_config",
     "tile_grams",
 ]
