@@ -19,6 +19,7 @@ from srbench.metrics.protocols import get_protocol
 from srbench.run import RunConfig, resume, run
 from srbench.run.samples import sample_seed
 from srbench.store import load_results, read_run
+from srbench.store.schema import SCHEMA
 from srbench.weights.files import locate
 from tests.conftest import REPO, run_cli
 
@@ -214,3 +215,71 @@ def test_samples_below_one_is_a_usage_error(tmp_path):
     out = _run(tmp_path, "-D", "sample", "-m", "noisybicubic", "--samples", 0, expect=2)
     assert "samples" in out.stderr and ">= 1" in out.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def _plan(samples: int = DRAWS):
+    from srbench.run.plan import make_plan
+
+    config = RunConfig(
+        datasets=("sample",), scales=(SCALE,), methods=("noisybicubic",), samples=samples,
+        method_files=(METHOD_FILE,), metrics=("psnr",),
+    )  # fmt: skip
+    return make_plan(config)
+
+
+def _records(values, errors=None):
+    errors = errors or [None] * len(values)
+    return [
+        {"sample": s, "metric": "psnr", "value": v, "error": e}
+        for s, (v, e) in enumerate(zip(values, errors, strict=True))
+    ] + [{"sample": s, "metric": "runtime", "value": 1.0, "error": e} for s, e in enumerate(errors)]
+
+
+def test_aggregates_take_lpips_over_pairs_and_fail_with_a_draw(rng):
+    from srbench.run.samples import aggregate_rows
+
+    plan = _plan()
+    base = {"dataset": "d", "image": "i", "scale": SCALE, "degradation": "bicubic", "seed": 0}
+    images = {s: rng.integers(0, 256, (20, 20, 3), dtype=np.uint8) for s in range(DRAWS)}
+    pairs: list[float] = []
+
+    def fake_lpips(a, b):  # any pairwise distance: the aggregate is the mean over the 3 pairs
+        pairs.append(float(np.abs(a.astype(float) - b).mean()))
+        return pairs[-1]
+
+    rows = aggregate_rows(
+        plan, base, "noisybicubic", _records([30.0, 32.0, 31.0]), images, fake_lpips
+    )
+    got = {(r["aggregate"], r["metric"]): r["value"] for r in rows}
+    assert got[("mean", "psnr")] == 31.0 and got[("best", "psnr")] == 32.0
+    assert got[("mean", "runtime")] == 1.0 and got[("best", "runtime")] == 3.0
+    assert len(pairs) == 3 and got[("diversity", "lpips")] == pytest.approx(np.mean(pairs))
+    assert all(r["samples"] == DRAWS and r["error"] is None for r in rows)
+
+    failed = aggregate_rows(
+        plan, base, "noisybicubic", _records([30.0, np.nan, 31.0], [None, "boom", None]),
+        {**images, 1: None}, fake_lpips,
+    )  # fmt: skip
+    assert all(np.isnan(r["value"]) and "1 of 3 samples failed" in r["error"] for r in failed)
+
+
+def test_old_stores_read_with_null_samples_and_one_draw_counts_as_the_method(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from srbench.leaderboard.selection import fold_samples
+    from srbench.store import COLUMNS
+
+    old = [c for c in COLUMNS if c not in ("sample", "sample_seed", "aggregate")]
+    row = {c: None for c in old} | {
+        "run_id": "r", "dataset": "d", "image": "i", "scale": 2, "degradation": "bicubic",
+        "seed": 0, "method": "m", "metric": "psnr", "protocol": "y-shave2", "value": 30.0,
+    }  # fmt: skip
+    (tmp_path / "r" / "parts").mkdir(parents=True)
+    table = pa.Table.from_pylist([row]).cast(pa.schema([f for f in SCHEMA if f.name in old]))
+    pq.write_table(table, tmp_path / "r" / "scores.parquet")
+    frame = read_run(tmp_path / "r")
+    assert frame[["sample", "sample_seed", "aggregate"]].isna().all().all()
+    assert fold_samples(frame).equals(frame)
+    one_draw = frame.assign(sample=pd.array([0], dtype="Int64"), sample_seed=7)
+    assert fold_samples(one_draw)["method"].tolist() == ["m"]  # --samples 1: no aggregates
