@@ -389,7 +389,11 @@ def fidelity_diversity(
                 name, (x, mean), xytext=(5, 5), textcoords="offset points", fontsize="small"
             )
         dataset, scale, degradation, _seed = key
-        ax.set_xlabel(f"{axis_label(diversity)}: diversity of the draws")
+        ax.set_xlabel(
+            "per-pixel std across the draws (0..255)"
+            if diversity == "pixel_std"
+            else f"{axis_label(diversity)} between the draws"
+        )
         ax.set_ylabel(axis_label(fidelity))
         ax.set_title(f"{dataset} x{scale}, {degradation}")
         ax.grid(alpha=0.3)
