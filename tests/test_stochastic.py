@@ -4,6 +4,7 @@ and how leaderboards, reports and regression checks show them."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -151,15 +152,21 @@ def test_sample_seeds_do_not_depend_on_the_process():
     assert seeds == {str(sample_seed(7, "d", "i", 4, "b", 2))}
 
 
-def test_a_resumed_run_draws_only_the_missing_samples(tmp_path, tiny):
-    calls = tmp_path / "calls.txt"
-    spec = f"noisybicubic:calls={calls},interrupt=5"  # Ctrl-C at image b's third draw
+def _interrupted(tmp_path: Path, tiny: Path, calls: Path) -> RunConfig:
+    """Run ``r`` in ``tmp_path/results``, stopped by Ctrl-C at image b's third draw (each draw's
+    seed is appended to ``calls``); its config."""
     config = RunConfig(
-        datasets=(str(tiny),), scales=(SCALE,), methods=(spec,), samples=DRAWS,
-        method_files=(METHOD_FILE,), workers=1,
+        datasets=(str(tiny),), scales=(SCALE,), samples=DRAWS, method_files=(METHOD_FILE,),
+        methods=(f"noisybicubic:calls={calls},interrupt=5",), workers=1,
     )  # fmt: skip
     with pytest.raises(KeyboardInterrupt):
         run(config, tmp_path / "results", run_id="r", progress=False)
+    return config
+
+
+def test_a_resumed_run_draws_only_the_missing_samples(tmp_path, tiny):
+    calls = tmp_path / "calls.txt"
+    config = _interrupted(tmp_path, tiny, calls)
     stored = read_run(tmp_path / "results" / "runs" / "r")
     assert sorted(_draws(stored).drop_duplicates(["image", "sample"])["image"]) == list("aaabb")
     assert set(stored.loc[stored["aggregate"].notna(), "image"]) == {"a"}
@@ -178,6 +185,20 @@ def test_a_resumed_run_draws_only_the_missing_samples(tmp_path, tiny):
             b.drop("runtime", level="metric", errors="ignore"),
         )
         assert np.allclose(a.sort_index(), b.sort_index()), kind
+
+
+def test_draws_whose_kept_images_are_gone_are_drawn_again(tmp_path, tiny):
+    calls = tmp_path / "calls.txt"
+    _interrupted(tmp_path, tiny, calls)
+    run_dir = tmp_path / "results" / "runs" / "r"
+    shutil.rmtree(run_dir / "samples")  # b's two draws cannot be aggregated without their images
+    resume("r", tmp_path / "results", progress=False)
+    assert len(calls.read_text().split()) == 5 + 3 + 3  # b again in full, then c
+    frame = read_run(run_dir)
+    assert frame["error"].isna().all()
+    assert frame[frame["aggregate"].notna()].groupby("image").size().nunique() == 1
+    assert json.loads((run_dir / "manifest.json").read_text())["status"] == "complete"
+    assert not (run_dir / "samples").exists()
 
 
 def test_leaderboard_and_check_show_mean_and_best(tmp_path, tiny):
