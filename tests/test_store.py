@@ -28,7 +28,8 @@ def test_rows_survive_flushes_and_merge(tmp_path):
     assert list(frame.columns) == list(COLUMNS)
     assert sorted(frame["image"]) == ["a", "b", "c"] and set(frame["run_id"]) == {"r1"}
     assert not list((writer.path / "parts").glob("*")) and (writer.path / "scores.parquet").exists()
-    assert writer.done_cells() == {("Set5", i, 4, "bicubic", 0, "bicubic") for i in "abc"}
+    # the last field is the sample: None for a deterministic method
+    assert writer.done_cells() == {("Set5", i, 4, "bicubic", 0, "bicubic", None) for i in "abc"}
 
 
 def test_a_kill_between_merge_and_cleanup_duplicates_nothing(tmp_path):

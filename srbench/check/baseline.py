@@ -113,7 +113,7 @@ def make_baseline(
             what works; fix or drop the failing method first).
     """
     metrics = metrics or sorted(set(frame["metric"]) - {RUNTIME})
-    rows = select(frame, metrics=metrics)
+    rows = select(frame, metrics=metrics, samples="mean")
     if rows.empty:
         raise BaselineError("no results to make a baseline from; run `srbench run` first.")
     failed = rows[rows["error"].notna()]

@@ -102,7 +102,7 @@ def check(
         The baseline's cells in order, then the cells only the results have (``new``).
     """
     tolerances = {**DEFAULT_TOLERANCES, **(tolerances or {})}
-    rows = select(current, metrics=sorted(set(baseline["metric"])))
+    rows = select(current, metrics=sorted(set(baseline["metric"])), samples="mean")
     set_level = set_level_rows(rows) if len(rows) else pd.Series(False, index=rows.index)
     if set_level.any():
         rows = rows.assign(images=0)

@@ -80,6 +80,13 @@ Workers = Annotated[
 ]
 SaveImages = Annotated[bool, typer.Option(help="Write the SR PNGs into the run.")]
 RunId = Annotated[str | None, typer.Option(help="Name the run (default: time+random).")]
+Samples = Annotated[
+    int,
+    typer.Option(
+        help="Draws of each stochastic method per image (seeded; mean, best-of-N and diversity "
+        "are stored too)."
+    ),
+]
 Resume = Annotated[str | None, typer.Option(help="Continue the run RUN_ID (its stored settings).")]
 Offline = Annotated[bool, typer.Option(help="Never download (as SRBENCH_OFFLINE=1).")]
 
@@ -98,6 +105,7 @@ _AS_GIVEN = (
     "isolate",
     "workers",
     "save_images",
+    "samples",
 )
 
 
@@ -120,6 +128,7 @@ def run_(
     isolate: Isolate = False,
     workers: Workers = 0,
     save_images: SaveImages = False,
+    samples: Samples = 1,
     method_file: MethodFile = None,
     accept_licence: AcceptLicence = None,
     results: ResultsDir = Path("results"),

@@ -21,6 +21,7 @@ from srbench.leaderboard.selection import (
     TABLE_KEY,
     MixedResultsError,
     fixed_protocol,
+    fold_samples,
     is_set_metric,
     select,
 )
@@ -106,6 +107,7 @@ def summary(scores: pd.DataFrame) -> pd.DataFrame:
     """
     if scores.empty:
         return pd.DataFrame()
+    scores = fold_samples(scores)  # a stochastic method: its mean and best-of-N rows
     ok = scores[scores["error"].isna()]
     metrics = list(dict.fromkeys(ok["metric"]))
     # set-level rows and metrics with their own protocol join the table by cell, not protocol

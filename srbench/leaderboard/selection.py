@@ -12,6 +12,12 @@ so they agree on two rules:
   which runs, and how to choose one; :func:`srbench.leaderboard.leaderboards` leaves such a
   table out with that note and makes the others.
 
+* **A stochastic method counts by its aggregates.** Its per-draw rows are summarised
+  (:func:`fold_samples`): tables show its ``mean`` and ``best`` rows as two methods labelled
+  ``<label> (mean of N)`` and ``<label> (best of N)``; regression checks (``samples="mean"``)
+  see the mean under the method's own label. Draws of a run made with ``--samples 1`` (no
+  aggregates) count as the method itself; ``diversity`` rows are for plots only.
+
 Metrics defined on RGB (``MetricInfo.inputs == "rgb"``: LPIPS, FID, KID) and ``runtime`` are
 measured under their own protocol whatever ``--protocol`` says (:func:`fixed_protocol`), so a
 protocol filter never drops them. Pure pandas and numpy, no file IO.
@@ -19,6 +25,7 @@ protocol filter never drops them. Pure pandas and numpy, no file IO.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -35,6 +42,7 @@ __all__ = [
     "MixedResultsError",
     "direction",
     "fixed_protocol",
+    "fold_samples",
     "is_set_metric",
     "select",
 ]
@@ -88,6 +96,50 @@ def is_set_metric(metric: str, rows: pd.DataFrame | None = None) -> bool:
     return bool(len(own)) and bool((own == SET_IMAGE).all())
 
 
+#: How a stochastic method's rows are shown (:func:`fold_samples`; ``all``: as stored).
+SAMPLE_VIEWS = ("board", "mean", "all")
+_FOLDED = re.compile(r" \((mean|best) of \d+\)$")
+
+
+def fold_samples(frame: pd.DataFrame, view: str = "board") -> pd.DataFrame:
+    """Store rows with each stochastic method's draws replaced by its aggregates.
+
+    For a (run, method) with aggregate rows its per-draw rows and ``diversity`` rows are left
+    out; ``view="board"`` relabels the ``mean`` and ``best`` rows ``<label> (mean of N)`` and
+    ``<label> (best of N)``, ``view="mean"`` keeps the ``mean`` rows under ``<label>`` and drops
+    the ``best`` ones; ``view="all"`` changes nothing. The kept aggregates lose their
+    ``aggregate`` and ``samples`` marks, so they read like any per-image row. Rows of
+    deterministic methods (and frames without the columns) pass unchanged.
+
+    Example:
+        >>> rows = pd.DataFrame({"run_id": "r", "method": "m", "value": [1.0, 3.0, 2.0, 3.0],
+        ...     "sample": [0, 1, None, None], "aggregate": [None, None, "mean", "best"],
+        ...     "samples": [None, None, 2, 2]})
+        >>> fold_samples(rows)[["method", "value"]].values.tolist()
+        [['m (mean of 2)', 2.0], ['m (best of 2)', 3.0]]
+    """
+    if view not in SAMPLE_VIEWS:
+        raise ValueError(f"view must be one of {SAMPLE_VIEWS}, got {view!r}")
+    if view == "all" or "aggregate" not in frame.columns or frame["aggregate"].isna().all():
+        return frame
+    kind = frame["aggregate"]
+    owners = frame.loc[kind.notna(), ["run_id", "method"]].drop_duplicates()
+    summarised = pd.MultiIndex.from_frame(frame[["run_id", "method"]]).isin(
+        pd.MultiIndex.from_frame(owners)
+    )
+    drawn = frame["sample"].notna() & kind.isna() & summarised
+    keep = kind.isin(["mean", "best"] if view == "board" else ["mean"]) | (kind.isna() & ~drawn)
+    out = frame[keep].copy()
+    marked = out["aggregate"].notna()
+    if view == "board":
+        counts = out.loc[marked, "samples"].astype("int64").astype(str)
+        out.loc[marked, "method"] = (
+            out.loc[marked, "method"] + " (" + out.loc[marked, "aggregate"] + " of " + counts + ")"
+        )
+    out.loc[marked, ["aggregate", "samples"]] = None
+    return out.reset_index(drop=True)
+
+
 def _matches(protocol: pd.Series, wanted: str) -> pd.Series:
     # "y" selects y-shave4 at x4 and y-shave2 at x2; a full key selects exactly that
     return (protocol == wanted) | protocol.str.startswith(f"{wanted}-")
@@ -103,13 +155,16 @@ def select(
     method: str | Sequence[str] | None = None,
     protocol: str | None = None,
     metrics: Sequence[str] | None = None,
+    samples: str = "board",
 ) -> pd.DataFrame:
     """Filter store rows, then keep the latest run of each (dataset, scale, degradation, seed,
     method). ``protocol`` (``y``, ``rgb`` or a full key such as ``y-shave4``) filters the metrics
     that follow ``--protocol`` (PSNR, SSIM, unknown metrics), not those measured under their own
     protocol (:func:`fixed_protocol`: ``runtime``, timed on a device, and the RGB-defined
-    LPIPS, FID, KID)."""
-    rows = frame
+    LPIPS, FID, KID). A stochastic method's draws are folded into its aggregates first
+    (:func:`fold_samples`, ``samples`` its view); ``method`` matches both its own label and
+    the folded ones (``<label> (mean of N)``)."""
+    rows = fold_samples(frame, samples)
     for column, wanted in (
         ("dataset", dataset),
         ("scale", scale),
@@ -120,7 +175,10 @@ def select(
     ):
         if wanted is not None:
             values = [wanted] if np.ndim(wanted) == 0 else list(wanted)
-            rows = rows[rows[column].isin(values)]
+            found = rows[column].isin(values)
+            if column == "method":
+                found |= rows[column].str.replace(_FOLDED, "", regex=True).isin(values)
+            rows = rows[found]
     if protocol is not None:
         fixed = rows["metric"].map(fixed_protocol).astype(bool)
         rows = rows[fixed | _matches(rows["protocol"], protocol)]

@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from srbench.degradations import DEGRADATIONS
 from srbench.errors import SpecError
 from srbench.leaderboard.board import Leaderboard
-from srbench.leaderboard.selection import MixedResultsError
+from srbench.leaderboard.selection import TABLE_KEY, MixedResultsError, select
 
 # comparison_grid, interesting_box and save_figure are re-exported: ``srbench.cli`` draws
 # through ``plots.<name>``, and the old module path ``srbench.plots`` served them.
@@ -56,6 +56,7 @@ from srbench.specs import split_spec
 
 __all__ = [
     "bars",
+    "fidelity_diversity",
     "comparison_grid",
     "distributions",
     "interesting_box",
@@ -339,3 +340,62 @@ def _sweep_line(
             markerfacecolor="white",
             label="_incomplete",  # underscore: kept out of the legend
         )
+
+
+def fidelity_diversity(
+    frame: pd.DataFrame, fidelity: str = "psnr", diversity: str = "pixel_std", **filters: Any
+) -> Figure:
+    """Stochastic methods' fidelity against the diversity of their draws: per table, one point
+    per method at (mean ``diversity`` over images, mean of its ``mean`` rows) and a triangle at
+    the mean of its ``best`` rows, joined by a line (what best-of-N gains). ``frame`` is store
+    rows (the aggregates :mod:`srbench.run.samples` writes); the latest run of each method counts.
+
+    Raises:
+        MixedResultsError: The selection has no ``diversity`` rows of ``diversity`` and
+            ``fidelity`` aggregates of one method.
+    """
+    rows = select(frame, **filters, samples="all")
+    rows = rows[rows["aggregate"].notna() & rows["error"].isna()]
+    means = (
+        rows.groupby([*TABLE_KEY, "method", "aggregate", "metric"], sort=False)["value"]
+        .mean()
+        .unstack("aggregate")
+    )
+    tables = []
+    for key, table in means.groupby(level=list(range(len(TABLE_KEY))), sort=False):
+        table = table.droplevel(list(range(len(TABLE_KEY))))
+        methods = [
+            m
+            for m in table.index.get_level_values("method").unique()
+            if (m, diversity) in table.index and (m, fidelity) in table.index
+        ]
+        if methods:
+            tables.append((key, table, methods))
+    if not tables:
+        raise MixedResultsError(
+            f"no stochastic method has {fidelity} and {diversity} aggregates in the selection "
+            "(run one with --samples 2 or more)."
+        )
+    colours = method_colours([m for _, _, methods in tables for m in methods])
+    fig, axes = subplot_grid(len(tables), (5.2, 4.2))
+    for ax, (key, table, methods) in zip(axes, tables, strict=True):
+        for name in methods:
+            x = table.at[(name, diversity), "diversity"]
+            mean, best = table.at[(name, fidelity), "mean"], table.at[(name, fidelity), "best"]
+            ax.plot([x, x], [mean, best], color=colours[name], alpha=0.5)
+            ax.plot(x, mean, "o", color=colours[name], label=f"{name} (mean)")
+            ax.plot(x, best, "^", color=colours[name], label=f"{name} (best of N)")
+            ax.annotate(
+                name, (x, mean), xytext=(5, 5), textcoords="offset points", fontsize="small"
+            )
+        dataset, scale, degradation, _seed = key
+        ax.set_xlabel(
+            "per-pixel std across the draws (0..255)"
+            if diversity == "pixel_std"
+            else f"{axis_label(diversity)} between the draws"
+        )
+        ax.set_ylabel(axis_label(fidelity))
+        ax.set_title(f"{dataset} x{scale}, {degradation}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="x-small")
+    return fig

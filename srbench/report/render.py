@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from srbench.errors import SrbenchError
 from srbench.leaderboard.board import Leaderboard, SkippedTable, leaderboards
 from srbench.leaderboard.paper import format_paper, paper_comparison
@@ -31,7 +33,13 @@ from srbench.report.appendix import (
 )
 from srbench.report.comparison import comparison_grid, interesting_box
 from srbench.report.drawing import save_figure
-from srbench.report.plots import bars, distributions, perception_distortion, sweep
+from srbench.report.plots import (
+    bars,
+    distributions,
+    fidelity_diversity,
+    perception_distortion,
+    sweep,
+)
 from srbench.report.visuals import sr_images
 from srbench.store import dataset_sizes, load_store
 from srbench.system.files import atomic_path
@@ -120,6 +128,7 @@ def render_report(
         *_dataset_sections(boards, figures, results, options),
         _sweeps(boards, figures),
         _plane(boards, figures),
+        _diversity(frame, figures, filters),
         failures_section(rows),
         skipped_section(manifests),
         provenance_section(manifests),
@@ -361,6 +370,29 @@ def _plane(boards: list[Leaderboard], figures: _Figures) -> str:
                 boards,
                 x=x,
                 y=y,
+            ),
+        ]
+    )
+
+
+def _diversity(frame: pd.DataFrame, figures: _Figures, filters: dict[str, Any]) -> str:
+    """Fidelity against diversity for stochastic methods ("" when the store has none)."""
+    if "aggregate" not in frame.columns or not (frame["aggregate"] == "diversity").any():
+        return ""
+    fidelity = "psnr" if (frame["metric"] == "psnr").any() else str(frame["metric"].iloc[0])
+    return "\n\n".join(
+        [
+            "## Fidelity–diversity (stochastic methods)",
+            "Each stochastic method's mean fidelity over its draws (circle) and its best-of-N "
+            "(triangle) against the diversity of the draws (mean per-pixel standard deviation "
+            "across them, 0..255).",
+            figures.add(
+                _slug("diversity", fidelity),
+                f"{fidelity} against the diversity of the draws",
+                fidelity_diversity,
+                frame,
+                fidelity=fidelity,
+                **filters,
             ),
         ]
     )

@@ -44,7 +44,8 @@ class RunConfig(ConfigModel):
     registered method except ``precomputed``). ``tile`` is the LR tile side (0: whole images),
     ``timeout`` the seconds one method may spend on one image (``None``: no limit), ``workers`` the
     threads that read, degrade and score beside the method (0: up to 4, one per core), ``isolate``
-    whether each method runs in a worker process of its own (:mod:`srbench.run.isolation`).
+    whether each method runs in a worker process of its own (:mod:`srbench.run.isolation`),
+    ``samples`` the draws of each stochastic method per image (:mod:`srbench.run.samples`).
 
     The values are checked for their types, and the scales for the rule above (at least one,
     each at least :data:`MIN_SCALE`; repeats dropped); :func:`srbench.run.plan.make_plan` checks
@@ -72,6 +73,7 @@ class RunConfig(ConfigModel):
     save_images: bool = False
     method_files: tuple[str, ...] = ()
     accept_licence: tuple[str, ...] = ()
+    samples: int = 1
 
     @field_validator("scales")
     @classmethod
@@ -88,7 +90,7 @@ class RunConfig(ConfigModel):
             raise ValueError(f"must be an integer >= 0, got {value}")
         return value
 
-    @field_validator("batch_size")
+    @field_validator("batch_size", "samples")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import collections
 import itertools
-import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -51,8 +50,20 @@ from srbench.run.plan import (
     resolve_datasets,
 )
 from srbench.run.rows import RUNTIME, base_row, describe, failure_rows, row, set_rows
+from srbench.run.samples import (
+    Recorded,
+    Scorer,
+    aggregate_rows,
+    draw_context,
+    draws,
+    load_diversity,
+    read_sample,
+    remove_samples,
+    run_image_path,
+    write_sample,
+)
 from srbench.run.setlevel import Features
-from srbench.store import RunWriter
+from srbench.store import RunWriter, read_run
 from srbench.store.writer import check_run_id
 from srbench.system.provenance import now
 
@@ -90,6 +101,8 @@ def run(
     """Run the grid of ``config`` and store every row under ``results/runs/<run_id>``."""
     if run_id is not None:
         check_run_id(run_id)  # before any work: the id names a folder under results/runs
+    if config.samples < 1:
+        raise RunError(f"--samples needs at least 1 draw per image, got {config.samples}.")
     if config.timeout is not None and not config.timeout > 0:
         raise RunError(f"--timeout needs a positive number of seconds, got {config.timeout:g}.")
     plan = make_plan(absolute_paths(config), log)
@@ -120,9 +133,11 @@ def resume(
 def _execute(plan: Plan, writer: RunWriter, progress: bool, log: Log) -> RunResult:
     runner: Runner | None = None
     try:
-        images = list(_todo(plan, writer.done_cells(), log))
+        recorded = Recorded.of(read_run(writer.path))
+        images = list(_todo(plan, recorded, writer.path, log))
         last_flush = time.monotonic()
-        total = sum(len(item.labels) for item in images)
+        total = sum(item.cells for item in images)
+        draws_ = _Draws(recorded, load_diversity(plan, log))
         runner = method_runner(
             plan.methods,
             plan.device,
@@ -138,7 +153,7 @@ def _execute(plan: Plan, writer: RunWriter, progress: bool, log: Log) -> RunResu
             tqdm(total=total, desc="run", unit="cell", disable=not progress) as bar,
             ThreadPoolExecutor(plan.config.workers, thread_name_prefix="srbench") as pool,
         ):
-            for cells, rows in _pipeline(plan, writer.path, images, pool, runner, warn):
+            for cells, rows in _pipeline(plan, writer.path, images, pool, runner, warn, draws_):
                 writer.add(rows)
                 bar.update(cells)
                 if time.monotonic() - last_flush > FLUSH_SECONDS:
@@ -150,6 +165,7 @@ def _execute(plan: Plan, writer: RunWriter, progress: bool, log: Log) -> RunResu
             writer.flush()
             # every group has its set rows now: the SR features were only kept for a resume
             shutil.rmtree(writer.path / "features", ignore_errors=True)
+        remove_samples(writer.path)  # every image's aggregates are stored: draws kept no more
         if runner is not None:
             runner.record(writer.manifest.setdefault("execution", {}))
         writer.manifest.update(status="complete", ended=now(), skipped=plan.skipped)
@@ -199,6 +215,16 @@ _CELL = ("dataset", "image", "scale", "degradation", "seed", "method")
 
 
 @dataclass(frozen=True)
+class _Job:
+    """One method's work on one image: the draws still to make (``None``: the one call of a
+    deterministic method) and whether the image's aggregates follow them."""
+
+    label: str
+    samples: tuple[int | None, ...]
+    aggregate: bool = False
+
+
+@dataclass(frozen=True)
 class _Item:
     """One image of a (dataset, scale, degradation) group and the methods still to run on it."""
 
@@ -206,7 +232,25 @@ class _Item:
     scale: int
     spec: ParsedSpec
     image_id: str
-    labels: tuple[str, ...]
+    jobs: tuple[_Job, ...]
+
+    @property
+    def labels(self) -> list[str]:
+        """The methods with work on this image."""
+        return [job.label for job in self.jobs]
+
+    @property
+    def cells(self) -> int:
+        """Progress units: one per draw (a deterministic method's call is one)."""
+        return sum(len(job.samples) for job in self.jobs)
+
+
+@dataclass(frozen=True)
+class _Draws:
+    """What aggregating stochastic draws needs: the stored rows, and LPIPS (or ``None``)."""
+
+    recorded: Recorded
+    lpips: Scorer | None
 
 
 def _pipeline(
@@ -216,6 +260,7 @@ def _pipeline(
     pool: ThreadPoolExecutor,
     runner: Runner,
     warn: Callable[[str, str], None],
+    draws_: _Draws,
 ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
     """Yield ``(cells, rows)`` per image, in order.
 
@@ -233,13 +278,15 @@ def _pipeline(
             item, future = prepared.popleft()
             for nxt in itertools.islice(upcoming, 1):
                 prepared.append((nxt, pool.submit(_prepare, plan, nxt)))
-            futures = _run_methods(plan, run_dir, item, future, pool, runner, warn)
-            pending.append((len(item.labels), futures))
+            futures: list[Future] = []
+            pending.append((item.cells, futures))  # an interrupt keeps the cells already run
+            _run_methods(plan, run_dir, item, future, pool, runner, warn, draws_, futures)
             while pending and (len(pending) > ahead or all(f.done() for f in pending[0][1])):
                 cells, futures = pending.popleft()
                 yield cells, [row for f in futures for row in f.result()]
     except KeyboardInterrupt:
-        # Images whose methods all ran are only being scored: hand them over, then stop.
+        # Cells that ran are only being scored (the interrupted image's too, for a stochastic
+        # method draw by draw): hand them over, then stop.
         for cells, futures in pending:
             yield cells, [row for f in futures for row in f.result()]
         raise
@@ -277,30 +324,82 @@ def _run_methods(
     pool: ThreadPoolExecutor,
     runner: Runner,
     warn: Callable[[str, str], None],
-) -> list[Future]:
+    draws_: _Draws,
+    futures: list[Future],
+) -> None:
+    """Run ``item``'s jobs, appending to ``futures`` each cell's rows (being scored) as it
+    runs."""
     base = base_row(plan, item.dataset, item.scale, item.spec, item.image_id)
+    context = ImageContext(item.dataset.name, item.image_id, item.scale, base["degradation"])
     try:
         hr, lr = prepared.result()
+        problem = None
     except (Exception, SystemExit) as exc:  # the image is unusable for every method: record that
-        message = f"preparing the image failed: {describe(exc)}"
-        return [_done(failure_rows(plan, base, label, message)) for label in item.labels]
-    context = ImageContext(item.dataset.name, item.image_id, item.scale, base["degradation"])
-    tiling = Tiling(plan.config.tile, plan.config.tile_overlap, plan.config.batch_size)
-    futures = []
-    for label in item.labels:
-        outcome = runner.call(label, lr, context, tiling)
-        for message in outcome.warnings:
-            warn(label, message)
-        if outcome.sr is None:
-            failed = failure_rows(plan, base, label, outcome.error or "no output")
-            futures.append(_done(failed))
-            continue
-        futures.append(
-            pool.submit(
-                _score_cell, plan, run_dir, base, label, outcome.sr, outcome.seconds, hr, context
+        problem = f"preparing the image failed: {describe(exc)}"
+        hr = lr = None
+    for job in item.jobs:
+        drawn: list[Future] = []
+        for sample in job.samples:
+            ctx = context if sample is None else draw_context(plan, context, sample)
+            seed = None if sample is None else ctx.sample_seed
+            cell = {**base, "sample": sample, "sample_seed": seed}
+            if problem is None:
+                drawn.append(
+                    _run_cell(plan, run_dir, cell, job.label, lr, hr, ctx, pool, runner, warn)
+                )
+            else:
+                drawn.append(_done(failure_rows(plan, cell, job.label, problem)))
+            futures.append(drawn[-1])
+        if job.aggregate:  # after its draws in the pool's queue: they run (or ran) first
+            futures.append(
+                pool.submit(_aggregate, plan, run_dir, base, job.label, context, drawn, draws_)
             )
-        )
-    return futures
+
+
+def _run_cell(
+    plan: Plan,
+    run_dir: Path,
+    cell: dict[str, Any],
+    label: str,
+    lr: np.ndarray,
+    hr: np.ndarray,
+    ctx: ImageContext,
+    pool: ThreadPoolExecutor,
+    runner: Runner,
+    warn: Callable[[str, str], None],
+) -> Future:
+    """Call the method on one cell (one draw of a stochastic one); its rows, being scored."""
+    tiling = Tiling(plan.config.tile, plan.config.tile_overlap, plan.config.batch_size)
+    outcome = runner.call(label, lr, ctx, tiling)
+    for message in outcome.warnings:
+        warn(label, message)
+    if outcome.sr is None:
+        return _done(failure_rows(plan, cell, label, outcome.error or "no output"))
+    return pool.submit(
+        _score_cell, plan, run_dir, cell, label, outcome.sr, outcome.seconds, hr, ctx
+    )
+
+
+def _aggregate(
+    plan: Plan,
+    run_dir: Path,
+    base: dict[str, Any],
+    label: str,
+    context: ImageContext,
+    drawn: list[Future],
+    draws_: _Draws,
+) -> list[dict[str, Any]]:
+    """The aggregate rows of one image of a stochastic method, once its draws are scored: the
+    stored draws' rows first (the reader keeps those too), then this session's."""
+    cell = (base["dataset"], base["image"], base["scale"], base["degradation"], base["seed"], label)
+    stored = draws_.recorded.samples.get(cell, [])
+    kept = {r["sample"] for r in stored}
+    records = [*stored, *(r for f in drawn for r in f.result() if r["sample"] not in kept)]
+    images = {
+        s: read_sample(run_dir, draw_context(plan, context, s), label)
+        for s in range(plan.config.samples)
+    }
+    return aggregate_rows(plan, base, label, records, images, draws_.lpips)
 
 
 def _done(rows: list[dict[str, Any]]) -> Future:
@@ -320,9 +419,13 @@ def _score_cell(
     context: ImageContext,
 ) -> list[dict[str, Any]]:
     hr = np.array(hr)  # the cell's own copy: what a metric does to it stays in this cell
+    drawn = base.get("sample") is not None
     try:
         scores = score_pair(sr, hr, context.scale, plan.protocol, plan.metrics, plan.scorers)
-        if plan.features is not None:
+        if drawn and draws(plan, label) > 1:
+            write_sample(run_dir, context, label, sr)
+        # FID/KID see one output per image: a stochastic method's first draw
+        if plan.features is not None and context.sample == 0:
             image = plan.protocol.rgb(sr, context.scale)
             for patch in patch_specs(plan):
                 path = Features.sr_file(
@@ -337,7 +440,7 @@ def _score_cell(
                 key = patch_key(plan, context.dataset, context.image_id, context.scale)
                 plan.features.ensure(path, image, patch, key)
         if plan.config.save_images:
-            write_png(image_path(run_dir, context, label), sr)
+            write_png(image_path(run_dir, context, label, drawn), sr)
     except (Exception, SystemExit) as exc:
         return failure_rows(plan, base, label, describe(exc))
     if plan.methods[label].card.timed:
@@ -345,7 +448,7 @@ def _score_cell(
     return [row(plan, base, label, metric, value, None) for metric, value in scores.items()]
 
 
-def _todo(plan: Plan, done: set[tuple[Any, ...]], log: Log) -> Iterator[_Item]:
+def _todo(plan: Plan, recorded: Recorded, run_dir: Path, log: Log) -> Iterator[_Item]:
     for dataset in plan.datasets:
         for scale in plan.config.scales:
             labels = [lbl for lbl, m in plan.methods.items() if m.card.supports(scale)]
@@ -358,36 +461,32 @@ def _todo(plan: Plan, done: set[tuple[Any, ...]], log: Log) -> Iterator[_Item]:
                     log(note)
             for spec in plan.degradations:
                 canonical = spec.canonical(scale)
-                todo = [
-                    (image_id, label)
-                    for image_id in dataset.image_ids
-                    for label in labels
-                    if (dataset.name, image_id, scale, canonical, plan.config.seed, label)
-                    not in done
-                ]
-                for image_id, labels in _by_image(todo):
-                    yield _Item(dataset, scale, spec, image_id, tuple(labels))
+                for image_id in dataset.image_ids:
+                    ctx = ImageContext(dataset.name, image_id, scale, canonical)
+                    cell = (dataset.name, image_id, scale, canonical, plan.config.seed)
+                    jobs = [_job(plan, recorded, run_dir, cell, ctx, label) for label in labels]
+                    todo = tuple(job for job in jobs if job is not None)
+                    if todo:
+                        yield _Item(dataset, scale, spec, image_id, todo)
 
 
-def _by_image(todo: list[tuple[str, str]]) -> Iterator[tuple[str, list[str]]]:
-    images: dict[str, list[str]] = {}
-    for image_id, label in todo:
-        images.setdefault(image_id, []).append(label)
-    yield from images.items()
+def _job(
+    plan: Plan,
+    recorded: Recorded,
+    run_dir: Path,
+    cell: tuple[Any, ...],
+    ctx: ImageContext,
+    label: str,
+) -> _Job | None:
+    """What ``label`` still has to do on one image (``None``: nothing)."""
+    if not plan.methods[label].card.stochastic:
+        return None if (*cell, label, None) in recorded.done else _Job(label, (None,))
+    missing = recorded.missing(plan, run_dir, (*cell, label), ctx)
+    aggregate = draws(plan, label) > 1 and (*cell, label) not in recorded.aggregated
+    return _Job(label, tuple(missing), aggregate) if missing or aggregate else None
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "_"
-
-
-def image_path(run_dir: Path, ctx: ImageContext, label: str) -> Path:
-    """Where ``--save-images`` keeps a method's SR image of one image in a run folder."""
-    return (
-        run_dir
-        / "images"
-        / _slug(ctx.dataset)
-        / f"x{ctx.scale}"
-        / _slug(ctx.degradation)
-        / _slug(label)
-        / f"{ctx.image_id}.png"
-    )
+def image_path(run_dir: Path, ctx: ImageContext, label: str, draw: bool = False) -> Path:
+    """Where ``--save-images`` keeps a method's SR image of one image in a run folder (a draw of
+    a stochastic method: ``<image>.s<sample>.png``)."""
+    return run_image_path(run_dir, "images", ctx, label, draw=draw)

@@ -14,7 +14,15 @@ from srbench.store.reader import (
     run_dirs,
     scan_run,
 )
-from srbench.store.schema import CELL_KEY, COLUMNS, IDENTITY, MANIFEST, ROW_KEY, SET_IMAGE
+from srbench.store.schema import (
+    CELL_KEY,
+    COLUMNS,
+    IDENTITY,
+    MANIFEST,
+    NULLABLE_KEY,
+    ROW_KEY,
+    SET_IMAGE,
+)
 from srbench.store.writer import RunWriter, new_run_id
 
 __all__ = [
@@ -22,6 +30,7 @@ __all__ = [
     "COLUMNS",
     "IDENTITY",
     "MANIFEST",
+    "NULLABLE_KEY",
     "QUARANTINE",
     "ROW_KEY",
     "SET_IMAGE",

@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from srbench.errors import RunError
-from srbench.store.schema import COLUMNS, MANIFEST, ROW_KEY, conform
+from srbench.store.schema import COLUMNS, MANIFEST, NULLABLE_KEY, ROW_KEY, conform
 
 __all__ = [
     "OPTIONAL_COLUMNS",
@@ -52,7 +52,7 @@ __all__ = [
 #: Where damaged files are moved, under the results folder.
 QUARANTINE = "quarantine"
 #: Columns added to the schema after the first runs were stored; older tables read them as nulls.
-OPTIONAL_COLUMNS = ("samples", "spread")
+OPTIONAL_COLUMNS = ("samples", "spread", "sample", "sample_seed", "aggregate")
 #: Columns every stored table has: a table without one of them is not a table of the store.
 REQUIRED_COLUMNS = tuple(c for c in COLUMNS if c not in OPTIONAL_COLUMNS)
 #: The logger every reader of the store warns through (one record per damaged file).
@@ -161,7 +161,7 @@ def read_rows_file(path: Path, run_dir: Path) -> pa.Table:
         table = conform(table)
     except (pa.ArrowException, ValueError, TypeError) as exc:
         raise damaged(f"has a column of the wrong type ({_reason(exc)})") from None
-    empty = [c for c in ROW_KEY if table.column(c).null_count]
+    empty = [c for c in ROW_KEY if c not in NULLABLE_KEY and table.column(c).null_count]
     if empty:
         raise damaged(f"has rows without a {', '.join(empty)} (a key column)")
     return table

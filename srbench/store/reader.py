@@ -27,7 +27,7 @@ from srbench.store.damage import (
     parse_manifest,
     read_rows_file,
 )
-from srbench.store.schema import MANIFEST, ROW_KEY, empty_frame
+from srbench.store.schema import MANIFEST, ROW_KEY, empty_frame, to_frame
 
 __all__ = [
     "dataset_sizes",
@@ -83,7 +83,7 @@ def scan_run(run_dir: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Damage
             break
     if not tables:
         return empty_frame(), damage
-    frame = pa.concat_tables(tables).to_pandas()
+    frame = to_frame(pa.concat_tables(tables))
     return frame.drop_duplicates(subset=list(ROW_KEY), keep="first", ignore_index=True), damage
 
 

@@ -23,11 +23,13 @@ __all__ = [
     "COLUMNS",
     "IDENTITY",
     "MANIFEST",
+    "NULLABLE_KEY",
     "ROW_KEY",
     "SCHEMA",
     "SET_IMAGE",
     "conform",
     "empty_frame",
+    "to_frame",
     "to_table",
 ]
 
@@ -50,6 +52,9 @@ SCHEMA = pa.schema(
         ("samples", pa.int64()),
         ("spread", pa.float64()),
         ("error", pa.string()),
+        ("sample", pa.int64()),
+        ("sample_seed", pa.int64()),
+        ("aggregate", pa.string()),
     ]
 )
 COLUMNS = tuple(SCHEMA.names)
@@ -69,22 +74,43 @@ IDENTITY = (
 )
 #: The ``image`` of a set-level row (FID, KID): one value for the whole set.
 SET_IMAGE = ""
-#: One (image, method) cell of the grid: the unit a resumed run skips or redoes.
-CELL_KEY = ("run_id", "dataset", "image", "scale", "degradation", "seed", "method")
-#: One row: a cell's value for one metric under one protocol.
-ROW_KEY = (*CELL_KEY, "metric", "protocol")
+#: One (image, method, sample) cell of the grid: the unit a resumed run skips or redoes
+#: (``sample`` is null for a deterministic method, the draw's index for a stochastic one).
+CELL_KEY = ("run_id", "dataset", "image", "scale", "degradation", "seed", "method", "sample")
+#: One row: a cell's value for one metric under one protocol (``aggregate`` is null for a
+#: measured value, ``mean``/``best``/``diversity`` for one summarising a stochastic method's
+#: samples of an image).
+ROW_KEY = (*CELL_KEY, "metric", "protocol", "aggregate")
+#: Key columns that may be null: rows written before stochastic methods have neither.
+NULLABLE_KEY = ("sample", "aggregate")
 MANIFEST = "manifest.json"
 
 
 def to_table(rows: Sequence[dict[str, Any]] | pd.DataFrame) -> pa.Table:
     """Rows (dicts or a frame) as an arrow table in :data:`SCHEMA`."""
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    if not isinstance(rows, pd.DataFrame):  # None beside big ints would make them floats
+        for name in NULLABLE_INTS:
+            frame[name] = pd.array([r.get(name) for r in rows], dtype="Int64")
     return pa.Table.from_pandas(frame, schema=SCHEMA, preserve_index=False)
+
+
+#: Integer columns that may be null, read as pandas' nullable ``Int64`` (a float would round
+#: a 63-bit ``sample_seed``).
+NULLABLE_INTS = ("sample", "sample_seed")
+
+
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    """A table in :data:`SCHEMA` as a frame; :data:`NULLABLE_INTS` as ``Int64``."""
+    frame = table.to_pandas()
+    for name in NULLABLE_INTS:
+        frame[name] = pd.array(table.column(name).to_pylist(), dtype="Int64")
+    return frame
 
 
 def empty_frame() -> pd.DataFrame:
     """A frame with the store's columns and no rows."""
-    return to_table([]).to_pandas()
+    return to_frame(to_table([]))
 
 
 def conform(table: pa.Table) -> pa.Table:

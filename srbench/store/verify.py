@@ -293,7 +293,7 @@ def _check_rows(rows: pd.DataFrame, health: RunHealth) -> None:
 def _same_key(frame: pd.DataFrame, row: pd.Series) -> pd.Series:
     mask = pd.Series(True, index=frame.index)
     for key in ROW_KEY:
-        mask &= frame[key] == row[key]
+        mask &= (frame[key] == row[key]) | (frame[key].isna() & pd.isna(row[key]))
     return mask
 
 

@@ -37,7 +37,7 @@ from srbench.store.schema import CELL_KEY, MANIFEST, to_table
 from srbench.system.files import atomic_path, write_json
 from srbench.system.names import check_name
 
-__all__ = ["RunWriter", "check_run_id", "new_run_id", "try_lock"]
+__all__ = ["RunWriter", "cell_keys", "check_run_id", "new_run_id", "try_lock"]
 
 
 def check_run_id(run_id: str, what: str = "--run-id") -> str:
@@ -156,9 +156,9 @@ class RunWriter:
         return str(self.manifest["run_id"])
 
     def done_cells(self) -> set[tuple[Any, ...]]:
-        """Keys (``CELL_KEY`` without ``run_id``) of every cell already recorded."""
-        frame = read_run(self.path)
-        return set(frame[list(CELL_KEY[1:])].itertuples(index=False, name=None))
+        """Keys (``CELL_KEY`` without ``run_id``) of every cell already recorded; ``sample`` is
+        ``None`` (deterministic methods, aggregates) or the draw's index as an ``int``."""
+        return cell_keys(read_run(self.path))
 
     def add(self, rows: Iterable[dict[str, Any]]) -> None:
         """Queue rows; they reach disk at the next flush."""
@@ -200,6 +200,14 @@ class RunWriter:
     def close(self) -> None:
         """Release the run's lock."""
         self._lock.close()
+
+
+def cell_keys(frame: pd.DataFrame) -> set[tuple[Any, ...]]:
+    """The ``CELL_KEY`` (without ``run_id``) of each row of ``frame``, with a null ``sample`` as
+    ``None`` (a NaN would never compare equal) and the others as ``int``."""
+    samples = [None if pd.isna(s) else int(s) for s in frame["sample"]]
+    keys = frame[list(CELL_KEY[1:-1])].itertuples(index=False, name=None)
+    return {(*key, s) for key, s in zip(keys, samples, strict=True)}
 
 
 def try_lock(run_dir: Path, create: bool = True):  # noqa: ANN201
