@@ -304,3 +304,19 @@ def test_old_stores_read_with_null_samples_and_one_draw_counts_as_the_method(tmp
     assert fold_samples(frame).equals(frame)
     one_draw = frame.assign(sample=pd.array([0], dtype="Int64"), sample_seed=7)
     assert fold_samples(one_draw)["method"].tolist() == ["m"]  # --samples 1: no aggregates
+
+
+def test_each_tile_of_a_draw_gets_its_own_seed_and_an_untiled_draw_the_sample_seed():
+    from srbench.methods import ImageContext, Tiling
+    from tests.plugins_stochastic import NoisyBicubic
+
+    method = NoisyBicubic(calls="")
+    lr = np.full((32, 32, 3), 128, np.uint8)  # flat: the output is bicubic (flat) plus noise
+    context = ImageContext("d", "a", 2, "bicubic", sample=1, sample_seed=11)
+    whole = method.super_resolve(lr, context, Tiling())
+    assert np.array_equal(whole, method.upscale_sample(lr, 2, 11))
+    tiled = method.super_resolve(lr, context, Tiling(tile=16, overlap=0))
+    quarters = [tiled[:32, :32], tiled[:32, 32:], tiled[32:, :32], tiled[32:, 32:]]
+    # the same seed in every tile would repeat one noise field four times
+    assert all(not np.array_equal(quarters[0], q) for q in quarters[1:])
+    assert np.array_equal(tiled, method.super_resolve(lr, context, Tiling(tile=16, overlap=0)))

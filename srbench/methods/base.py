@@ -9,6 +9,8 @@ arguments of ``__init__``, typed by its annotations.
 from __future__ import annotations
 
 import abc
+import hashlib
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -162,10 +164,16 @@ class SRMethod(abc.ABC):
         """The runner's entry point: tiles and batches ``lr`` as ``tiling`` says (a stochastic
         method draws with ``context.sample_seed``)."""
         if self.card.stochastic:
+            tiles = itertools.count()
 
             def run(batch: np.ndarray) -> np.ndarray:
+                # each tile its own draw (the same seed would repeat one noise field per tile);
+                # an untiled image is tile 0 and draws with the sample seed itself
                 return np.stack(
-                    [self.upscale_sample(x, context.scale, context.sample_seed) for x in batch]
+                    [
+                        self.upscale_sample(x, context.scale, tile_seed(context.sample_seed, i))
+                        for x, i in zip(batch, tiles, strict=False)  # tiles: endless
+                    ]
                 )
         else:
 
@@ -173,6 +181,19 @@ class SRMethod(abc.ABC):
                 return self.upscale_batch(batch, context.scale)
 
         return tiled_upscale(run, lr, context.scale, tiling)
+
+
+def tile_seed(seed: int, tile: int) -> int:
+    """The seed of tile number ``tile`` of a draw seeded ``seed`` (``seed`` itself for tile 0).
+
+    Example:
+        >>> tile_seed(7, 0), tile_seed(7, 1) != tile_seed(7, 2)
+        (7, True)
+    """
+    if tile == 0:
+        return seed
+    digest = hashlib.sha256(f"{seed}:{tile}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
 
 
 def _tile_starts(size: int, tile: int, overlap: int) -> list[int]:
