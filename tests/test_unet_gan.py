@@ -13,6 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from srbench.catalog.sample import sample_images  # noqa: E402
+from srbench.config import validate  # noqa: E402
 from srbench.errors import SrbenchError  # noqa: E402
 from srbench.imageio import write_png  # noqa: E402
 from srbench.methods import create_method  # noqa: E402
@@ -207,12 +208,23 @@ def test_every_shipped_config_has_three_stages():
         ({"critic": "many"}, {}, r"unet_gan.yaml: stages.critic"),
         ({"warmup": 3}, {}, r"unet_gan.yaml: unknown setting 'stages.warmup'"),
         ({}, {}, r"unet_gan.yaml: .*stages have no iterations"),
-        ({"critic": 2}, {"iters": 5}, r"unet_gan.yaml: .*\(0 \+ 2 \+ 0 = 2\), not iters 5"),
+        ({"critic": 2}, {"iters": 5}, r"unet_gan.yaml: iters 5 is not the stages' sum \(0 \+ 2 "),
     ],
 )
 def test_stage_mistakes_are_clear_errors_naming_file_and_key(tmp_path, stages, top, message):
     with pytest.raises(SrbenchError, match=message):
         _config(tmp_path, stages, **top)
+
+
+def test_iters_on_the_command_line_must_match_the_stages(tmp_path):
+    path = tmp_path / "unet_gan.yaml"
+    path.write_text(json.dumps({**TINY, "stages": {"pretrain": 1, "critic": 2}}))
+    config = load_config(path, "unet_gan", None, {"iters": 3})
+    assert config.iters == 3
+    with pytest.raises(SrbenchError, match=r"^saved: stages: .*= 3\), not iters 7"):
+        validate(TrainConfig, {**config.model_dump(mode="json"), "iters": 7}, "saved")
+    with pytest.raises(SrbenchError, match=r"^command line: iters 5 is not .* \(1 \+ 2 \+ 0 = 3\)"):
+        load_config(path, "unet_gan", None, {"iters": 5})
 
 
 def test_stages_are_for_gans_only(tmp_path):

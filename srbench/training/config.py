@@ -350,17 +350,27 @@ def load_config(
 
 def _staged_iters(config: dict[str, Any], layers: list[tuple[str, dict[str, Any]]]) -> None:
     """A staged training's ``iters`` is its stages' sum: a base's ``iters`` (an unstaged
-    recipe's) is replaced; one set with or after ``stages`` (``--iters``) is kept for
-    :class:`TrainConfig` to check that they agree."""
+    recipe's) is replaced; one set with or after ``stages`` (``--iters``) must agree.
+
+    Raises:
+        SrbenchError: ``iters`` set with or after the stages disagrees with their sum (named by
+            the file, or ``command line``, that set it).
+    """
     stages = config.get("stages")
     if not isinstance(stages, Mapping):
         return
-    staged = max(i for i, (_, s) in enumerate(layers) if _sets(s, ("stages",)))
-    if any(_sets(s, ("iters",)) for _, s in layers[staged:]):
-        return
     counts = [stages.get(name, 0) for name in STAGES]
-    if all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts):
-        config["iters"] = sum(counts)  # bad counts are left to the validation's message
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts):
+        return  # bad counts are left to the validation's message
+    staged = max(i for i, (_, s) in enumerate(layers) if _sets(s, ("stages",)))
+    for where, settings in layers[staged:]:
+        if _sets(settings, ("iters",)) and settings["iters"] != sum(counts):
+            raise SrbenchError(
+                f"{where}: iters {settings['iters']!r} is not the stages' sum "
+                f"({' + '.join(map(str, counts))} = {sum(counts)}): a staged training runs its "
+                "stages. Fix: drop `iters` (or --iters) and set stages.pretrain/critic/finetune."
+            )
+    config["iters"] = sum(counts)
 
 
 def _read_layers(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[str, dict[str, Any]]]:

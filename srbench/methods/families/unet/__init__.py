@@ -55,6 +55,6 @@ class UNetGAN(TrainedMethod):
         kwargs=UNET,
         scales=(2, 3, 4),
         summary="The same U-Net as a GAN generator, NoGAN stages: perceptual, critic, fine-tune.",
-        paper=f"{PAPER}; NoGAN stages: Antic, DeOldify, 2019; critic: Ledig et al., CVPR 2017",
+        paper=f"{PAPER}; NoGAN: Antic, DeOldify, 2019; patch critic: Isola et al., CVPR 2017",
         discriminator=CRITIC,
     )
