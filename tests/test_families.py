@@ -41,7 +41,7 @@ def test_every_family_folder_has_its_parts():
 
 def test_every_trained_method_is_an_ordinary_class_of_its_family():
     trained = {n: c for n, c in METHODS.items() if issubclass(c, TrainedMethod)}
-    assert len(trained) == 14
+    assert len(trained) == 15
     for name, cls in trained.items():
         family = cls.arch.family
         assert family.startswith("srbench.methods.families.")

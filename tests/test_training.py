@@ -234,7 +234,7 @@ def test_a_gan_step_updates_both_networks(tmp_path, case):
     pairs = PatchPairs(images, (2,), 16, 2, parse_spec("bicubic"), True, 0, 2, labels)
     lr, hr, label = next(iter(torch.utils.data.DataLoader(pairs, batch_size=2)))
     logged = loop._step(context, lr, hr, label, 2)
-    expected = {"loss", "mse", "vgg", "adversarial", "d_loss"}
+    expected = {"loss", "mse", "vgg", "adversarial", "d_loss", "d_acc"}
     assert expected | ({"d_class", "d_class_acc"} if classes else set()) == logged.keys() - {"lr"}
     for net, old in zip((parts.g, parts.d), before, strict=True):
         changed = [

@@ -7,7 +7,7 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from srbench.errors import CheckpointError, SrbenchError
+from srbench.errors import CheckpointError, MissingWeightsError, SrbenchError
 from srbench.methods.trained import Architecture, architecture, architectures
 from srbench.specs import split_spec
 from srbench.training.config import OptimizerConfig, ScheduleConfig, TrainConfig
@@ -127,7 +127,10 @@ def _init_weights(source: str, scales: tuple[int, ...]) -> Path:
     default = scales[0] if scales[0] in other.scales else other.scales[-1]
     scale = int(options.get("scale", default))
     tag = options.get("tag", other.default_tag)
-    return weightstore.resolve(other.name, tag, scale, other.official).path
+    try:
+        return weightstore.resolve(other.name, tag, scale, other.official).path
+    except MissingWeightsError as exc:  # say which setting asked for them
+        raise MissingWeightsError(f"init {source!r}: {exc}") from exc
 
 
 def initialise(g: Any, source: str, arch: Architecture, scales: tuple[int, ...]) -> str:

@@ -38,6 +38,7 @@ _IDENTITY = (
     "loss",
     "discriminator",
     "vae",
+    "stages",
     "seed",
 )
 
@@ -103,10 +104,12 @@ def _check_identity(checkpoint: Path, saved: dict[str, Any], config: dict[str, A
 
 def _identity(config: Mapping[str, Any], key: str) -> Any:
     """A setting as far as it changes the result (DataLoader workers do not: samples depend
-    only on the seed and their index)."""
+    only on the seed and their index; the last stage may grow, as ``iters`` may)."""
     value = config.get(key)
     if key == "data" and isinstance(value, Mapping):
         return {k: v for k, v in value.items() if k != "workers"}
+    if key == "stages" and isinstance(value, Mapping):
+        return {k: v for k, v in value.items() if k != "finetune"}
     return value
 
 
@@ -128,6 +131,9 @@ def save(context: Context, iteration: int) -> None:
         "elapsed": context.elapsed,
         "rng": {"torch": torch.get_rng_state()},
     }
+    if context.config.stages is not None:  # where in a NoGAN schedule (for people and logs)
+        name, within = context.config.stages.at(iteration - 1)
+        state["stage"] = {"name": name, "iteration": within + 1}
     for name in Parts.STATEFUL:
         item = getattr(context.parts, name)
         if item is not None:

@@ -39,7 +39,9 @@ __all__ = [
     "DataConfig",
     "DiscriminatorConfig",
     "OptimizerConfig",
+    "STAGES",
     "ScheduleConfig",
+    "StagesConfig",
     "TrainConfig",
     "VAEConfig",
     "ValidationConfig",
@@ -123,6 +125,43 @@ class VAEConfig(ConfigModel):
     kl_warmup: NonNegativeInt = 10000  # updates until beta reaches kl_weight
 
 
+#: The stages of a NoGAN training, in the order they run.
+STAGES: tuple[str, ...] = ("pretrain", "critic", "finetune")
+
+
+class StagesConfig(ConfigModel):
+    """A GAN trained in stages (the NoGAN schedule), iterations per stage, run in this order:
+    ``pretrain`` the generator alone on the loss without its adversarial term; ``critic`` the
+    discriminator alone on the frozen generator's output; ``finetune`` both, alternating one
+    discriminator and one generator update on the whole loss. The training's ``iters`` is their
+    sum."""
+
+    pretrain: NonNegativeInt = 0
+    critic: NonNegativeInt = 0
+    finetune: NonNegativeInt = 0
+
+    @property
+    def total(self) -> int:
+        """The iterations of all stages."""
+        return self.pretrain + self.critic + self.finetune
+
+    def at(self, iteration: int) -> tuple[str, int]:
+        """The stage iteration ``iteration`` (0-based, over the whole training) belongs to, and
+        its index within that stage (the last stage takes iterations past the total).
+
+        Example:
+            >>> StagesConfig(pretrain=2, critic=3, finetune=1).at(4)
+            ('critic', 2)
+        """
+        start = 0
+        for name in STAGES[:-1]:
+            length = getattr(self, name)
+            if iteration < start + length:
+                return name, iteration - start
+            start += length
+        return STAGES[-1], iteration - start
+
+
 class ValidationConfig(ConfigModel):
     """PSNR/SSIM on held-out images (``--val``) every ``every`` iterations."""
 
@@ -151,6 +190,8 @@ class TrainConfig(ConfigModel):
     # conditional VAEs only (and required for them)
     vae: Annotated[VAEConfig | None, Field(validate_default=True)] = None
     iters: PositiveInt = 1000
+    # NoGAN stages (GANs only); with them `iters` is their sum, set by load_config
+    stages: StagesConfig | None = None
     ema: Annotated[float, Field(strict=True, gt=0, lt=1)] | None = None  # decay (0.999) or null
     grad_clip: PositiveFloat | None = None  # max global gradient norm, or null
     time_limit: PositiveFloat | None = None  # seconds of training, then save and export
@@ -227,6 +268,24 @@ class TrainConfig(ConfigModel):
             )
         if value is not None and not arch.variational:
             raise ValueError(f"{arch.name} is not a VAE: remove the `vae:` section")
+
+    @field_validator("stages")
+    @classmethod
+    def _staged(cls, value: StagesConfig | None, info: Any) -> StagesConfig | None:
+        if value is None:
+            return value
+        if value.total == 0:
+            raise ValueError("the stages have no iterations: give one of them at least 1")
+        arch = _architecture(info.data.get("method"))
+        if arch is not None and not arch.discriminator:
+            raise ValueError(f"{arch.name} is not a GAN: remove the `stages:` section")
+        iters = info.data.get("iters")
+        if iters is not None and iters != value.total:
+            raise ValueError(
+                f"a staged training runs its stages' iterations ({value.pretrain} + "
+                f"{value.critic} + {value.finetune} = {value.total}), not iters {iters}; "
+                "drop `iters` (and --iters) and set stages.pretrain/critic/finetune instead"
+            )
         return value
 
 
@@ -308,9 +367,35 @@ def load_config(
         )
     config["method"] = arch.name
     config["scale"] = _scales(config, arch, scale, path)
+    _staged_iters(config, layers)
     if isinstance(config["arch"], Mapping):
         config["arch"] = {**arch.kwargs, **config["arch"]}
     return validate(TrainConfig, config, lambda loc: _origin(layers, loc))
+
+
+def _staged_iters(config: dict[str, Any], layers: list[tuple[str, dict[str, Any]]]) -> None:
+    """A staged training's ``iters`` is its stages' sum: a base's ``iters`` (an unstaged
+    recipe's) is replaced; one set with or after ``stages`` (``--iters``) must agree.
+
+    Raises:
+        SrbenchError: ``iters`` set with or after the stages disagrees with their sum (named by
+            the file, or ``command line``, that set it).
+    """
+    stages = config.get("stages")
+    if not isinstance(stages, Mapping):
+        return
+    counts = [stages.get(name, 0) for name in STAGES]
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts):
+        return  # bad counts are left to the validation's message
+    staged = max(i for i, (_, s) in enumerate(layers) if _sets(s, ("stages",)))
+    for where, settings in layers[staged:]:
+        if _sets(settings, ("iters",)) and settings["iters"] != sum(counts):
+            raise SrbenchError(
+                f"{where}: iters {settings['iters']!r} is not the stages' sum "
+                f"({' + '.join(map(str, counts))} = {sum(counts)}): a staged training runs its "
+                "stages. Fix: drop `iters` (or --iters) and set stages.pretrain/critic/finetune."
+            )
+    config["iters"] = sum(counts)
 
 
 def _read_layers(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[str, dict[str, Any]]]:

@@ -192,15 +192,16 @@ def _loop(context: Context, pairs: PatchPairs, start: int, progress: bool) -> in
         try:
             for lr, hr, labels in _batches(pairs, start, context):
                 scale = pairs.scale_of(iteration * pairs.batch)
-                logged = _step(context, lr, hr, labels, scale)
+                stage = config.stages.at(iteration)[0] if config.stages else None
+                logged = _step(context, lr, hr, labels, scale, stage=stage)
                 iteration += 1
                 bar.update()
                 context.elapsed = time.monotonic() - began
                 if iteration % config.log_every == 0 or iteration == config.iters:
                     speed = (iteration - window[1]) / max(time.monotonic() - window[0], 1e-9)
                     window = (time.monotonic(), iteration)
-                    _log_line(context, iteration, logged, speed)
-                    bar.set_postfix(loss=f"{logged['loss']:.4g}")
+                    _log_line(context, iteration, logged, speed, stage)
+                    bar.set_postfix(loss=f"{logged.get('loss', logged.get('d_loss')):.4g}")
                 if _validate_and_save(context, iteration):
                     break
         except KeyboardInterrupt:
@@ -234,8 +235,15 @@ def _out_of_time(context: Context) -> bool:
     return limit is not None and context.elapsed >= limit
 
 
-def _step(context: Context, lr: Any, hr: Any, labels: Any, scale: int) -> dict[str, float]:
-    """One generator update (after the discriminator's, for a GAN); the values to log."""
+def _step(
+    context: Context, lr: Any, hr: Any, labels: Any, scale: int, stage: str | None = None
+) -> dict[str, float]:
+    """One generator update (after the discriminator's, for a GAN); the values to log.
+
+    ``stage`` (a staged GAN's, see :class:`~srbench.training.config.StagesConfig`) narrows it:
+    ``pretrain`` updates the generator alone on its loss without the adversarial term,
+    ``critic`` the discriminator alone on the frozen generator's output, ``finetune`` (as
+    ``None``) both."""
     import torch
 
     parts, generator_loss = context.parts, context.losses[0]
@@ -247,11 +255,14 @@ def _step(context: Context, lr: Any, hr: Any, labels: Any, scale: int) -> dict[s
     autocast = torch.autocast("cuda", torch.float16, enabled=parts.scaler.is_enabled())
     if parts.arch.variational:
         return _vae_step(context, lr, hr, autocast)
+    if stage == "critic":
+        return _critic_step(context, lr, hr, labels, scale, autocast)
     with autocast:
         sr = parts.forward(parts.g, lr, scale)
     logged: dict[str, float] = {}
     real_logits = fake_logits = None
-    if parts.d is not None:
+    adversarial = parts.d is not None and stage != "pretrain"
+    if adversarial:
         logged |= _discriminator_step(context, sr.detach(), hr, labels, autocast)
         parts.d.requires_grad_(False)
         with autocast:
@@ -260,7 +271,9 @@ def _step(context: Context, lr: Any, hr: Any, labels: Any, scale: int) -> dict[s
             if context.losses[1].needs_real:  # relativistic losses compare with real
                 real_logits = parts.d(hr).float().detach()
         parts.d.requires_grad_(True)
-    loss, terms = generator_loss(sr.float(), hr, fake_logits=fake_logits, real_logits=real_logits)
+    loss, terms = generator_loss(
+        sr.float(), hr, fake_logits=fake_logits, real_logits=real_logits, adversarial=adversarial
+    )
     return _update_generator(context, loss, {**terms, **logged})
 
 
@@ -301,12 +314,31 @@ def _update_generator(context: Context, loss: Any, terms: dict[str, float]) -> d
     return {"loss": loss.item(), **terms, "lr": parts.sched.get_last_lr()[0]}
 
 
+def _critic_step(
+    context: Context, lr: Any, hr: Any, labels: Any, scale: int, autocast: Any
+) -> dict[str, float]:
+    """A critic pre-training update: the discriminator learns from the output of the generator,
+    which is frozen (evaluation mode, no gradient, its optimiser and schedule untouched)."""
+    import torch
+
+    parts = context.parts
+    parts.g.eval()
+    try:
+        with torch.no_grad(), autocast:
+            sr = parts.forward(parts.g, lr, scale)
+    finally:
+        parts.g.train()
+    logged = _discriminator_step(context, sr, hr, labels, autocast)
+    return {**logged, "d_lr": parts.d_sched.get_last_lr()[0]}
+
+
 def _discriminator_step(
     context: Context, fake: Any, real: Any, labels: Any, autocast: Any
 ) -> dict[str, float]:
     """One discriminator update; with class labels (ACGAN) it also learns to classify real and
     generated images, weighted by ``discriminator.class_weight`` (``d_loss`` logs the validity
-    part, ``d_class`` the cross-entropy, ``d_class_acc`` the accuracy on real images)."""
+    part, ``d_acc`` the share of real and generated images it told apart, ``d_class`` the
+    cross-entropy, ``d_class_acc`` the accuracy on real images)."""
     import torch
 
     parts, adversarial = context.parts, context.losses[1]
@@ -315,8 +347,9 @@ def _discriminator_step(
             _judge(parts.d, real),
             _judge(parts.d, fake),
         )
-    loss = adversarial.discriminator(real_logits.float(), fake_logits.float())
-    logged = {"d_loss": loss}
+    real_logits, fake_logits = real_logits.float(), fake_logits.float()
+    loss = adversarial.discriminator(real_logits, fake_logits)
+    logged = {"d_loss": loss, "d_acc": adversarial.accuracy(real_logits, fake_logits)}
     if real_classes is not None:
         labels = labels.to(context.device, non_blocking=True)
         ce = torch.nn.functional.cross_entropy
@@ -348,8 +381,16 @@ def _apply(opt: Any, sched: Any, scaler: Any, net: Any, loss: Any, clip: float |
     sched.step()
 
 
-def _log_line(context: Context, iteration: int, parts: Mapping[str, float], speed: float) -> None:
+def _log_line(
+    context: Context,
+    iteration: int,
+    parts: Mapping[str, float],
+    speed: float,
+    stage: str | None = None,
+) -> None:
     record = {"iteration": iteration, **parts, "it_per_s": speed, "elapsed_s": context.elapsed}
+    if stage is not None:
+        record = {"iteration": iteration, "stage": stage, **record}
     path = context.out / "log.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as handle:

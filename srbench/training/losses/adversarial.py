@@ -65,6 +65,26 @@ class AdversarialLoss(nn.Module):
             return self._relativistic(real_logits, fake_logits, real_target=1.0)
         return _bce(real_logits, 1.0) + _bce(fake_logits, 0.0)
 
+    def accuracy(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+        """The share of images the discriminator tells apart: real ones judged real and
+        generated ones judged fake (each half of the score; 0.5 is chance). The standard kind
+        judges each logit by its sign; the relativistic one each image against the other
+        side's mean, as its loss does.
+
+        Example:
+            >>> loss = AdversarialLoss()
+            >>> float(loss.accuracy(torch.tensor([2.0, -1.0]), torch.tensor([-3.0, -1.0])))
+            0.75
+        """
+        if self.needs_real:
+            real_logits, fake_logits = (
+                real_logits - fake_logits.mean(),
+                fake_logits - real_logits.mean(),
+            )
+        real_right = (real_logits > 0).float().mean()
+        fake_right = (fake_logits < 0).float().mean()
+        return (real_right + fake_right) / 2
+
     @staticmethod
     def _relativistic(real: Tensor, fake: Tensor, real_target: float) -> Tensor:
         """Real judged against the mean fake and fake against the mean real, halved."""

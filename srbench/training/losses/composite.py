@@ -71,6 +71,7 @@ class GeneratorLoss(nn.Module):
         hr: Tensor,
         fake_logits: Tensor | None = None,
         real_logits: Tensor | None = None,
+        adversarial: bool = True,
     ) -> tuple[Tensor, dict[str, float]]:
         """The total loss and each term's weighted value.
 
@@ -79,6 +80,8 @@ class GeneratorLoss(nn.Module):
             hr: Ground truth, same shape.
             fake_logits: Discriminator logits of ``sr``; needed when :attr:`needs_discriminator`.
             real_logits: Discriminator logits of ``hr`` (relativistic kinds).
+            adversarial: ``False``: leave the adversarial term out (a GAN's generator trained
+                before its discriminator, NoGAN's pre-training); the others keep their weights.
 
         Returns:
             ``(total, parts)``: ``parts`` maps each term name to ``weight * value`` as a float,
@@ -88,7 +91,7 @@ class GeneratorLoss(nn.Module):
             ValueError: Adversarial term without ``fake_logits``, or shapes differ.
         """
         check_pair(sr, hr)
-        if self.needs_discriminator and fake_logits is None:
+        if self.needs_discriminator and adversarial and fake_logits is None:
             raise ValueError(
                 "This generator loss has an adversarial term (weight "
                 f"{self._adversarial_weight()}) but no fake_logits were given. Fix: pass the "
@@ -98,6 +101,7 @@ class GeneratorLoss(nn.Module):
         weighted = {
             name: self.weights[name] * self._value(term, sr, hr, features, fake_logits, real_logits)
             for name, term in self.terms.items()
+            if adversarial or term is not self.adversarial
         }
         total = functools.reduce(operator.add, weighted.values())
         # One device sync for all the logged numbers, not one per term.

@@ -1,6 +1,7 @@
-"""U-Net on the bicubic-upscaled image (Ronneberger et al., MICCAI 2015), trained with MSE or with
-a perceptual loss on VGG16 features (Johnson et al., ECCV 2016). Seed baselines; no weights
-shipped.
+"""U-Net on the bicubic-upscaled image (Ronneberger et al., MICCAI 2015), trained with MSE, with
+a perceptual loss on VGG16 features (Johnson et al., ECCV 2016), or as the generator of a GAN
+trained in NoGAN stages (perceptual pre-training, critic pre-training, a short adversarial
+fine-tune). Seed baselines; no weights shipped.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from srbench.methods.trained import Architecture, TrainedMethod
 
 PAPER = "Ronneberger et al., U-Net, MICCAI 2015; perceptual loss: Johnson et al., ECCV 2016"
 NET = f"{__name__}.net"
+#: The critic: a small patch critic with spectral norm (no batch norm).
+CRITIC = f"{__name__}.critic:PatchCritic"
 UNET = {"n_feats": 64, "depth": 4}
 
 
@@ -38,4 +41,20 @@ class UNetPerceptual(TrainedMethod):
         scales=(2, 3, 4),
         summary="The same U-Net trained with a perceptual loss on VGG16 relu3_3 features.",
         paper=PAPER,
+    )
+
+
+@register_method
+class UNetGAN(TrainedMethod):
+    """The same U-Net as the generator of a GAN, trained in NoGAN stages: perceptual
+    pre-training, critic pre-training on the frozen generator, a short adversarial fine-tune."""
+
+    arch = Architecture(
+        name="unet_gan",
+        net=f"{NET}:UNet",
+        kwargs=UNET,
+        scales=(2, 3, 4),
+        summary="The same U-Net as a GAN generator, NoGAN stages: perceptual, critic, fine-tune.",
+        paper=f"{PAPER}; NoGAN: Antic, DeOldify, 2019; patch critic: Isola et al., CVPR 2017",
+        discriminator=CRITIC,
     )
