@@ -268,6 +268,7 @@ class TrainConfig(ConfigModel):
             )
         if value is not None and not arch.variational:
             raise ValueError(f"{arch.name} is not a VAE: remove the `vae:` section")
+        return value
 
     @field_validator("stages")
     @classmethod
