@@ -47,6 +47,34 @@ def property_settings(examples: int, **overrides: object) -> settings:
     )
 
 
+def training_images(folder: Path) -> Path:
+    """A few real training images in ``folder``: four shared T91 images when the shared data is
+    here, else two crops of the built-in sample images (so training tests run in a user's
+    clone too)."""
+    import shutil
+
+    from srbench.catalog.sample import sample_images
+    from srbench.imageio import write_png
+
+    folder.mkdir(parents=True, exist_ok=True)
+    t91 = shared_data_dir() / "train" / "T91"
+    if t91.is_dir():
+        for name in ("t1.png", "t2.png", "t3.png", "t5.png"):
+            shutil.copy(t91 / name, folder / name)
+    else:
+        samples = sample_images()
+        write_png(folder / "astronaut.png", samples["astronaut"][:128, :128])
+        write_png(folder / "rocket.png", samples["rocket"][:128, :160])
+    return folder
+
+
+@pytest.fixture
+def no_user_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No user weights leak in: an empty torch hub and weights store."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("SRBENCH_WEIGHTS", str(tmp_path / "store"))
+
+
 def run_cli(*args: object, expect: int = 0):  # noqa: ANN201
     """Run ``srbench ARGS`` in-process and check its exit status."""
     result = CliRunner().invoke(app, [str(a) for a in args])

@@ -4,7 +4,6 @@ resume, and the stochastic method (a sample per seed, the prior mean for ``upsca
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +13,13 @@ torch = pytest.importorskip("torch")
 
 from srbench.catalog.sample import sample_images  # noqa: E402
 from srbench.errors import CheckpointError, SrbenchError  # noqa: E402
-from srbench.imageio import write_png  # noqa: E402
 from srbench.methods import create_method  # noqa: E402
 from srbench.methods.base import ImageContext, Tiling  # noqa: E402
 from srbench.methods.families.srvae.net import SRVAE, gaussian_kl  # noqa: E402
 from srbench.training import loop  # noqa: E402
 from srbench.training.config import load_config  # noqa: E402
 from srbench.training.losses import kl_beta  # noqa: E402
-from tests.conftest import run_cli, shared_data_dir  # noqa: E402
+from tests.conftest import run_cli, training_images  # noqa: E402
 
 SMALL = {"n_feats": 8, "n_blocks": 1, "z_channels": 2, "encoder_blocks": 1}
 TINY = {
@@ -36,20 +34,6 @@ TINY = {
     "checkpoint_every": 20,
     "validation": {"every": 20, "images": 1},
 }
-
-
-def _images(folder: Path) -> Path:
-    """A few training images: shared T91 ones when the shared data is here, else generated."""
-    folder.mkdir(parents=True, exist_ok=True)
-    t91 = shared_data_dir() / "train" / "T91"
-    if t91.is_dir():
-        for name in ("t1.png", "t2.png", "t3.png", "t5.png"):
-            shutil.copy(t91 / name, folder / name)
-    else:
-        samples = sample_images()
-        write_png(folder / "astronaut.png", samples["astronaut"][:96, :96])
-        write_png(folder / "rocket.png", samples["rocket"][:96, :128])
-    return folder
 
 
 def _config(folder: Path, **top):
@@ -72,7 +56,7 @@ def trained(tmp_path_factory):
         patch.setenv("SRBENCH_WEIGHTS", str(root / "store"))
         patch.setenv("SRBENCH_CACHE", str(root / "cache"))
         patch.setenv("TORCH_HOME", str(root / "torch"))
-        images = _images(root / "images")
+        images = training_images(root / "images")
         result = _train(_config(root), images, root / "run", tag="trained")
     return result, root / "store"
 
@@ -153,7 +137,7 @@ def test_training_logs_the_warm_up_and_improves_the_elbo(trained):
 
 def test_resuming_equals_training_straight_through(tmp_path, monkeypatch):
     monkeypatch.setenv("SRBENCH_WEIGHTS", str(tmp_path / "store"))
-    images = _images(tmp_path / "images")
+    images = training_images(tmp_path / "images")
     config = _config(tmp_path, iters=6, checkpoint_every=3, validation={"every": 3, "images": 1})
     straight = _train(config, images, tmp_path / "straight")
     step, calls = loop._step, {"n": 0}

@@ -56,10 +56,8 @@ TINY_EDSR = {
 
 
 @pytest.fixture(autouse=True)
-def _no_hub(tmp_path, monkeypatch):
-    """No user weights leak in: an empty torch hub and weights store."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setenv("SRBENCH_WEIGHTS", str(tmp_path / "store"))
+def _no_hub(no_user_weights):
+    """No user weights leak in (every test of this file)."""
 
 
 @pytest.fixture(scope="module")

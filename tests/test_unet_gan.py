@@ -4,7 +4,6 @@ pre-training on the frozen generator, adversarial fine-tune), resumable in every
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +14,12 @@ torch = pytest.importorskip("torch")
 from srbench.catalog.sample import sample_images  # noqa: E402
 from srbench.config import validate  # noqa: E402
 from srbench.errors import SrbenchError  # noqa: E402
-from srbench.imageio import write_png  # noqa: E402
 from srbench.methods import create_method  # noqa: E402
 from srbench.methods.trained import architecture  # noqa: E402
 from srbench.store import load_results  # noqa: E402
 from srbench.training import build, loop  # noqa: E402
 from srbench.training.config import StagesConfig, TrainConfig, load_config  # noqa: E402
-from tests.conftest import run_cli, shared_data_dir  # noqa: E402
+from tests.conftest import run_cli, training_images  # noqa: E402
 
 TINY = {
     "method": "unet_gan",
@@ -41,26 +39,14 @@ TINY = {
 
 
 @pytest.fixture(autouse=True)
-def _no_hub(tmp_path, monkeypatch):
-    """No user weights leak in: an empty torch hub and weights store."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setenv("SRBENCH_WEIGHTS", str(tmp_path / "store"))
+def _no_hub(no_user_weights):
+    """No user weights leak in (every test of this file)."""
 
 
 @pytest.fixture
 def images(tmp_path) -> Path:
-    """A handful of the shared training images (T91), or crops of the sample images."""
-    folder = tmp_path / "images"
-    folder.mkdir()
-    t91 = shared_data_dir() / "train" / "T91"
-    if t91.is_dir():
-        for name in ("t1.png", "t2.png", "t3.png", "t5.png"):
-            shutil.copy(t91 / name, folder / name)
-    else:
-        samples = sample_images()
-        write_png(folder / "astronaut.png", samples["astronaut"][:128, :128])
-        write_png(folder / "rocket.png", samples["rocket"][:128, :160])
-    return folder
+    """A handful of real training images."""
+    return training_images(tmp_path / "images")
 
 
 def _config(tmp_path: Path, stages: dict, **top) -> TrainConfig:
