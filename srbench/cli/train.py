@@ -86,6 +86,7 @@ def train_cmd(
     """
     from srbench.system.device import resolve_device
     from srbench.training.config import load_config
+    from srbench.training.distributed import env_rank
     from srbench.training.loop import train
     from srbench.weights.tags import check_tag
 
@@ -100,10 +101,12 @@ def train_cmd(
     settings = load_config(config, method, scale, overrides)
     scales = "-".join(map(str, settings.scales))
     out = out or Path("runs") / "train" / f"{settings.method}-x{scales}"
-    log(
-        f"training {settings.method} x{scales.replace('-', ',')}{_scale_note(scale, config)} "
-        f"on {data} into {out}"
-    )
+    main = env_rank() == 0  # under torchrun, rank 0 speaks for every process
+    if main:
+        log(
+            f"training {settings.method} x{scales.replace('-', ',')}{_scale_note(scale, config)} "
+            f"on {data} into {out}"
+        )
     try:
         result = train(
             settings,
@@ -119,7 +122,8 @@ def train_cmd(
         )
     except KeyboardInterrupt:
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    _print_result(result)
+    if main:
+        _print_result(result)
 
 
 def _scale_note(scale: int | None, config: Path | None) -> str:

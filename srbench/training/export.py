@@ -94,10 +94,12 @@ def _training(
         "iterations": iteration,
         "planned_iterations": config["iters"],
         "stopped": context.stopped,
-        "batch": config["data"]["batch"],
+        "batch": config["data"]["batch"],  # the global batch, over every process
+        "world_size": context.where.world_size,
         "lr_patch": config["data"]["patch"],
         "ema": config["ema"],
-        "device": describe_device(context.device),
+        "device": describe_device(context.device)
+        + (f" x {context.where.world_size} processes" if context.where.active else ""),
         "seconds": round(context.elapsed, 1),
         "iterations_per_second": round(its, 3),
         "config": config,

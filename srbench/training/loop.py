@@ -26,6 +26,7 @@ from typing import Any
 from srbench.config import validate
 from srbench.degradations import parse_spec
 from srbench.errors import SrbenchError
+from srbench.training import distributed
 from srbench.training.build import build_losses, build_parts, initialise
 from srbench.training.checkpoint import (
     check_data,
@@ -37,6 +38,7 @@ from srbench.training.checkpoint import (
 )
 from srbench.training.config import TrainConfig
 from srbench.training.data import PatchPairs, TrainingImages, load_images, loader_workers
+from srbench.training.distributed import judge
 from srbench.training.export import export
 from srbench.training.state import Context, Log, TrainResult
 from srbench.training.validation import validate as run_validation
@@ -81,34 +83,83 @@ def train(
             or a damaged checkpoint.
         SrbenchError: Bad data or configuration.
     """
-    import torch
-
     from srbench.weights.tags import check_tag
 
     if tag:
         check_tag(tag)  # a tag names a folder of the weights store: refused before any work
     if not isinstance(config, TrainConfig):
         config = validate(TrainConfig, config, "train config")
+    where, device = distributed.setup(device, log)
+    try:
+        distributed.check_batch(config.data.batch, where.world_size)
+        return _train(
+            config,
+            data,
+            out,
+            where,
+            device,
+            resume=resume,
+            tag=tag,
+            validation=validation,
+            accept_licence=accept_licence,
+            progress=progress,
+            log=log if where.main else _quiet,
+            random_vgg=random_vgg,
+        )
+    finally:
+        where.close()
+
+
+def _quiet(_: str) -> None:
+    """The log of ranks other than 0 (rank 0 says it once)."""
+
+
+def _train(
+    config: TrainConfig,
+    data: str,
+    out: Path,
+    where: distributed.Distributed,
+    device: str,
+    *,
+    resume: bool,
+    tag: str | None,
+    validation: str | None,
+    accept_licence: Sequence[str],
+    progress: bool,
+    log: Log,
+    random_vgg: bool,
+) -> TrainResult:
+    """:func:`train` in this process (one of several under torchrun, see ``where``)."""
+    import torch
+
     checkpoint = out / "checkpoints" / "last.pt"
     state = start_state(checkpoint, config, resume)
-    out.mkdir(parents=True, exist_ok=True)
+    if where.main:
+        out.mkdir(parents=True, exist_ok=True)
     degradation = parse_spec(config.degradation)
-    training = _training_images(data, config, accept_licence, progress, log)
+    with where.local_first():  # one download into a node's cache
+        training = _training_images(data, config, accept_licence, progress and where.main, log)
+        held_out = config.validation.model_copy(
+            update={"data": validation or config.validation.data}
+        )
+        config = config.model_copy(update={"validation": held_out})
+        valsets = validation_sets(config, degradation, accept_licence, log)
     if state is not None:
         check_data(state, checkpoint, data, training.record)
-    held_out = config.validation.model_copy(update={"data": validation or config.validation.data})
-    config = config.model_copy(update={"validation": held_out})
-    valsets = validation_sets(config, degradation, accept_licence, log)
 
     torch.manual_seed(config.seed)
     parts = build_parts(config, device, len(training.classes), log)
     losses = build_losses(config, device, random_vgg)
     context = Context(config, parts, losses, device, out, training.record, valsets, [], log)
+    context.where = where
     start = _begin(context, state, checkpoint)
-    iteration = _loop(context, _pairs(config, training, degradation, parts), start, progress)
+    distributed.training_modules(parts, device, where)  # after the weights are in place
+    pairs = _pairs(config, training, degradation, parts)
+    iteration = _loop(context, pairs, start, progress and where.main)
     result = TrainResult(out, iteration, history=context.history, losses=read_log(out))
-    if iteration >= config.iters or context.stopped:
+    if where.main and (iteration >= config.iters or context.stopped):
         export(context, iteration, result, tag)
+    where.barrier()  # the others end once the weights are written and installed
     return result
 
 
@@ -159,20 +210,26 @@ def _begin(context: Context, state: Any, checkpoint: Path) -> int:
             context.log(initialise(context.parts.g, config.init, context.parts.arch, config.scales))
         return 0
     start, context.history = restore(context.parts, state, context.device)
-    truncate_logs(context.out, start)
+    if context.where.main:
+        truncate_logs(context.out, start)
     context.log(f"resumed {checkpoint} at iteration {start}")
     context.elapsed = float(state["elapsed"])  # the card's seconds and it/s cover it all
     return start
 
 
 def _batches(pairs: PatchPairs, start: int, context: Context) -> Iterator[tuple[Any, Any]]:
+    """This process's batches from iteration ``start`` on: the whole batch of each iteration in
+    one process, its rank's equal part of it under torchrun."""
     from torch.utils.data import DataLoader
 
+    where = context.where
     workers = loader_workers(context.config.data.workers, context.log)
     loader = DataLoader(
         pairs,
-        batch_size=pairs.batch,
-        sampler=range(start * pairs.batch, len(pairs)),
+        batch_size=pairs.batch // where.world_size,
+        sampler=distributed.RankIndices(
+            start, context.config.iters, pairs.batch, where.rank, where.world_size
+        ),
         num_workers=workers,
         pin_memory=context.device.startswith("cuda"),
         persistent_workers=False,
@@ -200,12 +257,14 @@ def _loop(context: Context, pairs: PatchPairs, start: int, progress: bool) -> in
                 if iteration % config.log_every == 0 or iteration == config.iters:
                     speed = (iteration - window[1]) / max(time.monotonic() - window[0], 1e-9)
                     window = (time.monotonic(), iteration)
-                    _log_line(context, iteration, logged, speed, stage)
+                    logged = context.where.mean(logged)  # the global batch's values
+                    if context.where.main:
+                        _log_line(context, iteration, logged, speed, stage)
                     bar.set_postfix(loss=f"{logged.get('loss', logged.get('d_loss')):.4g}")
                 if _validate_and_save(context, iteration):
                     break
         except KeyboardInterrupt:
-            if iteration > start:
+            if iteration > start and context.where.main:
                 save(context, iteration)
                 context.log(f"interrupted: saved iteration {iteration}; continue with --resume")
             raise
@@ -214,11 +273,15 @@ def _loop(context: Context, pairs: PatchPairs, start: int, progress: bool) -> in
 
 def _validate_and_save(context: Context, iteration: int) -> bool:
     """Validate and checkpoint when due; ``True`` when the time limit stops the training."""
-    config = context.config
-    last = iteration == config.iters or _out_of_time(context)
-    if iteration % config.validation.every == 0 or last:
+    config, where = context.config, context.where
+    # Every rank stops where rank 0's clock says (the ranks' clocks differ a little).
+    last = iteration == config.iters or (
+        config.time_limit is not None and where.agree(_out_of_time(context))
+    )
+    # Rank 0 alone validates and saves; the others go on and wait for it in the next update.
+    if (iteration % config.validation.every == 0 or last) and where.main:
         run_validation(context, iteration)
-    if iteration % config.checkpoint_every == 0 or last:
+    if (iteration % config.checkpoint_every == 0 or last) and where.main:
         save(context, iteration)
     if last and iteration < config.iters:
         context.stopped = "time limit"
@@ -258,12 +321,14 @@ def _step(
     if stage == "critic":
         return _critic_step(context, lr, hr, labels, scale, autocast)
     with autocast:
-        sr = parts.forward(parts.g, lr, scale)
+        sr = parts.forward(parts.g_step or parts.g, lr, scale)
     logged: dict[str, float] = {}
     real_logits = fake_logits = None
     adversarial = parts.d is not None and stage != "pretrain"
     if adversarial:
         logged |= _discriminator_step(context, sr.detach(), hr, labels, autocast)
+        # The generator's pass goes through the bare discriminator: its weights take no gradient
+        # here, and the generator's DDP averages the generator's.
         parts.d.requires_grad_(False)
         with autocast:
             # The generator sees validity only: ACGAN's class loss trains the discriminator.
@@ -293,7 +358,10 @@ def _vae_step(context: Context, lr: Any, hr: Any, autocast: Any) -> dict[str, fl
     state = np.random.SeedSequence([context.config.seed, update]).generate_state(1, np.uint64)
     noise = torch.Generator(device=hr.device).manual_seed(int(state[0]))
     with autocast:
-        sr, kl = parts.g.posterior_forward(lr, hr, noise)
+        if parts.g_step is not None:  # the posterior pass as the module's forward (for DDP)
+            sr, kl = parts.g_step(lr, hr, noise)
+        else:
+            sr, kl = parts.g.posterior_forward(lr, hr, noise)
     loss, terms = context.losses[0](sr.float(), hr, kl.float(), update)
     return _update_generator(context, loss, terms)
 
@@ -343,10 +411,13 @@ def _discriminator_step(
 
     parts, adversarial = context.parts, context.losses[1]
     with autocast:
-        (real_logits, real_classes), (fake_logits, fake_classes) = (
-            _judge(parts.d, real),
-            _judge(parts.d, fake),
-        )
+        if parts.d_step is not None:  # both passes in one forward (one DDP pass per update)
+            (real_logits, real_classes), (fake_logits, fake_classes) = parts.d_step(real, fake)
+        else:
+            (real_logits, real_classes), (fake_logits, fake_classes) = (
+                judge(parts.d, real),
+                judge(parts.d, fake),
+            )
     real_logits, fake_logits = real_logits.float(), fake_logits.float()
     loss = adversarial.discriminator(real_logits, fake_logits)
     logged = {"d_loss": loss, "d_acc": adversarial.accuracy(real_logits, fake_logits)}
@@ -361,11 +432,6 @@ def _discriminator_step(
     _apply(parts.d_opt, parts.d_sched, parts.d_scaler, parts.d, loss, context.config.grad_clip)
     values = torch.stack([v.detach().float() for v in logged.values()]).tolist()
     return dict(zip(logged, values, strict=True))
-
-
-def _judge(d: Any, x: Any) -> tuple[Any, Any]:
-    """Validity logits and, from an ACGAN discriminator, class logits (else ``None``)."""
-    return d.forward_with_classes(x) if getattr(d, "n_classes", 0) else (d(x), None)
 
 
 def _apply(opt: Any, sched: Any, scaler: Any, net: Any, loss: Any, clip: float | None) -> None:
@@ -388,7 +454,13 @@ def _log_line(
     speed: float,
     stage: str | None = None,
 ) -> None:
-    record = {"iteration": iteration, **parts, "it_per_s": speed, "elapsed_s": context.elapsed}
+    record = {
+        "iteration": iteration,
+        **parts,
+        "it_per_s": speed,
+        "elapsed_s": context.elapsed,
+        "world_size": context.where.world_size,
+    }
     if stage is not None:
         record = {"iteration": iteration, "stage": stage, **record}
     path = context.out / "log.jsonl"

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from srbench.training.distributed import SINGLE, Distributed
+
 if TYPE_CHECKING:
     from srbench.methods.trained import Architecture
     from srbench.training.config import TrainConfig
@@ -58,6 +60,10 @@ class Parts:
     d_opt: Any = None
     d_sched: Any = None
     d_scaler: Any = None
+    #: What the steps call (DistributedDataParallel around the networks when several processes
+    #: train; :func:`~srbench.training.distributed.training_modules`).
+    g_step: Any = None
+    d_step: Any = None
 
     def eval_net(self) -> Any:
         """The network validated and exported: the EMA of the weights when enabled."""
@@ -83,3 +89,4 @@ class Context:
     log: Log
     elapsed: float = 0.0
     stopped: str | None = None  # why training ended before `iters` ("time limit")
+    where: Distributed = SINGLE  # this process's rank among those training (torchrun)
