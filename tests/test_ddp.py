@@ -20,7 +20,7 @@ from srbench.errors import SrbenchError  # noqa: E402
 from srbench.training import loop  # noqa: E402
 from srbench.training.config import load_config  # noqa: E402
 from srbench.training.distributed import RankIndices, check_batch  # noqa: E402
-from tests.conftest import training_images  # noqa: E402
+from tests.conftest import run_cli, training_images  # noqa: E402
 from tests.test_training import TINY_EDSR  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,41 +56,26 @@ def _env(root: Path) -> dict[str, str]:
     }
 
 
-def _torchrun(root: Path, name: str, settings: dict, *args: str) -> subprocess.CompletedProcess:
-    """``torchrun --nproc-per-node 2 -m srbench train`` on the images in ``root/images``, each
-    rank's output in ``root/ranks-<name>/.../<rank>/``."""
+def _train_args(root: Path, name: str, settings: dict) -> list[str]:
+    """``train`` of ``settings`` (written to ``root/<name>.yaml``) on the images in
+    ``root/images`` into ``root/<name>``."""
     config = root / f"{name}.yaml"
     config.write_text(json.dumps(settings))  # JSON is YAML
-    images = root / "images"
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc-per-node",
-        "2",
-        "--master-addr",
-        "127.0.0.1",
-        "--master-port",
-        str(_free_port()),
-        "--log-dir",
-        str(root / f"ranks-{name}"),
-        "--redirects",
-        "3",
-        "-m",
-        "srbench",
-        "train",
-        settings["method"],
-        "--data",
-        str(images),
-        "--val",
-        str(images),
-        "--config",
-        str(config),
-        "--out",
-        str(root / name),
-        "--no-progress",
-        *args,
-    ]
+    images = str(root / "images")
+    args = ["train", settings["method"], "--data", images, "--val", images, "--no-progress"]
+    return [*args, "--config", str(config), "--out", str(root / name)]
+
+
+def _torchrun(root: Path, name: str, settings: dict, *args: str) -> subprocess.CompletedProcess:
+    """``torchrun --nproc-per-node 2 -m srbench train ...``, each rank's output in
+    ``root/ranks-<name>/.../<rank>/``."""
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
+    launcher += ["--master-addr", "127.0.0.1", "--master-port", str(_free_port())]
+    launcher += ["--log-dir", str(root / f"ranks-{name}"), "--redirects", "3", "-m", "srbench"]
+    return _run(root, [*launcher, *_train_args(root, name, settings), *args])
+
+
+def _run(root: Path, command: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(
         command, env=_env(root), capture_output=True, text=True, timeout=240, check=False
     )
@@ -199,9 +184,11 @@ def test_a_two_process_checkpoint_resumes_in_one_process(ddp_run, tmp_path, monk
 
 
 @pytest.mark.slow
-def test_a_gan_with_ema_trains_under_two_processes(ddp_run):
-    done = _torchrun(ddp_run, "srgan", TINY_SRGAN, "--tag", "")
+def test_a_gan_with_ema_trains_under_two_processes_of_the_train_launcher(ddp_run):
+    command = [sys.executable, "-m", "srbench", *_train_args(ddp_run, "srgan", TINY_SRGAN)]
+    done = _run(ddp_run, [*command, "--tag", "", "--nproc-per-node", "2"])
     assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr.count("distributed: 2 processes (gloo)") == 1  # rank 0 alone talks
     records = _log(ddp_run / "srgan")
     assert [r["iteration"] for r in records] == [1, 2]
     for record in records:
@@ -221,4 +208,14 @@ def test_a_global_batch_the_processes_cannot_share_exits_2(ddp_run):
     assert "data.batch 3 is the global batch and must be divisible" in _rank_output(
         ddp_run, "odd", 0
     )
-    assert not (ddp_run / "odd" / "checkpoints").exists()
+    assert not (ddp_run / "odd").exists()
+
+
+def test_the_train_launcher_refuses_a_batch_it_cannot_share_before_starting(tmp_path):
+    config = tmp_path / "edsr.yaml"
+    config.write_text(json.dumps(TINY_EDSR))  # a global batch of 4
+    out = tmp_path / "run"
+    args = ("train", "edsr_baseline", "--data", tmp_path, "--config", config, "--out", out)
+    result = run_cli(*args, "--nproc-per-node", "3", expect=2)
+    assert "data.batch 4 is the global batch and must be divisible" in result.stderr
+    assert "processes (3)" in result.stderr and not out.exists()

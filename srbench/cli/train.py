@@ -55,6 +55,16 @@ Workers = Annotated[
     ),
 ]
 Seed = Annotated[int | None, typer.Option(help="Seed (overrides the config).")]
+NprocPerNode = Annotated[
+    int | None,
+    typer.Option(
+        "--nproc-per-node",
+        min=1,
+        help="Train with N processes on this machine (one per GPU; DistributedDataParallel) "
+        "through torch's launcher, as torchrun --standalone --nproc-per-node N -m srbench "
+        "train ... does. data.batch is the global batch and must be divisible by N.",
+    ),
+]
 
 #: Exit status of a training interrupted with Ctrl-C (its checkpoint is saved).
 EXIT_INTERRUPTED = 130
@@ -62,6 +72,7 @@ EXIT_INTERRUPTED = 130
 
 @command("train")
 def train_cmd(
+    ctx: typer.Context,
     method: Method,
     data: Data,
     scale: TrainScale = None,
@@ -78,6 +89,7 @@ def train_cmd(
     seed: Seed = None,
     accept_licence: AcceptLicence = None,
     progress: Progress = True,
+    nproc_per_node: NprocPerNode = None,
 ) -> None:
     """Train a method on a degradation, then install its weights and model card as a tag.
 
@@ -86,7 +98,7 @@ def train_cmd(
     """
     from srbench.system.device import resolve_device
     from srbench.training.config import load_config
-    from srbench.training.distributed import env_rank
+    from srbench.training.distributed import check_batch, env_rank, in_torchrun, launch
     from srbench.training.loop import train
     from srbench.weights.tags import check_tag
 
@@ -99,6 +111,9 @@ def train_cmd(
         )
     overrides = config_overrides(degradation, iters, seed, time_limit, workers)
     settings = load_config(config, method, scale, overrides)
+    if nproc_per_node and not in_torchrun():
+        check_batch(settings.data.batch, nproc_per_node)  # before starting any process
+        raise typer.Exit(launch(nproc_per_node, _worker_args(ctx)))
     scales = "-".join(map(str, settings.scales))
     out = out or Path("runs") / "train" / f"{settings.method}-x{scales}"
     main = env_rank() == 0  # under torchrun, rank 0 speaks for every process
@@ -124,6 +139,25 @@ def train_cmd(
         raise typer.Exit(EXIT_INTERRUPTED) from None
     if main:
         _print_result(result)
+
+
+def _worker_args(ctx: typer.Context) -> list[str]:
+    """This command's arguments for each process the launcher starts (all but
+    ``--nproc-per-node``), rebuilt from the parsed values."""
+    args: list[str] = []
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if param.name == "nproc_per_node" or value is None:
+            continue
+        if param.param_type_name == "argument":
+            args.append(str(value))
+        elif getattr(param, "is_flag", False):
+            flag = param.opts[0] if value else (param.secondary_opts or [None])[0]
+            args += [flag] if flag else []
+        else:
+            for item in value if isinstance(value, list | tuple) else [value]:
+                args += [param.opts[0], str(item)]
+    return args
 
 
 def _scale_note(scale: int | None, config: Path | None) -> str:

@@ -34,6 +34,8 @@ __all__ = [
     "RankIndices",
     "check_batch",
     "env_rank",
+    "in_torchrun",
+    "launch",
     "setup",
     "sync_batch_norm",
     "training_modules",
@@ -153,6 +155,32 @@ def setup(device: str, log: Any = lambda _: None) -> tuple[Distributed, str]:
     if where.main:
         log(f"distributed: {world} processes ({'nccl' if cuda else 'gloo'}), this one rank 0")
     return where, device
+
+
+def in_torchrun() -> bool:
+    """This process was started by torchrun (or another launcher setting ``WORLD_SIZE``)."""
+    return "WORLD_SIZE" in os.environ
+
+
+def launch(nproc: int, args: Sequence[str]) -> int:
+    """``srbench ARGS`` in ``nproc`` processes on this machine through torch's elastic launcher
+    (``torchrun --standalone --nproc-per-node NPROC -m srbench ARGS``); the exit status: 0, or
+    the first failed process's."""
+    import sys
+
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
+    options = parse_args(
+        ["--standalone", "--nproc-per-node", str(nproc), "-m", "srbench", "train", *args]
+    )
+    try:
+        run(options)
+    except ChildFailedError as exc:
+        codes = [f.exitcode for f in exc.failures.values()]
+        print(exc.format_msg(), file=sys.stderr)
+        return next((c for c in codes if c > 0), 1)
+    return 0
 
 
 def env_rank() -> int:
