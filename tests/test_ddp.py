@@ -219,3 +219,22 @@ def test_the_train_launcher_refuses_a_batch_it_cannot_share_before_starting(tmp_
     result = run_cli(*args, "--nproc-per-node", "3", expect=2)
     assert "data.batch 4 is the global batch and must be divisible" in result.stderr
     assert "processes (3)" in result.stderr and not out.exists()
+
+
+def test_a_vae_rank_draws_its_rows_of_the_whole_batch_noise():
+    from srbench.methods.trained import architecture
+    from srbench.weights.loading import build_network
+
+    small = {"n_feats": 8, "n_blocks": 1, "z_channels": 2, "encoder_blocks": 1}
+    net = build_network(architecture("srvae"), (2,), small)
+    lr, hr = torch.rand(4, 3, 6, 6), torch.rand(4, 3, 12, 12)
+
+    def noise() -> torch.Generator:
+        return torch.Generator().manual_seed(5)
+
+    whole, _ = net.posterior_forward(lr, hr, noise())
+    halves = [(lr[i : i + 2], hr[i : i + 2], noise(), (i, 4)) for i in (0, 2)]
+    parts = [net.posterior_forward(*half)[0] for half in halves]
+    torch.testing.assert_close(torch.cat(parts), whole, rtol=1e-5, atol=1e-6)
+    unsplit, _ = net.posterior_forward(lr[2:], hr[2:], noise())  # the first rows' noise
+    assert not torch.allclose(unsplit, parts[1])

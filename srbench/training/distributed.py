@@ -24,6 +24,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from srbench.errors import SrbenchError
@@ -40,6 +41,10 @@ __all__ = [
     "sync_batch_norm",
     "training_modules",
 ]
+
+# How long a rank waits for the others in a collective: the others wait for rank 0's validation
+# (and checkpoint) in their next update, which NCCL's default of 10 minutes may not cover.
+TIMEOUT = timedelta(hours=1)
 
 # Logged values that are the same on every rank (schedules), not averaged over the ranks.
 _SHARED = frozenset({"lr", "d_lr", "kl_beta"})
@@ -150,7 +155,9 @@ def setup(device: str, log: Any = lambda _: None) -> tuple[Distributed, str]:
         torch.cuda.set_device(local)
     owns = not dist.is_initialized()
     if owns:
-        dist.init_process_group("nccl" if cuda else "gloo", rank=rank, world_size=world)
+        dist.init_process_group(
+            "nccl" if cuda else "gloo", rank=rank, world_size=world, timeout=TIMEOUT
+        )
     where = Distributed(rank, world, local, owns)
     if where.main:
         log(f"distributed: {world} processes ({'nccl' if cuda else 'gloo'}), this one rank 0")
@@ -243,8 +250,8 @@ def training_modules(parts: Any, device: str, where: Distributed) -> None:
             super().__init__()
             self.g = g
 
-        def forward(self, lr: Any, hr: Any, noise: Any) -> Any:
-            return self.g.posterior_forward(lr, hr, noise)
+        def forward(self, lr: Any, hr: Any, noise: Any, rows: Any = None) -> Any:
+            return self.g.posterior_forward(lr, hr, noise, rows)
 
     class Judge(torch.nn.Module):
         """The discriminator on real and generated images in one forward (one DDP pass per

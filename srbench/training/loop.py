@@ -357,11 +357,14 @@ def _vae_step(context: Context, lr: Any, hr: Any, autocast: Any) -> dict[str, fl
     # start, so noise from it would differ after a resume.
     state = np.random.SeedSequence([context.config.seed, update]).generate_state(1, np.uint64)
     noise = torch.Generator(device=hr.device).manual_seed(int(state[0]))
+    where, batch = context.where, context.config.data.batch
+    # Under torchrun, this rank's rows of the whole batch's noise (as one process draws it).
+    rows = (where.rank * batch // where.world_size, batch) if where.active else None
     with autocast:
         if parts.g_step is not None:  # the posterior pass as the module's forward (for DDP)
-            sr, kl = parts.g_step(lr, hr, noise)
+            sr, kl = parts.g_step(lr, hr, noise, rows)
         else:
-            sr, kl = parts.g.posterior_forward(lr, hr, noise)
+            sr, kl = parts.g.posterior_forward(lr, hr, noise, rows)
     loss, terms = context.losses[0](sr.float(), hr, kl.float(), update)
     return _update_generator(context, loss, terms)
 

@@ -149,10 +149,16 @@ class SRVAE(nn.Module):
         return self._decode(lr, feats, z)
 
     def posterior_forward(
-        self, lr: torch.Tensor, hr: torch.Tensor, generator: torch.Generator | None = None
+        self,
+        lr: torch.Tensor,
+        hr: torch.Tensor,
+        generator: torch.Generator | None = None,
+        rows: tuple[int, int] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Training: decode ``z ~ q(z | HR, LR)``, reparameterised with noise from
         ``generator`` (on the tensors' device; ``None``: torch's global generator).
+        ``rows=(first, total)``: this batch is rows ``first ..`` of a batch of ``total`` split
+        over processes; the noise is those rows of the whole batch's (as in one process).
 
         Returns:
             ``(sr, kl)``: the decoded image and ``KL(q || p)`` summed over the latent and
@@ -173,7 +179,10 @@ class SRVAE(nn.Module):
         mu_p, logvar_p = self.prior(feats)
         folded = F.pixel_unshuffle(torch.cat([hr, base], dim=1), self.scale)
         mu_q, logvar_q = self.posterior(torch.cat([folded, feats], dim=1))
-        eps = torch.randn(mu_q.shape, generator=generator, dtype=mu_q.dtype, device=mu_q.device)
+        first, total = rows or (0, mu_q.shape[0])
+        shape = (total, *mu_q.shape[1:])
+        eps = torch.randn(shape, generator=generator, dtype=mu_q.dtype, device=mu_q.device)
+        eps = eps[first : first + mu_q.shape[0]]
         z = mu_q + (0.5 * logvar_q).exp() * eps
         kl = gaussian_kl(*(t.float() for t in (mu_q, logvar_q, mu_p, logvar_p)))
         return self._decode(lr, feats, z, base), kl.sum() / hr.numel()
