@@ -12,7 +12,9 @@ The run folder (``--out``) holds::
 This module runs the iterations (:func:`train`, the generator and discriminator steps); the
 networks come from :mod:`~srbench.training.build`, checkpoints from
 :mod:`~srbench.training.checkpoint`, validation from :mod:`~srbench.training.validation` and the
-exported weights from :mod:`~srbench.training.export`.
+exported weights from :mod:`~srbench.training.export`. Under torchrun each process runs it on
+its part of every batch (:mod:`~srbench.training.distributed`); rank 0 alone writes the run
+folder.
 """
 
 from __future__ import annotations
