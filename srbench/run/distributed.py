@@ -1,0 +1,269 @@
+"""``srbench run --executor ray``: the grid's cells as tasks on a Ray cluster.
+
+The driver (the ``srbench run`` process) plans the run and owns the store exactly as the local
+executor does; only the cells move. The work still to do is cut into tasks of one method on at
+most :data:`CHUNK_IMAGES` images of one (dataset, scale, degradation) group. Each task runs on
+a worker, which builds the run's plan from its configuration once per worker process (methods
+created, datasets resolved into the worker's own cache, verified by their pixel digests) and
+computes the rows with the pipeline's own per-image code (:func:`srbench.run.pipeline._pipeline`:
+degrade, call the method, score). Rows come back as each task finishes (``ray.wait``) and the
+driver writes them with its :class:`~srbench.store.RunWriter`, so the rows and ``--resume`` are
+the local executor's.
+
+A task whose method uses a device asks Ray for a GPU when the run is on CUDA (``--device cuda``,
+or ``auto`` on a cluster that has GPUs); other tasks ask for one CPU. A worker that dies (a
+segfault, ``os._exit``, the out-of-memory killer, a lost node) loses only its task, which Ray
+runs again up to :data:`MAX_RETRIES` times; after that (or when the task itself raised, e.g. a
+dataset that cannot be fetched on that node) its cells become failure rows naming the cause.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import socket
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from srbench.run.config import RunConfig
+from srbench.run.isolation import method_runner
+from srbench.run.pipeline import (
+    Executor,
+    Warn,
+    _Draws,
+    _Item,
+    _Job,
+    _pipeline,
+    failed_item,
+)
+from srbench.run.plan import Log, Plan, make_plan, resolve_datasets
+from srbench.run.rows import describe
+from srbench.run.samples import Recorded
+from srbench.system.cpus import available_cpus
+
+__all__ = ["CHUNK_IMAGES", "MAX_RETRIES", "RayExecutor"]
+
+#: Images per task: small enough that a lost worker loses little and a set of 100 images
+#: spreads over several workers, large enough that Ray's per-task cost (a few ms) and the
+#: method's instance per task stay small against the cells' time.
+CHUNK_IMAGES = 16
+#: Times Ray runs a task again after its worker died, before its cells become failure rows.
+MAX_RETRIES = 2
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One task: ``label``'s jobs on some images of one (dataset, scale, degradation) group
+    (``spec`` indexes the plan's degradations)."""
+
+    dataset: str
+    scale: int
+    spec: int
+    label: str
+    images: tuple[tuple[str, _Job], ...]
+
+    @property
+    def cells(self) -> int:
+        """Progress units, as :attr:`srbench.run.pipeline._Item.cells`."""
+        return sum(len(job.samples) for _, job in self.images)
+
+
+@dataclass
+class ChunkResult:
+    """What a task sends back: the node it ran on, its rows, the method's output warnings
+    (label, message) and the runner's events (abandoned calls per label)."""
+
+    host: str
+    rows: list[dict[str, Any]]
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    events: dict[str, Any] = field(default_factory=dict)
+
+
+def chunks(plan: Plan, items: list[_Item]) -> Iterator[Chunk]:
+    """The tasks of ``items``: per group and method, :data:`CHUNK_IMAGES` images at a time."""
+    groups: dict[tuple[str, int, int, str], list[tuple[str, _Job]]] = {}
+    for item in items:
+        spec = plan.degradations.index(item.spec)
+        for job in item.jobs:
+            key = (item.dataset.name, item.scale, spec, job.label)
+            groups.setdefault(key, []).append((item.image_id, job))
+    for (dataset, scale, spec, label), images in groups.items():
+        for start in range(0, len(images), CHUNK_IMAGES):
+            yield Chunk(dataset, scale, spec, label, tuple(images[start : start + CHUNK_IMAGES]))
+
+
+@functools.lru_cache(maxsize=2)
+def _worker_plan(config_json: str) -> Plan:
+    """The run's plan in a worker process, built once per process and configuration."""
+    plan = make_plan(RunConfig.model_validate_json(config_json))
+    resolve_datasets(plan, False, lambda _: None)
+    return plan
+
+
+def _items(plan: Plan, chunk: Chunk) -> list[_Item]:
+    dataset = next(d for d in plan.datasets if d.name == chunk.dataset)
+    spec = plan.degradations[chunk.spec]
+    return [_Item(dataset, chunk.scale, spec, image, (job,)) for image, job in chunk.images]
+
+
+def run_chunk(config_json: str, run_dir: str, chunk: Chunk) -> ChunkResult:
+    """Compute one task's rows (in a Ray worker; callable directly for tests)."""
+    plan = _worker_plan(config_json)
+    warnings: list[tuple[str, str]] = []
+    runner = method_runner(
+        plan.methods,
+        plan.device,
+        plan.config.timeout,
+        isolate=plan.config.isolate,
+        method_files=plan.config.method_files,
+        labels=[chunk.label],
+    )
+    rows: list[dict[str, Any]] = []
+    try:
+        with ThreadPoolExecutor(plan.config.workers, thread_name_prefix="srbench") as pool:
+            draws_ = _Draws(Recorded(), None)  # no aggregates: --samples > 1 is local-only
+
+            def warn(label: str, message: str) -> None:
+                warnings.append((label, message))
+
+            for _, part in _pipeline(
+                plan, Path(run_dir), _items(plan, chunk), pool, runner, warn, draws_
+            ):
+                rows.extend(part)
+        events: dict[str, Any] = {}
+        runner.record(events)
+    finally:
+        runner.close()
+    return ChunkResult(socket.gethostname(), rows, warnings, events)
+
+
+_remote_chunk = ray.remote(max_retries=MAX_RETRIES)(run_chunk)
+
+
+def connect(address: str | None) -> bool:
+    """Join the Ray cluster at ``address``, or start a local instance with this machine's
+    usable CPUs (and every GPU Ray finds); reuse one this process already joined. Whether this
+    call started the connection (then :meth:`RayExecutor.close` ends it)."""
+    if ray.is_initialized():
+        return False
+    quiet = {"logging_level": logging.WARNING, "log_to_driver": True}
+    if address:
+        ray.init(address=address, **quiet)
+    else:
+        ray.init(num_cpus=available_cpus(), include_dashboard=False, **quiet)
+    return True
+
+
+def wants_gpu(plan: Plan) -> bool:
+    """Whether device-using methods run on CUDA: asked for, or ``auto`` and the cluster has
+    GPUs (the driver itself may have none)."""
+    device = plan.config.device
+    if device.startswith("cuda"):
+        return True
+    return device == "auto" and ray.cluster_resources().get("GPU", 0) > 0
+
+
+class RayExecutor(Executor):
+    """The cells as Ray tasks; rows back to the driver as each task finishes."""
+
+    def __init__(self, plan: Plan, run_dir: Path, address: str | None, log: Log) -> None:
+        self.plan, self.run_dir, self.address, self.log = plan, run_dir, address, log
+        self.started = connect(address)
+        self.hosts: set[str] = set()
+        self.events: dict[str, Any] = {}
+        self.lost = 0
+
+    def _submit(self, chunk: Chunk, gpu: bool) -> ray.ObjectRef:
+        uses_gpu = gpu and self.plan.methods[chunk.label].card.uses_device
+        # one CPU per task (its own threads: one), the method on the task's GPU when it has one
+        config = self.plan.config.model_copy(
+            update={"workers": 1, "executor": "local", "device": "cuda" if uses_gpu else "cpu"}
+        )
+        return _remote_chunk.options(num_cpus=1, num_gpus=1 if uses_gpu else 0).remote(
+            config.model_dump_json(), str(self.run_dir), chunk
+        )
+
+    def stream(self, items: list[_Item], warn: Warn) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        gpu = wants_gpu(self.plan)
+        by_chunk = {
+            (i.dataset.name, i.scale, i.image_id, self.plan.degradations.index(i.spec)): i
+            for i in items
+        }
+        pending = {self._submit(chunk, gpu): chunk for chunk in chunks(self.plan, items)}
+        try:
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                for ref in ready:
+                    chunk = pending.pop(ref)
+                    yield chunk.cells, self._rows(ref, chunk, by_chunk, warn)
+        finally:
+            for ref in pending:  # interrupted: the driver stops, so do its tasks
+                ray.cancel(ref, force=True)
+
+    def _rows(
+        self,
+        ref: ray.ObjectRef,
+        chunk: Chunk,
+        items: dict[tuple[str, int, str, int], _Item],
+        warn: Warn,
+    ) -> list[dict[str, Any]]:
+        try:
+            result: ChunkResult = ray.get(ref)
+        except ray.exceptions.RayError as exc:
+            self.lost += 1
+            message = _lost(exc)
+            lost = []
+            for image, job in chunk.images:
+                item = items[(chunk.dataset, chunk.scale, image, chunk.spec)]
+                lost += failed_item(self.plan, _only(item, job), message)
+            return lost
+        self.hosts.add(result.host)
+        for label, message in result.warnings:
+            warn(label, message)
+        for key, counts in result.events.items():
+            merged = self.events.setdefault(key, {})
+            for label, n in counts.items():
+                merged[label] = merged.get(label, 0) + n
+        return result.rows
+
+    def record(self, execution: dict[str, Any]) -> None:
+        hosts = set(execution.get("hosts", [])) | self.hosts
+        execution.update(
+            executor="ray",
+            address=self.address,
+            hosts=sorted(hosts),
+            mode="in-process" if not self.plan.config.isolate else "isolated",
+            timeout=self.plan.config.timeout,
+        )
+        for key, counts in self.events.items():
+            stored = execution.setdefault(key, {})
+            for label, n in counts.items():
+                stored[label] = stored.get(label, 0) + n
+        self.events.clear()
+        if self.lost:
+            execution["lost_tasks"] = execution.get("lost_tasks", 0) + self.lost
+            self.lost = 0
+
+    def close(self) -> None:
+        if self.started:
+            ray.shutdown()
+            self.started = False
+
+
+def _only(item: _Item, job: _Job) -> _Item:
+    return _Item(item.dataset, item.scale, item.spec, item.image_id, (job,))
+
+
+def _lost(exc: Exception) -> str:
+    """A failure row's message for a task that did not come back."""
+    if isinstance(exc, ray.exceptions.RayTaskError) and exc.cause is not None:
+        return f"ray task failed: {describe(exc.cause)}"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"ray worker lost ({MAX_RETRIES + 1} attempts): {type(exc).__name__}: {first}".rstrip(
+        ": "
+    )
