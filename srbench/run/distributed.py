@@ -180,9 +180,10 @@ class RayExecutor(Executor):
 
     def _submit(self, chunk: Chunk, gpu: bool) -> ray.ObjectRef:
         uses_gpu = gpu and self.plan.methods[chunk.label].card.uses_device
-        # one CPU per task (its own threads: one), the method on the task's GPU when it has one
+        # the method on the task's GPU when it has one; the driver's --workers (resolved) as
+        # the task's threads, so that the runtime rows name the same protocol as a local run
         config = self.plan.config.model_copy(
-            update={"workers": 1, "executor": "local", "device": "cuda" if uses_gpu else "cpu"}
+            update={"executor": "local", "device": "cuda" if uses_gpu else "cpu"}
         )
         return _remote_chunk.options(num_cpus=1, num_gpus=1 if uses_gpu else 0).remote(
             config.model_dump_json(), str(self.run_dir), chunk
