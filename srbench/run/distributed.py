@@ -40,6 +40,7 @@ from srbench.run.pipeline import (
     _Job,
     _pipeline,
     failed_item,
+    with_hosts,
 )
 from srbench.run.plan import Log, Plan, make_plan, resolve_datasets
 from srbench.run.rows import describe
@@ -97,15 +98,25 @@ def chunks(plan: Plan, items: list[_Item]) -> Iterator[Chunk]:
             yield Chunk(dataset, scale, spec, label, tuple(images[start : start + CHUNK_IMAGES]))
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=8)
 def _worker_plan(config_json: str) -> Plan:
-    """The run's plan in a worker process, built once per process and configuration."""
+    """The run's plan for one method in a worker process, built once per process, method and
+    device (a few methods of a run alternate on a worker)."""
     plan = make_plan(RunConfig.model_validate_json(config_json))
     resolve_datasets(plan, False, lambda _: None)
     return plan
 
 
+def add_counts(into: dict[str, Any], events: dict[str, dict[str, int]]) -> None:
+    """Add a runner's events (``{kind: {label: n}}``, :meth:`Runner.record`) to ``into``."""
+    for kind, counts in events.items():
+        stored = into.setdefault(kind, {})
+        for label, n in counts.items():
+            stored[label] = stored.get(label, 0) + n
+
+
 def _items(plan: Plan, chunk: Chunk) -> list[_Item]:
+    """The chunk's images as the pipeline's items (with ``plan``'s datasets and specs)."""
     dataset = next(d for d in plan.datasets if d.name == chunk.dataset)
     spec = plan.degradations[chunk.spec]
     return [_Item(dataset, chunk.scale, spec, image, (job,)) for image, job in chunk.images]
@@ -179,72 +190,60 @@ class RayExecutor(Executor):
         self.lost = 0
 
     def _submit(self, chunk: Chunk, gpu: bool) -> ray.ObjectRef:
-        uses_gpu = gpu and self.plan.methods[chunk.label].card.uses_device
-        # the method on the task's GPU when it has one; the driver's --workers (resolved) as
-        # the task's threads, so that the runtime rows name the same protocol as a local run
-        config = self.plan.config.model_copy(
-            update={"executor": "local", "device": "cuda" if uses_gpu else "cpu"}
-        )
+        method = self.plan.methods[chunk.label]
+        uses_gpu = gpu and method.card.uses_device
+        # The worker creates only this task's method (not every method's weights per worker),
+        # on the task's GPU when it has one; the driver's --workers (resolved) are the task's
+        # threads, so that the runtime rows name the same protocol as a local run's.
+        update: dict[str, Any] = {"executor": "local", "device": "cuda" if uses_gpu else "cpu"}
+        if method.created_from:
+            update["methods"] = (method.created_from,)
+        config = self.plan.config.model_copy(update=update)
         return _remote_chunk.options(num_cpus=1, num_gpus=1 if uses_gpu else 0).remote(
             config.model_dump_json(), str(self.run_dir), chunk
         )
 
     def stream(self, items: list[_Item], warn: Warn) -> Iterator[tuple[int, list[dict[str, Any]]]]:
         gpu = wants_gpu(self.plan)
-        by_chunk = {
-            (i.dataset.name, i.scale, i.image_id, self.plan.degradations.index(i.spec)): i
-            for i in items
-        }
         pending = {self._submit(chunk, gpu): chunk for chunk in chunks(self.plan, items)}
         try:
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1)
                 for ref in ready:
                     chunk = pending.pop(ref)
-                    yield chunk.cells, self._rows(ref, chunk, by_chunk, warn)
+                    yield chunk.cells, self._rows(ref, chunk, warn)
         finally:
             for ref in pending:  # interrupted: the driver stops, so do its tasks
                 ray.cancel(ref, force=True)
 
-    def _rows(
-        self,
-        ref: ray.ObjectRef,
-        chunk: Chunk,
-        items: dict[tuple[str, int, str, int], _Item],
-        warn: Warn,
-    ) -> list[dict[str, Any]]:
+    def _rows(self, ref: ray.ObjectRef, chunk: Chunk, warn: Warn) -> list[dict[str, Any]]:
+        """A finished task's rows (its warnings and events kept), or, when it did not come
+        back, a failure row for each of its cells."""
         try:
             result: ChunkResult = ray.get(ref)
         except ray.exceptions.RayError as exc:
             self.lost += 1
             message = _lost(exc)
-            lost = []
-            for image, job in chunk.images:
-                item = items[(chunk.dataset, chunk.scale, image, chunk.spec)]
-                lost += failed_item(self.plan, _only(item, job), message)
-            return lost
+            return [
+                r
+                for item in _items(self.plan, chunk)
+                for r in failed_item(self.plan, item, message)
+            ]
         self.hosts.add(result.host)
         for label, message in result.warnings:
             warn(label, message)
-        for key, counts in result.events.items():
-            merged = self.events.setdefault(key, {})
-            for label, n in counts.items():
-                merged[label] = merged.get(label, 0) + n
+        add_counts(self.events, result.events)
         return result.rows
 
     def record(self, execution: dict[str, Any]) -> None:
-        hosts = set(execution.get("hosts", [])) | self.hosts
         execution.update(
             executor="ray",
             address=self.address,
-            hosts=sorted(hosts),
-            mode="in-process" if not self.plan.config.isolate else "isolated",
+            hosts=with_hosts(execution, self.hosts),
+            mode="isolated" if self.plan.config.isolate else "in-process",
             timeout=self.plan.config.timeout,
         )
-        for key, counts in self.events.items():
-            stored = execution.setdefault(key, {})
-            for label, n in counts.items():
-                stored[label] = stored.get(label, 0) + n
+        add_counts(execution, self.events)
         self.events.clear()
         if self.lost:
             execution["lost_tasks"] = execution.get("lost_tasks", 0) + self.lost
@@ -254,10 +253,6 @@ class RayExecutor(Executor):
         if self.started:
             ray.shutdown()
             self.started = False
-
-
-def _only(item: _Item, job: _Job) -> _Item:
-    return _Item(item.dataset, item.scale, item.spec, item.image_id, (job,))
 
 
 def _lost(exc: Exception) -> str:

@@ -78,6 +78,7 @@ __all__ = [
     "check_executor",
     "expand_methods",
     "failed_item",
+    "with_hosts",
     "image_path",
     "resume",
     "run",
@@ -292,7 +293,7 @@ class LocalExecutor(Executor):
         execution.update(
             executor="local",
             address=None,
-            hosts=[socket.gethostname()],
+            hosts=with_hosts(execution, {socket.gethostname()}),
             mode=self.runner.mode,
             timeout=self.plan.config.timeout,
         )
@@ -300,6 +301,11 @@ class LocalExecutor(Executor):
 
     def close(self) -> None:
         self.runner.close()
+
+
+def with_hosts(execution: dict[str, Any], hosts: set[str]) -> list[str]:
+    """The manifest's ``hosts``: those of earlier sessions of the run and ``hosts``, sorted."""
+    return sorted(set(execution.get("hosts", [])) | hosts)
 
 
 def _executor(
