@@ -58,6 +58,7 @@ def test_ray_warm(benchmark, tmp_path):
     ray = pytest.importorskip("ray")
     env = {"PYTHONPATH": str(REPO), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     ray.init(
+        address="local",
         num_cpus=available_cpus(),
         include_dashboard=False,
         logging_level="WARNING",

@@ -41,6 +41,7 @@ def ray_instance(tmp_path_factory):
     cache = tmp_path_factory.mktemp("ray-cache")
     env = {"SRBENCH_CACHE": str(cache), "SRBENCH_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     ray.init(
+        address="local",
         num_cpus=2,
         include_dashboard=False,
         logging_level="WARNING",

@@ -30,6 +30,7 @@ from typing import Any
 
 import ray
 
+from srbench.errors import RunError
 from srbench.run.config import RunConfig
 from srbench.run.isolation import method_runner
 from srbench.run.pipeline import (
@@ -47,7 +48,7 @@ from srbench.run.rows import describe
 from srbench.run.samples import Recorded
 from srbench.system.cpus import available_cpus
 
-__all__ = ["CHUNK_IMAGES", "MAX_RETRIES", "RayExecutor"]
+__all__ = ["CHUNK_IMAGES", "MAX_RETRIES", "RayExecutor", "connect", "disconnect"]
 
 #: Images per task: small enough that a lost worker loses little and a set of 100 images
 #: spreads over several workers, large enough that Ray's per-task cost (a few ms) and the
@@ -156,18 +157,43 @@ def run_chunk(config_json: str, run_dir: str, chunk: Chunk) -> ChunkResult:
 _remote_chunk = ray.remote(max_retries=MAX_RETRIES)(run_chunk)
 
 
-def connect(address: str | None) -> bool:
+#: Whether this process started the Ray connection it holds (then the run ends it).
+_started = False
+
+
+def connect(address: str | None) -> None:
     """Join the Ray cluster at ``address``, or start a local instance with this machine's
-    usable CPUs (and every GPU Ray finds); reuse one this process already joined. Whether this
-    call started the connection (then :meth:`RayExecutor.close` ends it)."""
+    usable CPUs (and every GPU Ray finds); reuse a connection this process already has.
+
+    Raises:
+        RunError: The cluster cannot be reached, naming the address and how to start one.
+    """
+    global _started
     if ray.is_initialized():
-        return False
+        return
     quiet = {"logging_level": logging.WARNING, "log_to_driver": True}
-    if address:
-        ray.init(address=address, **quiet)
-    else:
-        ray.init(num_cpus=available_cpus(), include_dashboard=False, **quiet)
-    return True
+    try:
+        if address:
+            ray.init(address=address, **quiet)
+        else:
+            # "local": a new instance even where another cluster runs (plain init joins it)
+            ray.init(address="local", num_cpus=available_cpus(), include_dashboard=False, **quiet)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = f"the Ray cluster at --address {address}" if address else "a local Ray instance"
+        raise RunError(
+            f"cannot reach {where}: {describe(exc)}. Start the cluster first (`ray start --head` "
+            "on the head node, `ray start --address HEAD_IP:6379` on the others), or drop "
+            "--address to start a local instance."
+        ) from None
+    _started = True
+
+
+def disconnect() -> None:
+    """End the Ray connection if :func:`connect` started it (a caller's own stays)."""
+    global _started
+    if _started:
+        ray.shutdown()
+        _started = False
 
 
 def wants_gpu(plan: Plan) -> bool:
@@ -184,7 +210,7 @@ class RayExecutor(Executor):
 
     def __init__(self, plan: Plan, run_dir: Path, address: str | None, log: Log) -> None:
         self.plan, self.run_dir, self.address, self.log = plan, run_dir, address, log
-        self.started = connect(address)
+        connect(address)  # normally done by check_executor already, before the run folder
         self.hosts: set[str] = set()
         self.events: dict[str, Any] = {}
         self.lost = 0
@@ -250,9 +276,7 @@ class RayExecutor(Executor):
             self.lost = 0
 
     def close(self) -> None:
-        if self.started:
-            ray.shutdown()
-            self.started = False
+        disconnect()
 
 
 def _lost(exc: Exception) -> str:

@@ -126,9 +126,13 @@ def run(
     if config.timeout is not None and not config.timeout > 0:
         raise RunError(f"--timeout needs a positive number of seconds, got {config.timeout:g}.")
     check_executor(config, address)
-    plan = make_plan(absolute_paths(config), log)
-    resolve_datasets(plan, progress, log)
-    writer = RunWriter.create(results, manifest(plan, run_id))
+    try:
+        plan = make_plan(absolute_paths(config), log)
+        resolve_datasets(plan, progress, log)
+        writer = RunWriter.create(results, manifest(plan, run_id))
+    except BaseException:
+        _release(config)
+        raise
     return _execute(plan, writer, progress, log, address)
 
 
@@ -158,6 +162,7 @@ def resume(
         resolve_datasets(plan, progress, log)
     except BaseException:
         writer.close()
+        _release(config)
         raise
     writer.manifest.setdefault("resumed", []).append(now())
     writer.manifest["config"]["executor"] = plan.config.executor
@@ -172,9 +177,12 @@ _LOCAL_ONLY = "set-level metrics (FID/KID), --save-images and --samples above 1"
 def check_executor(config: RunConfig, address: str | None) -> None:
     """Refuse, before any work, an executor that cannot run ``config``.
 
+    For ``ray``, connects (or starts a local instance): the run's executor uses that connection.
+
     Raises:
         RunError: ``ray`` without Ray installed (with the install command), ``--address``
-            without ``ray``, or a setting only the local executor supports.
+            without ``ray``, a setting only the local executor supports, or a cluster that
+            cannot be reached.
     """
     if config.executor != "ray":
         if address is not None:
@@ -193,6 +201,18 @@ def check_executor(config: RunConfig, address: str | None) -> None:
             f"--executor ray does not support {_LOCAL_ONLY} yet: they need the run folder on "
             "the machine that computes the cells; run these with --executor local."
         )
+    from srbench.run.distributed import connect
+
+    connect(address)  # an unreachable cluster stops the run before its folder exists
+
+
+def _release(config: RunConfig) -> None:
+    """End the Ray connection :func:`check_executor` made, when the run stops before its
+    executor exists."""
+    if config.executor == "ray":
+        from srbench.run.distributed import disconnect
+
+        disconnect()
 
 
 def _execute(
