@@ -15,6 +15,7 @@ import socket
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -189,3 +190,29 @@ def test_ray_refuses_what_only_the_local_executor_does(tmp_path):
     for extra in (["--metrics", "psnr,fid"], ["--save-images"]):
         err = _run(tmp_path, "-D", "sample", "-m", "bicubic", "--executor", "ray", *extra, expect=2)
         assert "--executor local" in err.stderr
+
+
+def test_tasks_are_one_method_on_at_most_chunk_images_of_one_group(tmp_path):
+    pytest.importorskip("ray", reason="Ray is not installed: pip install 'srbench[ray]'")
+    from srbench.imageio import write_png
+    from srbench.run.config import RunConfig
+    from srbench.run.distributed import CHUNK_IMAGES, chunks
+    from srbench.run.pipeline import _todo
+    from srbench.run.plan import make_plan, resolve_datasets
+    from srbench.run.samples import Recorded
+
+    folder = tmp_path / "set"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(CHUNK_IMAGES + 3):  # one full chunk and a remainder
+        write_png(folder / f"{i:03d}.png", rng.integers(0, 256, (24, 20, 3), dtype=np.uint8))
+    config = RunConfig(datasets=(str(folder),), scales=(2, 4), methods=("bicubic", "nearest"))
+    plan = make_plan(config)
+    resolve_datasets(plan, False, lambda _: None)
+    items = list(_todo(plan, Recorded(), tmp_path / "run", lambda _: None))
+    tasks = list(chunks(plan, items))
+    assert len(tasks) == 2 * 2 * 2  # (scale, method) x 2 chunks
+    assert sorted(len(t.images) for t in tasks) == [3] * 4 + [CHUNK_IMAGES] * 4
+    assert sum(t.cells for t in tasks) == sum(item.cells for item in items)
+    seen = [(t.scale, t.label, image) for t in tasks for image, _ in t.images]
+    assert len(seen) == len(set(seen)) == 2 * 2 * (CHUNK_IMAGES + 3)
