@@ -171,6 +171,30 @@ def test_a_killed_ray_run_resumes_to_the_clean_result_with_either_executor(tmp_p
     assert manifest["config"]["executor"] == "local" and manifest["resumed"]
 
 
+@pytest.mark.slow
+def test_a_killed_local_run_resumes_with_ray_to_the_clean_result(tmp_path, ray_instance):
+    args = [
+        "-D",
+        "sample",
+        "-m",
+        "bicubic,sleepy",
+        "-s",
+        "2,3",
+        "--method-file",
+        f"{SLEEPY}:Sleepy",
+    ]
+    proc = _spawn_until_a_part(tmp_path / "k", "killed", args)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 0 < len(load_results(tmp_path / "k")) < 2 * 5 * 2 * 3, "the kill should land mid-run"
+    _run(tmp_path / "k", "--resume", "killed", "--executor", "ray")
+    _run(tmp_path / "c", "--run-id", "clean", *args)
+    resumed, clean = load_results(tmp_path / "k"), load_results(tmp_path / "c")
+    _no_duplicates(resumed)
+    pd.testing.assert_frame_equal(_comparable(resumed), _comparable(clean))
+    assert _manifest(tmp_path / "k", "killed")["execution"]["executor"] == "ray"
+
+
 def test_ray_missing_exits_2_with_the_install_command(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
     err = _run(tmp_path, "-D", "sample", "-m", "bicubic", "--executor", "ray", expect=2).stderr

@@ -78,10 +78,10 @@ __all__ = [
     "check_executor",
     "expand_methods",
     "failed_item",
-    "with_hosts",
     "image_path",
     "resume",
     "run",
+    "with_hosts",
 ]
 
 FLUSH_SECONDS = 2.0
@@ -151,6 +151,7 @@ def resume(
     store the same rows.
     """
     writer = RunWriter.resume(results, run_id)
+    config: RunConfig | None = None
     try:
         config = RunConfig.from_dict(writer.manifest["config"])
         if executor is not None:
@@ -162,7 +163,8 @@ def resume(
         resolve_datasets(plan, progress, log)
     except BaseException:
         writer.close()
-        _release(config)
+        if config is not None:
+            _release(config)
         raise
     writer.manifest.setdefault("resumed", []).append(now())
     writer.manifest["config"]["executor"] = plan.config.executor
