@@ -178,18 +178,27 @@ def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(keys).reset_index(drop=True)
 
 
-def _spawn_run(results: Path, run_id: str, args: list[str]) -> subprocess.Popen:
-    """``srbench run`` in a child process (so that it can be killed or interrupted)."""
+def _spawn_run(
+    results: Path, run_id: str, args: list[str], *, new_session: bool = False
+) -> subprocess.Popen:
+    """``srbench run`` in a child process (so that it can be killed or interrupted); with
+    ``new_session``, in a process group of its own (to kill what it started too)."""
     cmd = [sys.executable, "-m", "srbench", "run", "--results", str(results), "--run-id", run_id]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
-        [*cmd, "--no-progress", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [*cmd, "--no-progress", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=new_session,
     )
 
 
-def _spawn_until_a_part(results: Path, run_id: str, args: list[str]) -> subprocess.Popen:
+def _spawn_until_a_part(
+    results: Path, run_id: str, args: list[str], *, new_session: bool = False
+) -> subprocess.Popen:
     """:func:`_spawn_run`, returned once the run has written its first part (or ended)."""
-    proc = _spawn_run(results, run_id, args)
+    proc = _spawn_run(results, run_id, args, new_session=new_session)
     parts = results / "runs" / run_id / "parts"
     deadline = time.monotonic() + 120
     while not list(parts.glob("*.parquet")) and proc.poll() is None:

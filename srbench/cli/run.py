@@ -88,10 +88,21 @@ Samples = Annotated[
     ),
 ]
 Resume = Annotated[str | None, typer.Option(help="Continue the run RUN_ID (its stored settings).")]
+Executor = Annotated[
+    str | None,
+    typer.Option(
+        help="Where the cells run: local (this process; the default) or ray (tasks on a Ray "
+        "cluster: --address, or a local Ray instance). With --resume: the run's own by default."
+    ),
+]
+Address = Annotated[
+    str | None,
+    typer.Option(help="The Ray cluster of --executor ray (auto, or HOST:PORT of its head)."),
+]
 Offline = Annotated[bool, typer.Option(help="Never download (as SRBENCH_OFFLINE=1).")]
 
 #: Options that only shape how a run executes or reports; everything else is stored with the run.
-RESUME_OPTIONS = {"resume", "results", "progress", "offline"}
+RESUME_OPTIONS = {"resume", "results", "progress", "offline", "executor", "address"}
 #: Options that go into the RunConfig field of the same name unchanged.
 _AS_GIVEN = (
     "protocol",
@@ -134,6 +145,8 @@ def run_(
     results: ResultsDir = Path("results"),
     run_id: RunId = None,
     resume: Resume = None,
+    executor: Executor = None,
+    address: Address = None,
     offline: Offline = False,
     progress: Progress = True,
 ) -> None:
@@ -149,14 +162,16 @@ def run_(
         check_resume_options(ctx)
         from srbench.run import resume as resume_run
 
-        result = resume_run(resume, results, progress=progress, log=log)
+        result = resume_run(
+            resume, results, progress=progress, log=log, executor=executor, address=address
+        )
     else:
         from srbench.run import run
 
         config = run_config(ctx.params)
         if getattr(ctx.get_parameter_source("scale"), "name", "") != "COMMANDLINE":
             log(f"scale x{scale} (default; pass --scale to choose)")
-        result = run(config, results, run_id=run_id, progress=progress, log=log)
+        result = run(config, results, run_id=run_id, progress=progress, log=log, address=address)
     _report(result)
 
 
@@ -205,6 +220,7 @@ def run_config(options: Mapping[str, Any]) -> RunConfig:
         "method_files": tuple(options["method_file"] or ()),
         "accept_licence": tuple(options["accept_licence"] or ()),
         **{name: options[name] for name in _AS_GIVEN},
+        "executor": options.get("executor") or "local",
     }
     return validate(RunConfig, settings, "command line")
 

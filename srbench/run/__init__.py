@@ -2,8 +2,9 @@
 
 Modules: ``config`` (the run's typed configuration), ``plan`` (the configuration checked and
 resolved into methods, metrics, protocol, device and datasets before any work), ``pipeline``
-(degrade, run every method, score every image, store every row; resume), ``isolation`` (how
-methods are called: in-process threads, timeouts, ``--isolate`` worker processes), ``rows``
+(degrade, run every method, score every image, store every row; resume; the local executor),
+``distributed`` (``--executor ray``: the cells as Ray tasks; imported only then), ``isolation``
+(how methods are called: in-process threads, timeouts, ``--isolate`` worker processes), ``rows``
 (the stored rows, failures and set-level values), ``setlevel`` (FID/KID patch features per image),
 ``folders`` (``degrade``/``upscale`` a folder) and ``evaluate`` (``eval``: score SR against HR
 folders).

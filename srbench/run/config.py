@@ -9,11 +9,13 @@ from pydantic import field_validator
 
 from srbench.config import ConfigModel, validate
 
-__all__ = ["DEFAULT_SCALE", "MIN_SCALE", "RunConfig", "check_scales"]
+__all__ = ["DEFAULT_SCALE", "EXECUTORS", "MIN_SCALE", "RunConfig", "check_scales"]
 
 #: The smallest scale a run or a training accepts: super-resolution enlarges, and x1 would
 #: score an image against a copy of itself (PSNR inf).
 MIN_SCALE = 2
+#: How a run's cells are executed: in this process, or as tasks on a Ray cluster.
+EXECUTORS = ("local", "ray")
 #: The scale of ``srbench run`` when none is given.
 DEFAULT_SCALE = 4
 
@@ -45,7 +47,9 @@ class RunConfig(ConfigModel):
     ``timeout`` the seconds one method may spend on one image (``None``: no limit), ``workers`` the
     threads that read, degrade and score beside the method (0: up to 4, one per core), ``isolate``
     whether each method runs in a worker process of its own (:mod:`srbench.run.isolation`),
-    ``samples`` the draws of each stochastic method per image (:mod:`srbench.run.samples`).
+    ``samples`` the draws of each stochastic method per image (:mod:`srbench.run.samples`),
+    ``executor`` where the cells run (``local``, or ``ray``: :mod:`srbench.run.distributed`; it
+    does not change the rows, and ``--resume`` may choose another).
 
     The values are checked for their types, and the scales for the rule above (at least one,
     each at least :data:`MIN_SCALE`; repeats dropped); :func:`srbench.run.plan.make_plan` checks
@@ -74,6 +78,14 @@ class RunConfig(ConfigModel):
     method_files: tuple[str, ...] = ()
     accept_licence: tuple[str, ...] = ()
     samples: int = 1
+    executor: str = "local"
+
+    @field_validator("executor")
+    @classmethod
+    def _executor(cls, value: str) -> str:
+        if value not in EXECUTORS:
+            raise ValueError(f"must be one of {', '.join(EXECUTORS)}, got {value!r}")
+        return value
 
     @field_validator("scales")
     @classmethod

@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import itertools
 import shutil
+import socket
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,6 +31,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from srbench.catalog.resolve import Dataset
+from srbench.config import validate
 from srbench.degradations import DegradationContext, ParsedSpec
 from srbench.errors import RunError
 from srbench.imageio import modcrop, to_rgb, write_png
@@ -45,6 +47,7 @@ from srbench.run.plan import (
     hr_features,
     make_plan,
     manifest,
+    parse_metrics,
     patch_key,
     patch_specs,
     resolve_datasets,
@@ -67,7 +70,19 @@ from srbench.store import RunWriter, read_run
 from srbench.store.writer import check_run_id
 from srbench.system.provenance import now
 
-__all__ = ["RunConfig", "RunResult", "expand_methods", "image_path", "resume", "run"]
+__all__ = [
+    "Executor",
+    "LocalExecutor",
+    "RunConfig",
+    "RunResult",
+    "check_executor",
+    "expand_methods",
+    "failed_item",
+    "image_path",
+    "resume",
+    "run",
+    "with_hosts",
+]
 
 FLUSH_SECONDS = 2.0
 
@@ -97,18 +112,28 @@ def run(
     run_id: str | None = None,
     progress: bool = True,
     log: Log = lambda _: None,
+    address: str | None = None,
 ) -> RunResult:
-    """Run the grid of ``config`` and store every row under ``results/runs/<run_id>``."""
+    """Run the grid of ``config`` and store every row under ``results/runs/<run_id>``.
+
+    ``address`` is the Ray cluster of ``config.executor == "ray"`` (``None``: a local Ray
+    instance started for the run); it is recorded in the manifest, not in the config.
+    """
     if run_id is not None:
         check_run_id(run_id)  # before any work: the id names a folder under results/runs
     if config.samples < 1:
         raise RunError(f"--samples needs at least 1 draw per image, got {config.samples}.")
     if config.timeout is not None and not config.timeout > 0:
         raise RunError(f"--timeout needs a positive number of seconds, got {config.timeout:g}.")
-    plan = make_plan(absolute_paths(config), log)
-    resolve_datasets(plan, progress, log)
-    writer = RunWriter.create(results, manifest(plan, run_id))
-    return _execute(plan, writer, progress, log)
+    check_executor(config, address)
+    try:
+        plan = make_plan(absolute_paths(config), log)
+        resolve_datasets(plan, progress, log)
+        writer = RunWriter.create(results, manifest(plan, run_id))
+    except BaseException:
+        _release(config)
+        raise
+    return _execute(plan, writer, progress, log, address)
 
 
 def resume(
@@ -117,43 +142,97 @@ def resume(
     *,
     progress: bool = True,
     log: Log = lambda _: None,
+    executor: str | None = None,
+    address: str | None = None,
 ) -> RunResult:
-    """Continue a killed run: compute exactly the cells it has not recorded yet."""
+    """Continue a killed run: compute exactly the cells it has not recorded yet.
+
+    ``executor`` (``None``: the stored one) may differ from the one that started the run: both
+    store the same rows.
+    """
     writer = RunWriter.resume(results, run_id)
+    config: RunConfig | None = None
     try:
-        plan = make_plan(RunConfig.from_dict(writer.manifest["config"]), log)
+        config = RunConfig.from_dict(writer.manifest["config"])
+        if executor is not None:
+            config = validate(
+                RunConfig, {**config.model_dump(), "executor": executor}, "--executor"
+            )
+        check_executor(config, address)
+        plan = make_plan(config, log)
         resolve_datasets(plan, progress, log)
     except BaseException:
         writer.close()
+        if config is not None:
+            _release(config)
         raise
     writer.manifest.setdefault("resumed", []).append(now())
-    return _execute(plan, writer, progress, log)
+    writer.manifest["config"]["executor"] = plan.config.executor
+    return _execute(plan, writer, progress, log, address)
 
 
-def _execute(plan: Plan, writer: RunWriter, progress: bool, log: Log) -> RunResult:
-    runner: Runner | None = None
+#: What only the local executor does: these write into the run folder from where the cells run
+#: (the driver's disk), or need every output of a set in one process.
+_LOCAL_ONLY = "set-level metrics (FID/KID), --save-images and --samples above 1"
+
+
+def check_executor(config: RunConfig, address: str | None) -> None:
+    """Refuse, before any work, an executor that cannot run ``config``.
+
+    For ``ray``, connects (or starts a local instance): the run's executor uses that connection.
+
+    Raises:
+        RunError: ``ray`` without Ray installed (with the install command), ``--address``
+            without ``ray``, a setting only the local executor supports, or a cluster that
+            cannot be reached.
+    """
+    if config.executor != "ray":
+        if address is not None:
+            raise RunError("--address names a Ray cluster: add --executor ray (or drop --address).")
+        return
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        raise RunError(
+            "--executor ray needs Ray, which is not installed: pip install 'srbench[ray]' "
+            "(or run with --executor local)."
+        ) from None
+    _, set_metrics = parse_metrics(config.metrics)
+    if set_metrics or config.save_images or config.samples > 1:
+        raise RunError(
+            f"--executor ray does not support {_LOCAL_ONLY} yet: they need the run folder on "
+            "the machine that computes the cells; run these with --executor local."
+        )
+    from srbench.run.distributed import connect
+
+    connect(address)  # an unreachable cluster stops the run before its folder exists
+
+
+def _release(config: RunConfig) -> None:
+    """End the Ray connection :func:`check_executor` made, when the run stops before its
+    executor exists."""
+    if config.executor == "ray":
+        from srbench.run.distributed import disconnect
+
+        disconnect()
+
+
+def _execute(
+    plan: Plan, writer: RunWriter, progress: bool, log: Log, address: str | None = None
+) -> RunResult:
+    executor: Executor | None = None
     try:
         recorded = Recorded.of(read_run(writer.path))
         images = list(_todo(plan, recorded, writer.path, log))
         last_flush = time.monotonic()
         total = sum(item.cells for item in images)
         draws_ = _Draws(recorded, load_diversity(plan, log))
-        runner = method_runner(
-            plan.methods,
-            plan.device,
-            plan.config.timeout,
-            isolate=plan.config.isolate,
-            method_files=plan.config.method_files,
-            labels=sorted({label for item in images for label in item.labels}),
-        )
-        execution = writer.manifest.setdefault("execution", {})
-        execution.update(mode=runner.mode, timeout=plan.config.timeout)
         warn = _warner(writer, log)
-        with (
-            tqdm(total=total, desc="run", unit="cell", disable=not progress) as bar,
-            ThreadPoolExecutor(plan.config.workers, thread_name_prefix="srbench") as pool,
-        ):
-            for cells, rows in _pipeline(plan, writer.path, images, pool, runner, warn, draws_):
+        executor = _executor(plan, writer.path, images, draws_, address, log)
+        execution = writer.manifest.setdefault("execution", {})
+        executor.record(execution)
+        with tqdm(total=total, desc="run", unit="cell", disable=not progress) as bar:
+            for cells, rows in executor.stream(images, warn):
                 writer.add(rows)
                 bar.update(cells)
                 if time.monotonic() - last_flush > FLUSH_SECONDS:
@@ -166,8 +245,7 @@ def _execute(plan: Plan, writer: RunWriter, progress: bool, log: Log) -> RunResu
             # every group has its set rows now: the SR features were only kept for a resume
             shutil.rmtree(writer.path / "features", ignore_errors=True)
         remove_samples(writer.path)  # every image's aggregates are stored: draws kept no more
-        if runner is not None:
-            runner.record(writer.manifest.setdefault("execution", {}))
+        executor.record(writer.manifest.setdefault("execution", {}))
         writer.manifest.update(status="complete", ended=now(), skipped=plan.skipped)
         writer.manifest.setdefault("metrics_skipped", {}).update(plan.skipped_metrics)
         frame = writer.finish()
@@ -179,8 +257,8 @@ def _execute(plan: Plan, writer: RunWriter, progress: bool, log: Log) -> RunResu
         )
     except KeyboardInterrupt:
         writer.flush()
-        if runner is not None:
-            runner.record(writer.manifest.setdefault("execution", {}))
+        if executor is not None:
+            executor.record(writer.manifest.setdefault("execution", {}))
         writer.manifest.update(status="interrupted", ended=now())
         writer.save_manifest()
         log(
@@ -189,10 +267,82 @@ def _execute(plan: Plan, writer: RunWriter, progress: bool, log: Log) -> RunResu
         )
         raise
     finally:
-        if runner is not None:
-            runner.close()
+        if executor is not None:
+            executor.close()
         writer.flush()
         writer.close()
+
+
+Warn = Callable[[str, str], None]
+
+
+class Executor:
+    """Where a run's cells are computed: :meth:`stream` yields ``(cells, rows)`` as they finish,
+    which the driver stores; :meth:`record` notes how in the manifest's ``execution``."""
+
+    def stream(self, items: list[_Item], warn: Warn) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        raise NotImplementedError
+
+    def record(self, execution: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the executor holds (worker processes, a Ray instance it started)."""
+
+
+class LocalExecutor(Executor):
+    """Every cell in this process: methods one at a time through a :class:`Runner`, reading,
+    degrading and scoring in ``plan.config.workers`` threads beside them."""
+
+    def __init__(self, plan: Plan, run_dir: Path, items: list[_Item], draws_: _Draws) -> None:
+        self.plan, self.run_dir, self.draws = plan, run_dir, draws_
+        self.runner = method_runner(
+            plan.methods,
+            plan.device,
+            plan.config.timeout,
+            isolate=plan.config.isolate,
+            method_files=plan.config.method_files,
+            labels=sorted({label for item in items for label in item.labels}),
+        )
+
+    def stream(self, items: list[_Item], warn: Warn) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        with ThreadPoolExecutor(self.plan.config.workers, thread_name_prefix="srbench") as pool:
+            yield from _pipeline(
+                self.plan, self.run_dir, items, pool, self.runner, warn, self.draws
+            )
+
+    def record(self, execution: dict[str, Any]) -> None:
+        execution.update(
+            executor="local",
+            address=None,
+            hosts=with_hosts(execution, {socket.gethostname()}),
+            mode=self.runner.mode,
+            timeout=self.plan.config.timeout,
+        )
+        self.runner.record(execution)
+
+    def close(self) -> None:
+        self.runner.close()
+
+
+def with_hosts(execution: dict[str, Any], hosts: set[str]) -> list[str]:
+    """The manifest's ``hosts``: those of earlier sessions of the run and ``hosts``, sorted."""
+    return sorted(set(execution.get("hosts", [])) | hosts)
+
+
+def _executor(
+    plan: Plan,
+    run_dir: Path,
+    items: list[_Item],
+    draws_: _Draws,
+    address: str | None,
+    log: Log,
+) -> Executor:
+    if plan.config.executor == "ray":
+        from srbench.run.distributed import RayExecutor
+
+        return RayExecutor(plan, run_dir, address, log)
+    return LocalExecutor(plan, run_dir, items, draws_)
 
 
 def _warner(writer: RunWriter, log: Log) -> Callable[[str, str], None]:
@@ -340,9 +490,7 @@ def _run_methods(
     for job in item.jobs:
         drawn: list[Future] = []
         for sample in job.samples:
-            ctx = context if sample is None else draw_context(plan, context, sample)
-            seed = None if sample is None else ctx.sample_seed
-            cell = {**base, "sample": sample, "sample_seed": seed}
+            cell, ctx = _cell(plan, base, context, sample)
             if problem is None:
                 drawn.append(
                     _run_cell(plan, run_dir, cell, job.label, lr, hr, ctx, pool, runner, warn)
@@ -354,6 +502,29 @@ def _run_methods(
             futures.append(
                 pool.submit(_aggregate, plan, run_dir, base, job.label, context, drawn, draws_)
             )
+
+
+def _cell(
+    plan: Plan, base: dict[str, Any], context: ImageContext, sample: int | None
+) -> tuple[dict[str, Any], ImageContext]:
+    """One cell's row fields and context: the call of a deterministic method (``sample``
+    ``None``) or one draw of a stochastic one."""
+    ctx = context if sample is None else draw_context(plan, context, sample)
+    seed = None if sample is None else ctx.sample_seed
+    return {**base, "sample": sample, "sample_seed": seed}, ctx
+
+
+def failed_item(plan: Plan, item: _Item, message: str) -> list[dict[str, Any]]:
+    """Failure rows for every cell of ``item`` (its work was lost: a Ray task that did not
+    come back), each naming ``message``."""
+    base = base_row(plan, item.dataset, item.scale, item.spec, item.image_id)
+    context = ImageContext(item.dataset.name, item.image_id, item.scale, base["degradation"])
+    return [
+        row
+        for job in item.jobs
+        for sample in job.samples
+        for row in failure_rows(plan, _cell(plan, base, context, sample)[0], job.label, message)
+    ]
 
 
 def _run_cell(
