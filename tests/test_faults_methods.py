@@ -92,7 +92,10 @@ def test_the_hr_image_is_read_only_and_each_cell_scores_its_own_copy(tmp_path, m
     """Nothing (a degradation, a metric) can change the HR image another cell is scored on."""
     from srbench.catalog.resolve import resolve_dataset
     from srbench.degradations import parse_spec
-    from srbench.run import pipeline
+    from srbench.run import cells
+    from srbench.run.config import RunConfig
+    from srbench.run.plan import make_plan
+    from srbench.run.rows import base_row
 
     seen = []
 
@@ -100,18 +103,18 @@ def test_the_hr_image_is_read_only_and_each_cell_scores_its_own_copy(tmp_path, m
         seen.append(hr)
         return score_pair(sr, hr, *args)
 
-    monkeypatch.setattr(pipeline, "score_pair", spy)
+    monkeypatch.setattr(cells, "score_pair", spy)
     dataset, spec = resolve_dataset("sample"), parse_spec("bicubic")
-    plan = pipeline.make_plan(pipeline.RunConfig(datasets=("sample",), methods=("bicubic",)))
-    hr, lr = pipeline._prepare(plan, pipeline._Item(dataset, 4, spec, "camera", ("bicubic",)))
+    plan = make_plan(RunConfig(datasets=("sample",), methods=("bicubic",)))
+    hr, lr = cells._prepare(plan, cells.Item(dataset, 4, spec, "camera", ("bicubic",)))
     assert not hr.flags.writeable and not lr.flags.writeable
     with pytest.raises(ValueError, match="read-only"):
         hr[0, 0] = 0
-    base = pipeline.base_row(plan, dataset, 4, spec, "camera")
+    base = base_row(plan, dataset, 4, spec, "camera")
     context = ImageContext("sample", "camera", 4, "bicubic")
     sr = imresize(lr, 4, method="bicubic")
     for _ in range(2):
-        rows = pipeline._score_cell(plan, tmp_path, base, "bicubic", sr, 0.0, hr, context)
+        rows = cells._score_cell(plan, tmp_path, base, "bicubic", sr, 0.0, hr, context)
         assert all(r["error"] is None for r in rows)
     assert len(seen) == 2 and seen[0] is not seen[1] and seen[0] is not hr
 

@@ -219,9 +219,9 @@ def test_ray_refuses_what_only_the_local_executor_does(tmp_path):
 def test_tasks_are_one_method_on_at_most_chunk_images_of_one_group(tmp_path):
     pytest.importorskip("ray", reason="Ray is not installed: pip install 'srbench[ray]'")
     from srbench.imageio import write_png
+    from srbench.run.cells import todo_items
     from srbench.run.config import RunConfig
     from srbench.run.distributed import CHUNK_IMAGES, chunks
-    from srbench.run.pipeline import _todo
     from srbench.run.plan import make_plan, resolve_datasets
     from srbench.run.samples import Recorded
 
@@ -233,7 +233,7 @@ def test_tasks_are_one_method_on_at_most_chunk_images_of_one_group(tmp_path):
     config = RunConfig(datasets=(str(folder),), scales=(2, 4), methods=("bicubic", "nearest"))
     plan = make_plan(config)
     resolve_datasets(plan, False, lambda _: None)
-    items = list(_todo(plan, Recorded(), tmp_path / "run", lambda _: None))
+    items = list(todo_items(plan, Recorded(), tmp_path / "run", lambda _: None))
     tasks = list(chunks(plan, items))
     assert len(tasks) == 2 * 2 * 2  # (scale, method) x 2 chunks
     assert sorted(len(t.images) for t in tasks) == [3] * 4 + [CHUNK_IMAGES] * 4

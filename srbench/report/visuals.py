@@ -30,7 +30,8 @@ from srbench.methods import (
     prepare_method,
 )
 from srbench.methods.inference import infer
-from srbench.run.pipeline import expand_methods, image_path
+from srbench.run.cells import image_path
+from srbench.run.plan import expand_methods
 from srbench.specs import split_spec
 from srbench.store import MANIFEST, read_manifest, read_run
 from srbench.system.device import resolve_device

@@ -5,7 +5,7 @@ executor does; only the cells move. The work still to do is cut into tasks of on
 most :data:`CHUNK_IMAGES` images of one (dataset, scale, degradation) group. Each task runs on
 a worker, which builds the run's plan from its configuration once per worker process (methods
 created, datasets resolved into the worker's own cache, verified by their pixel digests) and
-computes the rows with the pipeline's own per-image code (:func:`srbench.run.pipeline._pipeline`:
+computes the rows with the pipeline's own per-image code (:func:`srbench.run.cells.image_rows`:
 degrade, call the method, score). Rows come back as each task finishes (``ray.wait``) and the
 driver writes them with its :class:`~srbench.store.RunWriter`, so the rows and ``--resume`` are
 the local executor's.
@@ -31,18 +31,10 @@ from typing import Any
 import ray
 
 from srbench.errors import RunError
+from srbench.run.cells import Draws, Item, Job, failed_item, image_rows
 from srbench.run.config import RunConfig
 from srbench.run.isolation import method_runner
-from srbench.run.pipeline import (
-    Executor,
-    Warn,
-    _Draws,
-    _Item,
-    _Job,
-    _pipeline,
-    failed_item,
-    with_hosts,
-)
+from srbench.run.pipeline import Executor, Warn, with_hosts
 from srbench.run.plan import Log, Plan, make_plan, resolve_datasets
 from srbench.run.rows import describe
 from srbench.run.samples import Recorded
@@ -67,11 +59,11 @@ class Chunk:
     scale: int
     spec: int
     label: str
-    images: tuple[tuple[str, _Job], ...]
+    images: tuple[tuple[str, Job], ...]
 
     @property
     def cells(self) -> int:
-        """Progress units, as :attr:`srbench.run.pipeline._Item.cells`."""
+        """Progress units, as :attr:`srbench.run.cells.Item.cells`."""
         return sum(len(job.samples) for _, job in self.images)
 
 
@@ -86,9 +78,9 @@ class ChunkResult:
     events: dict[str, Any] = field(default_factory=dict)
 
 
-def chunks(plan: Plan, items: list[_Item]) -> Iterator[Chunk]:
+def chunks(plan: Plan, items: list[Item]) -> Iterator[Chunk]:
     """The tasks of ``items``: per group and method, :data:`CHUNK_IMAGES` images at a time."""
-    groups: dict[tuple[str, int, int, str], list[tuple[str, _Job]]] = {}
+    groups: dict[tuple[str, int, int, str], list[tuple[str, Job]]] = {}
     for item in items:
         spec = plan.degradations.index(item.spec)
         for job in item.jobs:
@@ -116,11 +108,11 @@ def add_counts(into: dict[str, Any], events: dict[str, dict[str, int]]) -> None:
             stored[label] = stored.get(label, 0) + n
 
 
-def _items(plan: Plan, chunk: Chunk) -> list[_Item]:
+def _items(plan: Plan, chunk: Chunk) -> list[Item]:
     """The chunk's images as the pipeline's items (with ``plan``'s datasets and specs)."""
     dataset = next(d for d in plan.datasets if d.name == chunk.dataset)
     spec = plan.degradations[chunk.spec]
-    return [_Item(dataset, chunk.scale, spec, image, (job,)) for image, job in chunk.images]
+    return [Item(dataset, chunk.scale, spec, image, (job,)) for image, job in chunk.images]
 
 
 def run_chunk(config_json: str, run_dir: str, chunk: Chunk) -> ChunkResult:
@@ -138,12 +130,12 @@ def run_chunk(config_json: str, run_dir: str, chunk: Chunk) -> ChunkResult:
     rows: list[dict[str, Any]] = []
     try:
         with ThreadPoolExecutor(plan.config.workers, thread_name_prefix="srbench") as pool:
-            draws_ = _Draws(Recorded(), None)  # no aggregates: --samples > 1 is local-only
+            draws_ = Draws(Recorded(), None)  # no aggregates: --samples > 1 is local-only
 
             def warn(label: str, message: str) -> None:
                 warnings.append((label, message))
 
-            for _, part in _pipeline(
+            for _, part in image_rows(
                 plan, Path(run_dir), _items(plan, chunk), pool, runner, warn, draws_
             ):
                 rows.extend(part)
@@ -229,7 +221,7 @@ class RayExecutor(Executor):
             config.model_dump_json(), str(self.run_dir), chunk
         )
 
-    def stream(self, items: list[_Item], warn: Warn) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    def stream(self, items: list[Item], warn: Warn) -> Iterator[tuple[int, list[dict[str, Any]]]]:
         gpu = wants_gpu(self.plan)
         pending = {self._submit(chunk, gpu): chunk for chunk in chunks(self.plan, items)}
         try:

@@ -47,6 +47,7 @@ from srbench.weights.files import locate
 
 __all__ = [
     "AGGREGATES",
+    "IMAGE_CELL",
     "DIVERSITY_METRICS",
     "PIXEL_STD",
     "Recorded",
@@ -145,7 +146,8 @@ def remove_samples(run_dir: Path) -> None:
 
 #: (dataset, image, scale, degradation, seed, method): one image of one method.
 Cell = tuple[Any, ...]
-_CELL_COLUMNS = ["dataset", "image", "scale", "degradation", "seed", "method"]
+#: The columns that name one (image, method) cell of a run.
+IMAGE_CELL = ["dataset", "image", "scale", "degradation", "seed", "method"]
 
 
 @dataclass
@@ -161,12 +163,12 @@ class Recorded:
     def of(cls, frame: pd.DataFrame) -> Recorded:
         """Index a run's rows (:func:`srbench.store.read_run`)."""
         aggregates = frame[frame["aggregate"].notna()]
-        aggregated = set(aggregates[_CELL_COLUMNS].itertuples(index=False, name=None))
+        aggregated = set(aggregates[IMAGE_CELL].itertuples(index=False, name=None))
         drawn = frame[frame["sample"].notna() & frame["aggregate"].isna()]
         samples: dict[Cell, list[dict[str, Any]]] = {}
         for record in drawn.to_dict("records"):
             record["sample"] = int(record["sample"])
-            samples.setdefault(tuple(record[c] for c in _CELL_COLUMNS), []).append(record)
+            samples.setdefault(tuple(record[c] for c in IMAGE_CELL), []).append(record)
         return cls(cell_keys(frame), aggregated, samples)
 
     def missing(self, plan: Plan, run_dir: Path, cell: Cell, ctx: ImageContext) -> list[int]:
