@@ -41,11 +41,37 @@ def _unit(img: np.ndarray, what: str) -> np.ndarray:
     return np.asarray(img, dtype=np.float64) / 255.0
 
 
-def luma(img: np.ndarray) -> np.ndarray:
-    """Y of :func:`rgb2ycbcr` alone (``(H, W)`` float64 in [16, 235]); a third of the work."""
+def _luma_tables() -> np.ndarray:
+    """``(3, 256)``: each term of :func:`luma`'s sum for every ``uint8`` value, the offset in
+    the first (the same operations on the same numbers as the sum itself)."""
+    unit = np.arange(256, dtype=np.float64) / 255.0
+    return np.stack([_OFFSET[0] + _T[0, 0] * unit, _T[0, 1] * unit, _T[0, 2] * unit])
+
+
+_LUMA_TABLES = _luma_tables()
+
+
+def luma(img: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Y of :func:`rgb2ycbcr` alone (``(H, W)`` float64 in [16, 235]); a third of the work.
+
+    ``uint8`` input looks its three terms up in 256-entry tables instead of multiplying: the
+    same numbers, added in the same order, so the same bits, several times faster. ``out``
+    (``uint8`` input only) receives the result.
+    """
+    if img.dtype == np.uint8 and img.ndim >= 1 and img.shape[-1] == 3:
+        return _luma_uint8(img, out)
     rgb = _unit(img, "luma")
     # Written term by term in this order, the arithmetic the y protocol has always used.
     return _OFFSET[0] + _T[0, 0] * rgb[..., 0] + _T[0, 1] * rgb[..., 1] + _T[0, 2] * rgb[..., 2]
+
+
+def _luma_uint8(img: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    tables = _LUMA_TABLES
+    out = np.take(tables[0], img[..., 0], out=out, mode="clip")
+    term = np.take(tables[1], img[..., 1], mode="clip")
+    out += term
+    out += np.take(tables[2], img[..., 2], out=term, mode="clip")
+    return out
 
 
 def rgb2ycbcr(img: np.ndarray) -> np.ndarray:
