@@ -54,7 +54,7 @@ WHOLE_PIXELS = 2048 * 2048
 #: then SSIM's filtered planes), to size strips.
 _BYTES_PER_VALUE = 96
 #: Values per channel in one block of rows: its float64 planes stay in the CPU's caches.
-BLOCK_VALUES = 1 << 17
+BLOCK_VALUES = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -99,8 +99,8 @@ class Protocol:
         computes: Mapping[str, Callable[[np.ndarray, np.ndarray], float]],
     ) -> dict[str, float]:
         """Each metric's ``compute`` on the pixels :meth:`prepare` gives, in bounded memory
-        (:meth:`Reference.score`)."""
-        return self.reference(hr, scale).score(sr, computes)
+        (:meth:`Reference.score`; nothing of ``hr`` is kept)."""
+        return Reference(self, hr, scale, keep=False).score(sr, computes)
 
     def reference(self, hr: np.ndarray, scale: int) -> Reference:
         """``hr`` prepared once for scoring several SR images against it at ``scale``."""
@@ -154,13 +154,15 @@ class Reference:
     first score that needs it and kept while this object lives (an image's methods are scored
     against one object, then it is dropped): the scored pixels (float32 Y of an RGB image on
     the ``y`` protocol; ``uint8`` values otherwise) and, for SSIM, their filtered means, one
-    float64 plane per channel. A scored area above :data:`WHOLE_PIXELS` keeps nothing: it is
-    converted strip by strip at every score, in bounded memory. Threads may share an object:
-    the kept arrays are built once, under a lock, and never written again.
+    float64 plane per channel. A scored area above :data:`WHOLE_PIXELS`, or ``keep=False``
+    (one score: :meth:`Protocol.score`), keeps nothing: the HR rows are converted block by
+    block at every score, strip by strip above :data:`WHOLE_PIXELS`, in bounded memory.
+    Threads may share an object: the kept arrays are built once, under a lock, and never
+    written again.
     """
 
-    def __init__(self, protocol: Protocol, hr: np.ndarray, scale: int) -> None:
-        self.protocol, self.hr, self.scale = protocol, hr, scale
+    def __init__(self, protocol: Protocol, hr: np.ndarray, scale: int, keep: bool = True) -> None:
+        self.protocol, self.hr, self.scale, self.keep = protocol, hr, scale, keep
         self._lock = threading.Lock()
         self._pixels: np.ndarray | None = None
         self._means: list[np.ndarray] | None = None
@@ -217,7 +219,7 @@ class Reference:
         for start, stop in segments:
             end = min(stop + SSIM_OVERLAP, height)
             a = _pixels(sr[start:end], mode, "SR")
-            if whole:
+            if whole and self.keep:
                 b, means = self._kept(hr, mode, "ssim" in kinds)
             else:
                 b, means = _pixels(hr[start:end], mode, "HR"), None
