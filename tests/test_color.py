@@ -58,3 +58,26 @@ def test_ranges_and_one_definition_of_luma(rng):
 def test_a_gray_image_is_refused_with_the_fix():
     with pytest.raises(UnsupportedImageError, match="to_rgb"):
         rgb2ycbcr(np.zeros((4, 4), np.uint8))
+
+
+def _check_luma_tables(blues: np.ndarray) -> None:
+    levels = np.arange(256, dtype=np.uint8)
+    colours = np.stack(np.meshgrid(levels, levels, blues, indexing="ij"), axis=-1)
+    reference = luma(colours.astype(np.float64))
+    assert np.array_equal(luma(colours), reference)
+    flipped = colours[::-1, 3:, ::-1]  # a negative channel stride takes the three-table path
+    assert np.array_equal(luma(flipped), luma(flipped.astype(np.float64)))
+    out = np.empty(colours.shape[:-1])
+    assert luma(colours, out=out) is out and np.array_equal(out, reference)
+
+
+def test_luma_tables_give_the_arithmetic_bit_for_bit():
+    """uint8 luma is looked up (red and green in one table, blue in another): every entry of
+    the red-green table, with a few blues, gets the bits of the float arithmetic."""
+    _check_luma_tables(np.array([0, 1, 127, 128, 254, 255], np.uint8))
+
+
+@pytest.mark.slow
+def test_luma_tables_give_the_arithmetic_bit_for_bit_for_every_colour():
+    """All 16.7M colours."""
+    _check_luma_tables(np.arange(256, dtype=np.uint8))

@@ -19,7 +19,7 @@ import srbench.resize as resize
 from srbench.catalog.resolve import Dataset
 from srbench.errors import SrbenchError
 from srbench.metrics import get_protocol, score_pair
-from srbench.metrics.fidelity import _ssim_map, psnr, ssim
+from srbench.metrics.fidelity import psnr, ssim, ssim_map
 from srbench.resize import KERNELS, imresize
 from srbench.store import load_results
 from tests.conftest import REPO, run_cli
@@ -94,23 +94,28 @@ def test_scores_in_strips_equal_the_whole_image_to_the_last_bits(
 def test_the_ssim_map_of_a_strip_is_the_same_numbers(rng):
     a = rng.random((60, 47)) * 255
     b = a + rng.normal(0, 9, a.shape)
-    full = _ssim_map(a, b, 255.0)
+    full = ssim_map(a, b, 255.0)
     for start, stop in [(0, 11), (7, 30), (20, 60), (49, 60)]:
         assert np.array_equal(
-            _ssim_map(a[start:stop], b[start:stop], 255.0), full[start : stop - 10]
+            ssim_map(a[start:stop], b[start:stop], 255.0), full[start : stop - 10]
         )
 
 
 def test_standard_sized_images_are_scored_whole_so_their_values_cannot_change(rng, monkeypatch):
-    """DIV2K's 2040x1356 is below WHOLE_PIXELS: scored by the very code that scored it before
-    strips existed (the published-table and MATLAB tests guard those values)."""
+    """DIV2K's 2040x1356 is below WHOLE_PIXELS: one segment, summed in the whole array's order,
+    so the values are psnr and ssim of the whole arrays to the last bit (the published-table,
+    MATLAB and tests/test_scores_exact.py tests guard those values)."""
     assert 2040 * 1356 <= 2040 * 2040 <= protocols.WHOLE_PIXELS
-    used = []
-    monkeypatch.setattr(protocols, "StripScores", lambda *a: used.append(a))
+    segments = []
+    original = protocols._Segment
+    monkeypatch.setattr(protocols, "_Segment", lambda *a: segments.append(a) or original(*a))
+    monkeypatch.setattr(protocols, "BLOCK_VALUES", 1)  # many blocks: their sums still exact
     sr, hr = _pair(rng, 340, 510, False)
     scores = score_pair(sr, hr, 4)
     a, b = get_protocol("y").prepare(sr, hr, 4)
-    assert scores == {"psnr": psnr(a, b), "ssim": ssim(a, b)} and not used
+    assert scores == {"psnr": psnr(a, b), "ssim": ssim(a, b)} and len(segments) == 1
+    reference = get_protocol("y").reference(hr, 4)
+    assert [score_pair(sr, reference, 4) for _ in range(2)] == [scores, scores]
 
 
 def test_a_strip_needs_a_full_ssim_window(rng, monkeypatch):

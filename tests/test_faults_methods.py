@@ -89,7 +89,8 @@ def test_a_method_writing_into_its_input_fails_alone_and_the_next_method_sees_pr
 
 
 def test_the_hr_image_is_read_only_and_each_cell_scores_its_own_copy(tmp_path, monkeypatch):
-    """Nothing (a degradation, a metric) can change the HR image another cell is scored on."""
+    """Nothing (a degradation, a metric) can change the HR image another cell is scored on: the
+    cells of an image share one read-only Reference, and RGB-input metrics get a copy."""
     from srbench.catalog.resolve import resolve_dataset
     from srbench.degradations import parse_spec
     from srbench.run import cells
@@ -113,10 +114,14 @@ def test_the_hr_image_is_read_only_and_each_cell_scores_its_own_copy(tmp_path, m
     base = base_row(plan, dataset, 4, spec, "camera")
     context = ImageContext("sample", "camera", 4, "bicubic")
     sr = imresize(lr, 4, method="bicubic")
+    reference = plan.protocol.reference(hr, 4)
     for _ in range(2):
-        rows = cells._score_cell(plan, tmp_path, base, "bicubic", sr, 0.0, hr, context)
+        rows = cells._score_cell(plan, tmp_path, base, "bicubic", sr, 0.0, reference, context)
         assert all(r["error"] is None for r in rows)
-    assert len(seen) == 2 and seen[0] is not seen[1] and seen[0] is not hr
+    assert seen == [reference, reference] and reference.hr is hr
+    first, second = reference.rgb_pair(sr)[1], reference.rgb_pair(sr)[1]
+    assert first.flags.writeable and not np.shares_memory(first, hr)
+    assert not np.shares_memory(first, second)
 
 
 # ---------------------------------------------------------------------------------------------

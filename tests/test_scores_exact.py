@@ -17,14 +17,17 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 import skimage.data
 
+from srbench.errors import SrbenchError
 from srbench.imageio import modcrop, read_image, rgb2gray
-from srbench.metrics import get_protocol, score_pair
+from srbench.metrics import get_protocol, protocols, score_pair
+from srbench.metrics.fidelity import ExactSum
 from srbench.metrics.protocols import WHOLE_PIXELS
 from srbench.resize import imresize
 from tests.conftest import REPO, shared_data_dir
@@ -138,6 +141,67 @@ def test_scores_equal_the_frozen_values_bit_for_bit(name):
 
 def test_every_case_has_a_frozen_value():
     assert sorted(json.loads(GOLDEN.read_text())) == sorted(CASES)
+
+
+# Reference: an HR image prepared once for several SR images (what `srbench run` does per image)
+QUICK = [n for n in CASES if not n.startswith(SLOW) and n.endswith(("x4/y", "x3/rgb", "shave0"))]
+
+
+@pytest.mark.parametrize("name", QUICK)
+def test_a_kept_reference_gives_the_frozen_values_every_time(name):
+    build, scale, protocol, shave = CASES[name]
+    sr, hr = build()
+    chosen = get_protocol(protocol, shave)
+    reference = chosen.reference(hr, scale)
+    expected = json.loads(GOLDEN.read_text())[name]
+    for _ in range(2):  # the first call builds the kept arrays, the second uses them
+        values = score_pair(sr, reference, scale, chosen)
+        assert {k: float(v).hex() for k, v in values.items()} == expected
+
+
+@pytest.mark.parametrize("protocol", ["y", "rgb"])
+def test_threads_scoring_against_one_reference_agree(protocol):
+    sr, hr = _synthetic("480x320", 4)
+    outputs = [np.clip(sr.astype(int) + k, 0, 255).astype(np.uint8) for k in range(-3, 4)]
+    chosen = get_protocol(protocol)
+    expected = [score_pair(out, hr, 4, chosen) for out in outputs]
+    reference = chosen.reference(hr, 4)
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda out: score_pair(out, reference, 4, chosen), outputs * 3))
+    assert got == expected * 3
+
+
+def test_a_reference_for_another_scale_or_protocol_is_refused():
+    sr, hr = _synthetic("480x320", 4)
+    reference = get_protocol("y").reference(hr, 4)
+    with pytest.raises(SrbenchError, match="prepared for protocol y-shave4 at x4"):
+        score_pair(sr, reference, 2)
+    with pytest.raises(SrbenchError, match="asked for rgb-shave4"):
+        score_pair(sr, reference, 4, get_protocol("rgb"))
+
+
+def test_an_image_scored_in_strips_keeps_nothing_of_the_hr_image(monkeypatch):
+    sr, hr = _synthetic("480x320", 4)
+    reference = get_protocol("y").reference(hr, 4)
+    whole = score_pair(sr, reference, 4)
+    assert reference._pixels is not None and reference._means is not None
+    monkeypatch.setattr(protocols, "WHOLE_PIXELS", 0)
+    striped = get_protocol("y").reference(hr, 4)
+    assert score_pair(sr, striped, 4) == pytest.approx(whole, rel=1e-13, abs=0)
+    assert striped._pixels is None and striped._means is None
+
+
+@pytest.mark.parametrize(
+    "count", [0, 5, 8, 128, 129, 4096, ExactSum.LEAF, ExactSum.LEAF + 1, 99_991]
+)
+def test_exact_sum_equals_numpys_sum_whatever_the_chunks(count):
+    rng = np.random.default_rng(count)
+    values = rng.normal(100, 50, count)
+    for chunk in (1, 7, 1000, 3 * ExactSum.LEAF + 5):
+        total = ExactSum(count)
+        for start in range(0, count, chunk):
+            total.add(values[start : start + chunk])
+        assert total.value() == np.sum(values)
 
 
 def _write(path: Path) -> None:

@@ -198,7 +198,7 @@ class ExactSum:
         >>> total = ExactSum(x.size)
         >>> for start in range(0, x.size, 7_001):
         ...     total.add(x[start : start + 7_001])
-        >>> total.value() == np.sum(x)
+        >>> total.value() == float(np.sum(x))
         True
     """
 

@@ -187,9 +187,10 @@ class Reference:
 
     def rgb_pair(self, sr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The shaved ``uint8`` RGB pair RGB-input metrics see (:meth:`Protocol.prepare_rgb`);
-        the HR side is a copy of its own, so a metric that writes into it harms no other."""
+        a kept reference gives a copy of the HR side, so a metric that writes into it harms no
+        other score."""
         sr_rgb, hr_rgb = self.protocol.prepare_rgb(sr, self.hr, self.scale)
-        return sr_rgb, np.array(hr_rgb)
+        return sr_rgb, (np.array(hr_rgb) if self.keep else hr_rgb)
 
     def _mode(self, sr: np.ndarray, hr: np.ndarray) -> str:
         """``luma`` (Y of RGB), ``gray`` (gray values) or ``rgb`` (three channels)."""

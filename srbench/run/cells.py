@@ -21,7 +21,7 @@ from srbench.catalog.resolve import Dataset
 from srbench.degradations import DegradationContext, ParsedSpec
 from srbench.imageio import modcrop, to_rgb, write_png
 from srbench.methods import ImageContext, Tiling
-from srbench.metrics import score_pair
+from srbench.metrics import Reference, score_pair
 from srbench.run.isolation import Runner
 from srbench.run.plan import (
     Log,
@@ -169,13 +169,16 @@ def _run_methods(
     except (Exception, SystemExit) as exc:  # the image is unusable for every method: record that
         problem = f"preparing the image failed: {describe(exc)}"
         hr = lr = None
+    # The HR side of the scores, prepared once for all of this image's methods; dropped with
+    # the last of their scoring tasks.
+    ref = None if hr is None else plan.protocol.reference(hr, item.scale)
     for job in item.jobs:
         drawn: list[Future] = []
         for sample in job.samples:
             cell, ctx = _cell(plan, base, context, sample)
             if problem is None:
                 drawn.append(
-                    _run_cell(plan, run_dir, cell, job.label, lr, hr, ctx, pool, runner, warn)
+                    _run_cell(plan, run_dir, cell, job.label, lr, ref, ctx, pool, runner, warn)
                 )
             else:
                 drawn.append(_done(failure_rows(plan, cell, job.label, problem)))
@@ -215,7 +218,7 @@ def _run_cell(
     cell: dict[str, Any],
     label: str,
     lr: np.ndarray,
-    hr: np.ndarray,
+    reference: Reference,
     ctx: ImageContext,
     pool: ThreadPoolExecutor,
     runner: Runner,
@@ -229,7 +232,7 @@ def _run_cell(
     if outcome.sr is None:
         return _done(failure_rows(plan, cell, label, outcome.error or "no output"))
     return pool.submit(
-        _score_cell, plan, run_dir, cell, label, outcome.sr, outcome.seconds, hr, ctx
+        _score_cell, plan, run_dir, cell, label, outcome.sr, outcome.seconds, reference, ctx
     )
 
 
@@ -268,13 +271,13 @@ def _score_cell(
     label: str,
     sr: np.ndarray,
     seconds: float,
-    hr: np.ndarray,
+    reference: Reference,
     context: ImageContext,
 ) -> list[dict[str, Any]]:
-    hr = np.array(hr)  # the cell's own copy: what a metric does to it stays in this cell
     drawn = base.get("sample") is not None
     try:
-        scores = score_pair(sr, hr, context.scale, plan.protocol, plan.metrics, plan.scorers)
+        # RGB-input metrics get a copy of the HR pixels: what one does to it stays in this cell
+        scores = score_pair(sr, reference, context.scale, plan.protocol, plan.metrics, plan.scorers)
         if drawn and draws(plan, label) > 1:
             write_sample(run_dir, context, label, sr)
         # FID/KID see one output per image: a stochastic method's first draw
