@@ -6,7 +6,8 @@ huge image never needs them whole: squared errors and rows of SSIM's 'valid' map
 (:func:`ssim_map`, consecutive blocks overlapping by :data:`SSIM_OVERLAP` rows so that every
 11x11 window lies inside one block) are the same numbers as on the whole image, and
 :class:`ExactSum` adds them up in the order ``np.mean`` of the whole array does, so the values
-are equal to the last bit.
+are equal to the last bit (above :data:`~srbench.metrics.protocols.WHOLE_PIXELS` each strip's
+sums are added in turn, which can move the last bits of a mean).
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from srbench.metrics.base import MetricInfo, register_metric
 
 __all__ = [
     "BLOCK_METRICS",
+    "DATA_RANGE",
     "SSIM_OVERLAP",
     "ExactSum",
     "check_ssim_size",
     "filter_rows",
     "filter_valid",
     "psnr",
+    "psnr_of_mse",
     "ssim",
     "ssim_map",
 ]
@@ -51,6 +54,7 @@ def psnr(sr: np.ndarray, hr: np.ndarray, data_range: float = DATA_RANGE) -> floa
 
 
 def psnr_of_mse(mse: float, data_range: float) -> float:
+    """PSNR in dB of a mean squared error (``inf`` for 0)."""
     if mse == 0:
         return float("inf")
     return float(10 * np.log10(data_range**2 / mse))
