@@ -171,6 +171,18 @@ def test_threads_scoring_against_one_reference_agree(protocol):
     assert got == expected * 3
 
 
+@pytest.mark.parametrize("protocol", ["y", "rgb"])
+def test_either_metric_alone_gives_its_frozen_value(protocol):
+    name = f"480x320/x4/{protocol}"
+    sr, hr = CASES[name][0]()
+    expected = json.loads(GOLDEN.read_text())[name]
+    reference = get_protocol(protocol).reference(hr, 4)
+    for metric in ("ssim", "psnr", "ssim"):
+        for target in (hr, reference):
+            value = score_pair(sr, target, 4, get_protocol(protocol), metrics=[metric])
+            assert value == {metric: float.fromhex(expected[metric])}
+
+
 def test_a_reference_for_another_scale_or_protocol_is_refused():
     sr, hr = _synthetic("480x320", 4)
     reference = get_protocol("y").reference(hr, 4)
