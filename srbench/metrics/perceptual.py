@@ -121,7 +121,16 @@ def _to_unit_tensor(x: Any, data_range: tuple[float, float], device: str) -> Any
     if t.ndim != 4 or t.shape[:2] != (1, 3):
         shape = tuple(t.shape)
         raise ValueError(f"LPIPS needs one RGB image, (H, W, 3) or (1, 3, H, W); got {shape}.")
-    return ((t.to(device, torch.float32) - lo) * (2.0 / (hi - lo)) - 1.0).contiguous()
+    # One float copy into a fresh channels-last tensor, then in place. Channels-last is the
+    # layout the ``lpips`` package's ``im2tensor`` hands its network, and the CPU convolutions
+    # take it without a reorder (AlexNet's first one twice as fast as on NCHW). A fresh tensor,
+    # not ``.contiguous(memory_format=...)``: a permuted (H, W, 3) image has batch stride 3,
+    # which PyTorch counts as channels-last-contiguous yet its convolutions treat as NCHW.
+    x = torch.empty(t.shape, dtype=torch.float32, device=device, memory_format=torch.channels_last)
+    x.copy_(t)
+    if lo != 0.0:
+        x.sub_(lo)
+    return x.mul_(2.0 / (hi - lo)).sub_(1.0)
 
 
 def _strips(height: int, core: int) -> Iterator[tuple[int, int, int, int]]:
