@@ -186,22 +186,26 @@ def _to_unit_tensor(x: Any, data_range: tuple[float, float], device: str) -> Any
 def _unit_batch(images: list[Any], data_range: tuple[float, float], device: str) -> Any:
     """Same-size ``(1, 3, H, W)`` tensors as one ``(n, 3, H, W)`` float32 batch in ``[-1, 1]``.
 
-    One float copy into a fresh channels-last tensor, then in place. Channels-last is the
-    layout the ``lpips`` package's ``im2tensor`` hands its network, and the CPU convolutions
-    take it without a reorder (AlexNet's first one twice as fast as on NCHW). A fresh tensor,
-    not ``.contiguous(memory_format=...)``: a permuted (H, W, 3) image has batch stride 3,
-    which PyTorch counts as channels-last-contiguous yet its convolutions treat as NCHW.
+    Each image is mapped in float64 (float32 on MPS, which has none) and rounded once, as the
+    ``lpips`` package's ``im2tensor`` does (``image / 127.5 - 1``): the same inputs, so the same
+    values as the package. The batch is a fresh channels-last tensor: the layout ``im2tensor``
+    hands the network, which the CPU convolutions take without a reorder (AlexNet's first one
+    twice as fast as on NCHW). Fresh, not ``.contiguous(memory_format=...)``: a permuted
+    (H, W, 3) image has batch stride 3, which PyTorch counts as channels-last-contiguous yet its
+    convolutions treat as NCHW.
     """
     import torch
 
     lo, hi = data_range
+    work = torch.float32 if torch.device(device).type == "mps" else torch.float64
     shape = (len(images), *images[0].shape[1:])
     x = torch.empty(shape, dtype=torch.float32, device=device, memory_format=torch.channels_last)
     for i, image in enumerate(images):
-        x[i].copy_(image[0])
-    if lo != 0.0:
-        x.sub_(lo)
-    return x.mul_(2.0 / (hi - lo)).sub_(1.0)
+        unit = image[0].to(device, work, copy=True)  # a copy: the caller's tensor stays as is
+        if lo != 0.0:
+            unit.sub_(lo)
+        x[i].copy_(unit.div_((hi - lo) / 2).sub_(1.0))
+    return x
 
 
 def _strips(height: int, core: int) -> Iterator[tuple[int, int, int, int]]:
