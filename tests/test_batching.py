@@ -235,3 +235,26 @@ def test_one_bad_image_keeps_the_other_features_of_its_batch(tmp_path):
     with pytest.raises(RuntimeError, match="white"):
         features.ensure(tmp_path / "bad.npy", images[1], spec, ())
     assert not (tmp_path / "bad.npy").exists()
+
+
+def test_scorers_and_features_copy_to_another_process_with_an_empty_queue(lpips_model):
+    import pickle
+
+    from srbench.metrics.perceptual import LpipsScorer
+
+    scorer = LpipsScorer(lpips_model, "alex", batch=True)
+    (pair,) = _pairs(1, (40, 40))
+    value = scorer(*pair)
+    copy = pickle.loads(pickle.dumps(scorer))
+    assert copy.batch and copy._batcher is None and copy(*pair) == pytest.approx(value)
+    features = pickle.loads(pickle.dumps(Features(_Tiny(), batch=True)))
+    assert features._batcher is not None and features._batcher.batches == []
+    cut = patches(np.zeros((8, 8, 3), np.uint8), PatchSpec(8))
+    np.testing.assert_array_equal(features._batcher(cut), np.zeros((1, 4), np.float32))
+
+
+class _Tiny:
+    device, batch_size = "cpu", 4
+
+    def __call__(self, cut):
+        return cut.reshape(len(cut), -1)[:, :4].astype(np.float32)

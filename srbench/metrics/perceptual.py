@@ -78,6 +78,14 @@ class LpipsScorer:
             self.batch = batching.batches_on(self.device)
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, Any]:
+        # a copy (another process, a Ray task) starts with its own empty queue
+        return {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_batcher")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _batcher=None)
+        self._lock = threading.Lock()
+
     def __call__(self, sr: np.ndarray, hr: np.ndarray) -> float:
         """LPIPS of two ``uint8`` ``(H, W, 3)`` RGB images (0: identical)."""
         return self.distance(sr, hr, data_range=(0.0, 255.0))

@@ -76,6 +76,14 @@ class Features:
                 key=lambda cut: (cut.shape[1:], cut.dtype.str),
             )
 
+    def __getstate__(self) -> dict[str, Any]:
+        # a copy (another process, a Ray task) starts with its own empty queue
+        return {"extractor": self.extractor, "batch": self.batch}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
+
     @property
     def identity(self) -> str:
         """The extractor's name in cache keys: ``pt_inception-2015-12-05.6726825d`` (its weights'
