@@ -168,7 +168,7 @@ def test_batched_lpips_in_strips_equals_the_whole_images(lpips_model):
     expected = [LpipsScorer(lpips_model, "alex", batch=False)(*p) for p in pairs]
     strips = LpipsScorer(lpips_model, "alex", batch=True, max_pixels=3 * 40 * (2 * _MARGIN + 32))
     assert strips._core_rows(3 * 40) < pairs[0][0].shape[0] // 2  # several strips
-    got = strips.distances([_pair(*p) for p in pairs])
+    got = strips._distances([_pair(*p) for p in pairs])
     np.testing.assert_allclose(got, expected, rtol=1e-5)
 
 

@@ -101,10 +101,10 @@ class LpipsScorer:
                 f"{tuple(pair.x1.shape)}."
             )
         if not self.batch:
-            return self.distances([pair])[0]
+            return self._distances([pair])[0]
         return self._batches()(pair)
 
-    def distances(self, pairs: list[_Pair]) -> list[float]:
+    def _distances(self, pairs: list[_Pair]) -> list[float]:
         """LPIPS of same-size pairs (same ``data_range``) in one batch: the network runs on
         all of them together, in strips when they hold more than ``max_pixels`` pixels."""
         import torch
@@ -130,7 +130,7 @@ class LpipsScorer:
         with self._lock:
             if self._batcher is None:
                 self._batcher = Batcher(
-                    self.distances,
+                    self._distances,
                     self.max_pixels,
                     size=lambda pair: pair.x0.shape[-2] * pair.x0.shape[-1],
                     key=lambda pair: (tuple(pair.x0.shape), pair.data_range),
