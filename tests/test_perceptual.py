@@ -4,6 +4,7 @@ packages when the real weights are in the torch hub cache (skipped with the reas
 from __future__ import annotations
 
 import functools
+import warnings
 
 import cv2
 import numpy as np
@@ -20,7 +21,7 @@ from srbench.metrics.distribution import (
     parse_set_metric,
     patches,
 )
-from srbench.metrics.perceptual import _MARGIN, LpipsScorer, build_lpips
+from srbench.metrics.perceptual import _MARGIN, LpipsScorer, _to_unit_tensor, build_lpips
 from srbench.run.setlevel import score_set
 from srbench.weights import files as weights
 
@@ -91,6 +92,43 @@ def test_lpips_in_strips_equals_the_whole_image(net):
     strips = LpipsScorer(_random_lpips(net).model, net, max_pixels=40 * (2 * _MARGIN + 32))
     assert strips._core_rows(40) < tall.shape[0] // 2  # really several strips
     assert strips(other, tall) == pytest.approx(whole, rel=1e-6, abs=1e-9)
+
+
+def test_lpips_equals_the_lpips_package_with_the_same_random_weights(astronaut):
+    import lpips
+
+    torch.manual_seed(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        reference = lpips.LPIPS(net="alex", pretrained=True, pnet_rand=True, verbose=False)
+    ours = _random_lpips("alex").model
+    saved = {k: v.clone() for k, v in ours.state_dict().items()}
+    sr = _blur(astronaut, 1.2)
+    try:
+        ours.load_state_dict(reference.state_dict())
+        with torch.inference_mode():
+            expected = float(reference.eval()(lpips.im2tensor(sr), lpips.im2tensor(astronaut)))
+        got = LpipsScorer(ours, "alex")(sr, astronaut)
+    finally:
+        ours.load_state_dict(saved)
+    assert expected > 0 and got == pytest.approx(expected, rel=1e-6)
+
+
+def test_lpips_input_is_channels_last_with_canonical_strides(astronaut):
+    # A permuted (H, W, 3) image passes is_contiguous(channels_last) with batch stride 3, but
+    # the CPU convolutions then take the slow NCHW path (LPIPS-alex ~25% slower at 2K).
+    x = _to_unit_tensor(astronaut, (0, 255), "cpu")
+    h, w = astronaut.shape[:2]
+    assert x.dtype == torch.float32 and x.stride() == (3 * h * w, 1, 3 * w, 3)
+    import lpips
+
+    assert torch.equal(x, lpips.im2tensor(astronaut))  # the package's own network input
+    unit = (torch.from_numpy(astronaut).permute(2, 0, 1)[None].float() / 255).contiguous()
+    before = unit.clone()
+    again = _to_unit_tensor(unit, (0, 1), "cpu")
+    assert again.stride() == x.stride()
+    assert torch.equal(unit, before)  # converted in a copy: the caller's tensor is left alone
+    torch.testing.assert_close(again, x, rtol=0, atol=1e-6)
 
 
 def test_lpips_refuses_mismatched_or_non_rgb_input(astronaut):

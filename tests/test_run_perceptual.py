@@ -171,3 +171,41 @@ def test_a_run_that_died_before_its_set_values_resumes_them(
     values = [f[f["image"] == SET_IMAGE][["metric", "value", "samples"]] for f in (resumed, clean)]
     pd.testing.assert_frame_equal(*(v.reset_index(drop=True) for v in values))
     assert not (tmp_path / "k" / "runs" / "k" / "features").exists()
+
+
+@pytest.mark.slow
+def test_a_run_batched_as_on_a_gpu_stores_the_values_of_an_unbatched_one(
+    tmp_path, folder, random_backbones, monkeypatch
+):
+    """The accelerator path (LPIPS pairs and patch features batched across cells), taken on
+    the CPU by faking the device decision: the same rows as the one-call path."""
+    from srbench.metrics import batching
+
+    metrics = f"psnr,lpips,{FID}"
+    args = ("-D", folder, "-m", "bicubic,nearest", "-s", "4", "--metrics", metrics)
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)  # the same random AlexNet in both runs
+    _run(tmp_path / "plain", *args)
+    batches: list[int] = []
+    execute = batching.Batcher._execute
+
+    def spy(self, batch):
+        batches.append(len(batch))
+        return execute(self, batch)
+
+    monkeypatch.setattr(batching, "batches_on", lambda device: True)
+    monkeypatch.setattr(batching.Batcher, "_execute", spy)
+    monkeypatch.setenv("SRBENCH_CACHE", str(tmp_path / "other-cache"))  # HR features again
+    torch.manual_seed(0)
+    _run(tmp_path / "batched", *args)
+    # every LPIPS pair (6) and every image's features (3 HR, 6 SR) went through a batcher
+    assert sum(batches) == 6 + 9
+    cols = ["image", "method", "metric"]
+    plain, batched = (
+        frame[frame["metric"] != "runtime"].set_index(cols).sort_index()["value"]
+        for frame in (load_results(tmp_path / name) for name in ("plain", "batched"))
+    )
+    assert plain.index.equals(batched.index) and len(plain) == 2 * 3 * 2 + 2
+    # float32 networks: batching may only change which kernels sum each value (see
+    # tests/test_batching.py); FID of 9 samples is a difference of such sums, hence 1e-4
+    pd.testing.assert_series_equal(batched, plain, check_exact=False, rtol=1e-4)

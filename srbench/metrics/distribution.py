@@ -41,6 +41,7 @@ import numpy as np
 
 from srbench.errors import SpecError
 from srbench.metrics.base import MetricInfo, register_metric, weights_version
+from srbench.metrics.batching import batches_on
 from srbench.specs import convert, split_spec
 from srbench.weights.backbones import FID_INCEPTION
 
@@ -309,7 +310,10 @@ def kid_from_features(
 
 
 def _load(device: str) -> InceptionFeatures:
-    return InceptionFeatures(device)
+    # On an accelerator the runner batches several images' patches (srbench.run.setlevel) up
+    # to this many per forward pass; the largest activation (64 x 147 x 147 floats a patch)
+    # is then 0.7 GB.
+    return InceptionFeatures(device, 128 if batches_on(device) else 64)
 
 
 register_metric(

@@ -19,6 +19,7 @@ tests, and nothing else.
 from __future__ import annotations
 
 import contextlib
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,7 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from srbench.metrics import batching
 from srbench.metrics.base import MetricInfo, register_metric, weights_version
+from srbench.metrics.batching import Batcher
 from srbench.weights.backbones import ALEXNET, LPIPS_ALEX, LPIPS_VGG, VGG16
 
 __all__ = ["LPIPS_METRICS", "LpipsScorer", "build_lpips"]
@@ -45,14 +48,21 @@ _ALIGN = 16
 class LpipsScorer:
     """LPIPS of one backbone on one device, callable as ``scorer(sr, hr) -> float``.
 
+    Calls from several threads are safe. With ``batch`` (on by default on an accelerator,
+    :func:`~srbench.metrics.batching.batches_on`), calls on same-size pairs that arrive
+    together run as one batch of at most ``max_pixels`` pixels per side; each call still gets
+    its own value (equal to the one-pair value up to float rounding) or its own error.
+
     Attributes:
         model: The ``lpips.LPIPS`` module (eval mode).
         net: ``"alex"`` or ``"vgg"``.
         device: Torch device string.
         max_pixels: Images with more pixels are scored in strips of about this many pixels
-            (the value is the same; only memory changes).
+            (the value is the same; only memory changes); a batch holds at most this many
+            pixels per side.
         weights: The weights files loaded, by name (``{"file": path, "sha256": digest}``), for
             the run manifest.
+        batch: Batch concurrent calls (``None``: on an accelerator only).
     """
 
     model: Any
@@ -60,6 +70,21 @@ class LpipsScorer:
     device: str = "cpu"
     max_pixels: int = 2048 * 2048
     weights: dict[str, Any] = field(default_factory=dict)
+    batch: bool | None = None
+    _batcher: Batcher[_Pair, float] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.batch is None:
+            self.batch = batching.batches_on(self.device)
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a copy (another process, a Ray task) starts with its own empty queue
+        return {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_batcher")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _batcher=None)
+        self._lock = threading.Lock()
 
     def __call__(self, sr: np.ndarray, hr: np.ndarray) -> float:
         """LPIPS of two ``uint8`` ``(H, W, 3)`` RGB images (0: identical)."""
@@ -69,33 +94,55 @@ class LpipsScorer:
         """LPIPS of two images given as ``(H, W, 3)`` arrays or ``(1, 3, H, W)`` tensors whose
         values span ``data_range`` (``(0, 1)``, ``(-1, 1)``, ``(0, 255)``): they are mapped to
         the ``[-1, 1]`` the networks were trained on."""
+        pair = _Pair(_image_tensor(a), _image_tensor(b), _checked_range(data_range))
+        if pair.x0.shape != pair.x1.shape:
+            raise ValueError(
+                f"LPIPS needs images of one size, got {tuple(pair.x0.shape)} and "
+                f"{tuple(pair.x1.shape)}."
+            )
+        if not self.batch:
+            return self._distances([pair])[0]
+        return self._batches()(pair)
+
+    def _distances(self, pairs: list[_Pair]) -> list[float]:
+        """LPIPS of same-size pairs (same ``data_range``) in one batch: the network runs on
+        all of them together, in strips when they hold more than ``max_pixels`` pixels."""
         import torch
 
-        x0, x1 = (_to_unit_tensor(x, data_range, self.device) for x in (a, b))
-        if x0.shape != x1.shape:
-            raise ValueError(
-                f"LPIPS needs images of one size, got {tuple(x0.shape)} and {tuple(x1.shape)}."
-            )
-        height, width = x0.shape[-2:]
+        height, width = pairs[0].x0.shape[-2:]
+        data_range = pairs[0].data_range
+        x0 = _unit_batch([p.x0 for p in pairs], data_range, self.device)
+        x1 = _unit_batch([p.x1 for p in pairs], data_range, self.device)
+        sums = np.zeros((len(pairs), 5))
+        counts = np.zeros(5)
         with torch.inference_mode():
-            sums = np.zeros(5)
-            counts = np.zeros(5)
-            for start, stop, first, last in _strips(height, self._core_rows(width)):
+            for start, stop, first, last in _strips(height, self._core_rows(width * len(pairs))):
                 part = self._layer_maps(x0[..., start:stop, :], x1[..., start:stop, :])
                 for layer, distance in enumerate(part):
                     stride = _STRIDES[self.net][layer]
                     end = None if last >= height else (last - start) // stride
                     kept = distance[..., (first - start) // stride : end, :]
-                    sums[layer] += float(kept.double().sum())
-                    counts[layer] += kept.numel()
-        return float(np.sum(sums / counts))
+                    sums[:, layer] += kept.double().sum(dim=(1, 2, 3)).cpu().numpy()
+                    counts[layer] += kept[0].numel()
+        return [float(np.sum(row / counts)) for row in sums]
+
+    def _batches(self) -> Batcher[_Pair, float]:
+        with self._lock:
+            if self._batcher is None:
+                self._batcher = Batcher(
+                    self._distances,
+                    self.max_pixels,
+                    size=lambda pair: pair.x0.shape[-2] * pair.x0.shape[-1],
+                    key=lambda pair: (tuple(pair.x0.shape), pair.data_range),
+                )
+            return self._batcher
 
     def _core_rows(self, width: int) -> int:
         rows = max(self.max_pixels // max(width, 1) - 2 * _MARGIN, 2 * _MARGIN)
         return rows // _ALIGN * _ALIGN
 
     def _layer_maps(self, x0: Any, x1: Any) -> list[Any]:
-        """Per-layer distance maps ``(1, 1, h, w)``: the package's forward without the mean."""
+        """Per-layer distance maps ``(n, 1, h, w)``: the package's forward without the mean."""
         import lpips
 
         model = self.model
@@ -109,19 +156,64 @@ class LpipsScorer:
         ]
 
 
-def _to_unit_tensor(x: Any, data_range: tuple[float, float], device: str) -> Any:
-    import torch
+@dataclass(frozen=True)
+class _Pair:
+    """One LPIPS call: two ``(1, 3, H, W)`` image tensors (any dtype, device) and their
+    range."""
 
-    lo, hi = data_range
+    x0: Any
+    x1: Any
+    data_range: tuple[float, float]
+
+
+def _checked_range(data_range: tuple[float, float]) -> tuple[float, float]:
+    lo, hi = (float(v) for v in data_range)
     if hi <= lo:
         raise ValueError(f"data_range must be (low, high) with low < high, got {data_range}.")
+    return lo, hi
+
+
+def _image_tensor(x: Any) -> Any:
+    """``x`` as a ``(1, 3, H, W)`` tensor view (no copy), or a ValueError naming its shape."""
+    import torch
+
     t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
     if t.ndim == 3:  # (H, W, C) image
         t = t.permute(2, 0, 1)[None]
     if t.ndim != 4 or t.shape[:2] != (1, 3):
         shape = tuple(t.shape)
         raise ValueError(f"LPIPS needs one RGB image, (H, W, 3) or (1, 3, H, W); got {shape}.")
-    return ((t.to(device, torch.float32) - lo) * (2.0 / (hi - lo)) - 1.0).contiguous()
+    return t
+
+
+def _to_unit_tensor(x: Any, data_range: tuple[float, float], device: str) -> Any:
+    """One image as the network's ``(1, 3, H, W)`` float32 input in ``[-1, 1]``."""
+    return _unit_batch([_image_tensor(x)], _checked_range(data_range), device)
+
+
+def _unit_batch(images: list[Any], data_range: tuple[float, float], device: str) -> Any:
+    """Same-size ``(1, 3, H, W)`` tensors as one ``(n, 3, H, W)`` float32 batch in ``[-1, 1]``.
+
+    Each image is mapped in float64 (float32 on MPS, which has none) and rounded once, as the
+    ``lpips`` package's ``im2tensor`` does (``image / 127.5 - 1``): the same inputs, so the same
+    values as the package. The batch is a fresh channels-last tensor: the layout ``im2tensor``
+    hands the network, which the CPU convolutions take without a reorder (AlexNet's first one
+    twice as fast as on NCHW). Fresh, not ``.contiguous(memory_format=...)``: a permuted
+    (H, W, 3) image has batch stride 3, which PyTorch counts as channels-last-contiguous yet its
+    convolutions treat as NCHW.
+    """
+    import torch
+
+    lo, hi = data_range
+    work = torch.float32 if torch.device(device).type == "mps" else torch.float64
+    shape = (len(images), *images[0].shape[1:])
+    x = torch.empty(shape, dtype=torch.float32, device=device, memory_format=torch.channels_last)
+    for i, image in enumerate(images):
+        unit = image[0].to(device, work, copy=True)  # a copy: the caller's tensor stays as is
+        if lo != 0.0:
+            unit.sub_(lo)
+        x[i].copy_(unit.div_((hi - lo) / 2).sub_(1.0))
+    return x
 
 
 def _strips(height: int, core: int) -> Iterator[tuple[int, int, int, int]]:

@@ -21,7 +21,7 @@ so no label writes outside the run's ``features/`` folder.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 
 from srbench.hub import cache_root
+from srbench.metrics import batching
+from srbench.metrics.batching import Batcher
 from srbench.metrics.distribution import (
     PatchSpec,
     SetMetricSpec,
@@ -50,9 +52,37 @@ def _slug(text: str) -> str:
 
 @dataclass
 class Features:
-    """A feature extractor (``extractor(uint8 patches) -> (n, d)``) and where features go."""
+    """A feature extractor (``extractor(uint8 patches) -> (n, d)``) and where features go.
+
+    With ``batch`` (by default on an accelerator: :func:`batches_on` of the extractor's
+    ``device``), the patches of images being scored at the same time (the HR image being
+    prepared, every method's output) go through the network together, in batches of at most
+    the extractor's ``batch_size`` patches; each image still gets exactly its own rows of
+    features, and its own error if it fails.
+    """
 
     extractor: Any
+    batch: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.batch is None:
+            self.batch = batching.batches_on(str(getattr(self.extractor, "device", "cpu")))
+        self._batcher: Batcher[np.ndarray, np.ndarray] | None = None
+        if self.batch:
+            self._batcher = Batcher(
+                _split_features(self.extractor),
+                max(int(getattr(self.extractor, "batch_size", 64)), 1),
+                size=len,
+                key=lambda cut: (cut.shape[1:], cut.dtype.str),
+            )
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a copy (another process, a Ray task) starts with its own empty queue
+        return {"extractor": self.extractor, "batch": self.batch}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
 
     @property
     def identity(self) -> str:
@@ -105,10 +135,23 @@ class Features:
         exists already."""
         if path.is_file():
             return
-        feats = self.extractor(patches(image, spec, rng_key))
+        cut = patches(image, spec, rng_key)
+        feats = self.extractor(cut) if self._batcher is None else self._batcher(cut)
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             np.save(handle, feats)
+
+
+def _split_features(extractor: Any) -> Callable[[list[np.ndarray]], list[np.ndarray]]:
+    """``extractor`` on several images' patches at once, its rows split back per image."""
+
+    def run(cuts: list[np.ndarray]) -> list[np.ndarray]:
+        feats = extractor(np.concatenate(cuts))
+        if len(feats) != sum(len(cut) for cut in cuts):
+            raise RuntimeError(f"{len(feats)} feature rows for {sum(map(len, cuts))} patches")
+        return np.split(feats, np.cumsum([len(cut) for cut in cuts])[:-1])
+
+    return run
 
 
 def sr_folder(run_dir: Path, dataset: str, scale: int, degradation: str, label: str) -> Path:
