@@ -22,9 +22,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from tqdm import tqdm
 
 from srbench.config import validate
@@ -44,9 +43,11 @@ from srbench.run.plan import (
 )
 from srbench.run.rows import set_rows
 from srbench.run.samples import IMAGE_CELL, Recorded, load_diversity, remove_samples
-from srbench.store import RunWriter, read_run
-from srbench.store.writer import check_run_id
+from srbench.store.writer import RunWriter, check_run_id
 from srbench.system.provenance import now
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "Executor",
@@ -198,7 +199,7 @@ def _execute(
 ) -> RunResult:
     executor: Executor | None = None
     try:
-        recorded = Recorded.of(read_run(writer.path))
+        recorded = Recorded.of_run(writer.path)
         images = list(todo_items(plan, recorded, writer.path, log))
         last_flush = time.monotonic()
         total = sum(item.cells for item in images)
