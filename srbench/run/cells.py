@@ -128,6 +128,7 @@ def image_rows(
 
 def _prepare(plan: Plan, item: Item) -> tuple[np.ndarray, np.ndarray]:
     hr = _read_only(item.dataset.load(item.image_id))
+    plan.seen.add(item.dataset.name, item.image_id, hr)  # for the manifest's identity check
     context = DegradationContext(item.dataset.name, item.image_id, plan.config.seed)
     lr = _read_only(item.spec(modcrop(to_rgb(hr), item.scale), item.scale, context))
     if plan.features is not None:

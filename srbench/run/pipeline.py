@@ -39,6 +39,7 @@ from srbench.run.plan import (
     make_plan,
     manifest,
     parse_metrics,
+    record_identities,
     resolve_datasets,
 )
 from srbench.run.rows import set_rows
@@ -222,6 +223,7 @@ def _execute(
             # every group has its set rows now: the SR features were only kept for a resume
             shutil.rmtree(writer.path / "features", ignore_errors=True)
         remove_samples(writer.path)  # every image's aggregates are stored: draws kept no more
+        record_identities(plan, writer.manifest)  # from the pixels the run read
         executor.record(writer.manifest.setdefault("execution", {}))
         writer.manifest.update(status="complete", ended=now(), skipped=plan.skipped)
         writer.manifest.setdefault("metrics_skipped", {}).update(plan.skipped_metrics)
