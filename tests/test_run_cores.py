@@ -7,11 +7,15 @@ from __future__ import annotations
 import collections
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import pytest
 from PIL import Image
 
 from srbench.catalog import identity, resolve, schema
+from srbench.imageio import write_png
 from srbench.run import RunConfig, run
 
 
@@ -53,3 +57,65 @@ def test_a_named_folder_is_checked_from_the_pixels_the_run_reads(shared, tmp_pat
     result = run(config, tmp_path / "results", progress=False)
     check = json.loads((result.path / "manifest.json").read_text())["datasets"][0]["catalog"]
     assert check == {"id": "Set5", "version": check["version"], "same_pixels": True}
+
+
+PLUGIN = f"{Path(__file__).with_name('plugins_concurrent.py')}:Meeting"
+
+
+@pytest.fixture
+def tiny(tmp_path) -> Path:
+    """A folder dataset of six 40x32 colour images."""
+    folder = tmp_path / "tiny"
+    rng = np.random.default_rng(3)
+    for name in "abcdef":
+        write_png(folder / f"{name}.png", rng.integers(0, 256, (40, 32, 3), dtype=np.uint8))
+    return folder
+
+
+def _rows(result) -> pd.DataFrame:
+    """A run's stored rows in store order, without what differs between runs."""
+    frame = result.scores.drop(columns=["run_id"])
+    return frame[frame["metric"] != "runtime"].reset_index(drop=True)
+
+
+def test_a_thread_safe_method_is_called_on_several_images_at_once(tmp_path, tiny):
+    """Its first two calls wait for each other: they succeed only when made at the same time.
+    The rows (values and their order in the store) are those of calls made one at a time."""
+    config = RunConfig(datasets=(str(tiny),), methods=("meeting",), scales=(2,), workers=2)
+    config = config.model_copy(update={"method_files": (PLUGIN,)})
+    together = run(config, tmp_path / "together", progress=False)
+    assert together.failures.empty
+    serial = run(
+        config.model_copy(update={"methods": ("bicubic",), "method_files": ()}),
+        tmp_path / "serial",
+        progress=False,
+    )
+    expected = _rows(serial).replace({"method": {"bicubic": "meeting"}})
+    got = _rows(together)
+    pd.testing.assert_frame_equal(
+        got.drop(columns=["method_version"]), expected.drop(columns=["method_version"])
+    )
+
+
+def test_one_worker_calls_a_thread_safe_method_one_image_at_a_time(tmp_path, tiny):
+    """With one worker thread the first call waits alone: the meeting breaks, and the two
+    calls that met nobody are failure rows (the probe above is not vacuous)."""
+    spec = "meeting:wait=0.5"
+    config = RunConfig(datasets=(str(tiny),), methods=(spec,), scales=(2,), workers=1)
+    config = config.model_copy(update={"method_files": (PLUGIN,)})
+    failures = run(config, tmp_path / "results", progress=False).failures
+    assert len(failures) == 2 and failures["error"].str.contains("BrokenBarrierError").all()
+
+
+def test_concurrent_calls_keep_failures_and_warnings(tmp_path, tiny):
+    """A call that raises in the pool fails its image only; a warning about a pool call's
+    output reaches the manifest, once."""
+    spec = "meeting:fail=c,unit=1"
+    config = RunConfig(datasets=(str(tiny),), methods=(spec,), scales=(2,), workers=2)
+    result = run(config.model_copy(update={"method_files": (PLUGIN,)}), tmp_path, progress=False)
+    assert result.failures["image"].tolist() == ["c"]
+    assert "failed on c on purpose" in result.failures["error"].iloc[0]
+    scored = result.scores[result.scores["error"].isna()]
+    assert set(scored["image"]) == set("abdef")
+    manifest = json.loads((result.path / "manifest.json").read_text())
+    assert "[0, 1] image" in manifest["warnings"][spec]

@@ -1,8 +1,12 @@
 """The grid's per-image work, shared by every executor: which images and draws are still to do
-(:func:`todo_items`), and for each image reading and degrading it, running its methods (one at
-a time, through a :class:`~srbench.run.isolation.Runner`) and scoring their outputs in a thread
-pool (:func:`image_rows`). The executors (:mod:`srbench.run.pipeline`,
-:mod:`srbench.run.distributed`) decide only where this runs and how rows reach the store.
+(:func:`todo_items`), and for each image reading and degrading it, running its methods (through
+a :class:`~srbench.run.isolation.Runner`) and scoring their outputs in a thread pool
+(:func:`image_rows`). A method the runner may call concurrently (a thread-safe CPU method: the
+interpolators) is called in the pool too, each call and its scoring one task, so its images
+spread over the cores; other methods are called one image at a time in the calling thread (a
+torch network threads inside each call; a GPU prefers one stream). The executors
+(:mod:`srbench.run.pipeline`, :mod:`srbench.run.distributed`) decide only where this runs and
+how rows reach the store.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import collections
 import itertools
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,7 @@ from srbench.catalog.resolve import Dataset
 from srbench.degradations import DegradationContext, ParsedSpec
 from srbench.imageio import modcrop, to_rgb, write_png
 from srbench.methods import ImageContext, Tiling
+from srbench.methods.inference import Outcome
 from srbench.metrics import score_pair
 from srbench.run.isolation import Runner
 from srbench.run.plan import (
@@ -96,34 +101,85 @@ def image_rows(
 ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
     """Yield ``(cells, rows)`` per image, in order.
 
-    Methods run one at a time through ``runner`` (GPUs prefer one stream); reading and degrading
-    the next images and scoring the previous outputs run in ``pool`` meanwhile.
+    Methods the runner calls one at a time run here (GPUs prefer one stream); reading and
+    degrading the next images, scoring the previous outputs and the calls of concurrent methods
+    (:meth:`~srbench.run.isolation.Runner.concurrent`) run in ``pool`` meanwhile. At most
+    ``workers + 1`` images are read ahead and ``workers + 1`` images' outputs wait to be
+    scored, so memory does not grow with the dataset.
     """
     ahead = plan.config.workers + 1
     upcoming = iter(items)
     prepared = collections.deque(
         (item, pool.submit(_prepare, plan, item)) for item in itertools.islice(upcoming, ahead)
     )
-    pending: collections.deque[tuple[int, list[Future]]] = collections.deque()
+    # per image: its cells, the futures of its rows, and those of its calls queued in the pool
+    pending: collections.deque[tuple[int, list[Future], list[Future]]] = collections.deque()
+    notes: collections.deque[tuple[str, str]] = collections.deque()  # warnings of pool calls
     try:
         while prepared:
             item, future = prepared.popleft()
             for nxt in itertools.islice(upcoming, 1):
                 prepared.append((nxt, pool.submit(_prepare, plan, nxt)))
+            work = _CellWork(plan, run_dir, pool, runner, warn, notes, [])
             futures: list[Future] = []
-            pending.append((item.cells, futures))  # an interrupt keeps the cells already run
-            _run_methods(plan, run_dir, item, future, pool, runner, warn, draws_, futures)
+            pending.append((item.cells, futures, work.calls))  # an interrupt keeps cells run
+            _run_methods(work, item, future, draws_, futures)
             while pending and (len(pending) > ahead or all(f.done() for f in pending[0][1])):
-                cells, futures = pending.popleft()
-                yield cells, [row for f in futures for row in f.result()]
+                cells, futures, _ = pending.popleft()
+                rows = [row for f in futures for row in f.result()]
+                _deliver(notes, warn)
+                yield cells, rows
     except KeyboardInterrupt:
         # Cells that ran are only being scored (the interrupted image's too, for a stochastic
-        # method draw by draw): hand them over, then stop.
-        for cells, futures in pending:
-            yield cells, [row for f in futures for row in f.result()]
+        # method draw by draw): hand them over, then stop. Calls queued in the pool and not
+        # started are dropped: their cells are missing, and --resume computes them.
+        for _, _, calls in pending:
+            for f in calls:
+                f.cancel()  # only if it has not started
+        for cells, futures, _ in pending:
+            yield cells, _finished_rows(futures)
+        _deliver(notes, warn)
         raise
-    for cells, futures in pending:
-        yield cells, [row for f in futures for row in f.result()]
+    for cells, futures, _ in pending:
+        rows = [row for f in futures for row in f.result()]
+        _deliver(notes, warn)
+        yield cells, rows
+
+
+def _deliver(notes: collections.deque[tuple[str, str]], warn: Callable[[str, str], None]) -> None:
+    """Pass the warnings of calls made in the pool to ``warn`` in this (the driver's) thread."""
+    while notes:
+        warn(*notes.popleft())
+
+
+def _finished_rows(futures: list[Future]) -> list[dict[str, Any]]:
+    """The rows of the cells that ran (a cancelled call, or the aggregate of a cancelled draw,
+    has none)."""
+    rows = []
+    for f in futures:
+        try:
+            rows += f.result()
+        except CancelledError:
+            continue
+        except KeyboardInterrupt:
+            if f.done() and isinstance(f.exception(), KeyboardInterrupt):
+                continue  # the call itself raised it (in the pool): it has no rows
+            raise
+    return rows
+
+
+@dataclass(frozen=True)
+class _CellWork:
+    """What calling a method on a cell and scoring it needs (one per image)."""
+
+    plan: Plan
+    run_dir: Path
+    pool: ThreadPoolExecutor
+    runner: Runner
+    warn: Callable[[str, str], None]
+    notes: collections.deque[tuple[str, str]]
+    #: The image's method calls queued in the pool (a Ctrl-C drops those not started).
+    calls: list[Future]
 
 
 def _prepare(plan: Plan, item: Item) -> tuple[np.ndarray, np.ndarray]:
@@ -150,18 +206,11 @@ def _read_only(image: np.ndarray) -> np.ndarray:
 
 
 def _run_methods(
-    plan: Plan,
-    run_dir: Path,
-    item: Item,
-    prepared: Future,
-    pool: ThreadPoolExecutor,
-    runner: Runner,
-    warn: Callable[[str, str], None],
-    draws_: Draws,
-    futures: list[Future],
+    work: _CellWork, item: Item, prepared: Future, draws_: Draws, futures: list[Future]
 ) -> None:
-    """Run ``item``'s jobs, appending to ``futures`` each cell's rows (being scored) as it
-    runs."""
+    """Run ``item``'s jobs, appending to ``futures`` each cell's rows (being computed or
+    scored), in the jobs' order."""
+    plan, run_dir, pool = work.plan, work.run_dir, work.pool
     base = base_row(plan, item.dataset, item.scale, item.spec, item.image_id)
     context = ImageContext(item.dataset.name, item.image_id, item.scale, base["degradation"])
     try:
@@ -175,9 +224,7 @@ def _run_methods(
         for sample in job.samples:
             cell, ctx = _cell(plan, base, context, sample)
             if problem is None:
-                drawn.append(
-                    _run_cell(plan, run_dir, cell, job.label, lr, hr, ctx, pool, runner, warn)
-                )
+                drawn.append(_run_cell(work, cell, job.label, lr, hr, ctx))
             else:
                 drawn.append(_done(failure_rows(plan, cell, job.label, problem)))
             futures.append(drawn[-1])
@@ -211,27 +258,49 @@ def failed_item(plan: Plan, item: Item, message: str) -> list[dict[str, Any]]:
 
 
 def _run_cell(
-    plan: Plan,
-    run_dir: Path,
+    work: _CellWork,
     cell: dict[str, Any],
     label: str,
     lr: np.ndarray,
     hr: np.ndarray,
     ctx: ImageContext,
-    pool: ThreadPoolExecutor,
-    runner: Runner,
-    warn: Callable[[str, str], None],
 ) -> Future:
-    """Call the method on one cell (one draw of a stochastic one); its rows, being scored."""
-    tiling = Tiling(plan.config.tile, plan.config.tile_overlap, plan.config.batch_size)
-    outcome = runner.call(label, lr, ctx, tiling)
+    """Call the method on one cell (one draw of a stochastic one): here, then its scoring in
+    the pool, or (a concurrent method) both as one task in the pool. Its rows, being made."""
+    if work.runner.concurrent(label):
+        work.calls.append(work.pool.submit(_call_and_score, work, cell, label, lr, hr, ctx))
+        return work.calls[-1]
+    outcome = _call(work, label, lr, ctx)
     for message in outcome.warnings:
-        warn(label, message)
+        work.warn(label, message)
     if outcome.sr is None:
-        return _done(failure_rows(plan, cell, label, outcome.error or "no output"))
-    return pool.submit(
-        _score_cell, plan, run_dir, cell, label, outcome.sr, outcome.seconds, hr, ctx
+        return _done(failure_rows(work.plan, cell, label, outcome.error or "no output"))
+    return work.pool.submit(
+        _score_cell, work.plan, work.run_dir, cell, label, outcome.sr, outcome.seconds, hr, ctx
     )
+
+
+def _call(work: _CellWork, label: str, lr: np.ndarray, ctx: ImageContext) -> Outcome:
+    config = work.plan.config
+    tiling = Tiling(config.tile, config.tile_overlap, config.batch_size)
+    return work.runner.call(label, lr, ctx, tiling)
+
+
+def _call_and_score(
+    work: _CellWork,
+    cell: dict[str, Any],
+    label: str,
+    lr: np.ndarray,
+    hr: np.ndarray,
+    ctx: ImageContext,
+) -> list[dict[str, Any]]:
+    """One cell of a concurrent method, in a pool thread: the call, then its scoring; the
+    call's warnings go to the driver's thread (:func:`_deliver`)."""
+    outcome = _call(work, label, lr, ctx)
+    work.notes.extend((label, message) for message in outcome.warnings)
+    if outcome.sr is None:
+        return failure_rows(work.plan, cell, label, outcome.error or "no output")
+    return _score_cell(work.plan, work.run_dir, cell, label, outcome.sr, outcome.seconds, hr, ctx)
 
 
 def _aggregate(

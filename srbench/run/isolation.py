@@ -5,16 +5,18 @@ tiling)`` returns an :class:`Outcome`, the checked output or the message of a fa
 raises for what a method does (an exception, ``sys.exit``, a wrong output, a timeout, a crash of
 its worker). Only ``KeyboardInterrupt`` goes through: Ctrl-C stops the run, which saves.
 
-**In-process** (the default). Without ``--timeout`` a method runs in the main thread, a plain
-call. With ``--timeout`` each method runs in a thread of its own (one per method, kept for every
-image) and the main thread waits at most ``--timeout`` seconds for it. Python cannot stop a
-thread, so a call that overruns is abandoned: its cell gets a ``timeout`` failure row, the
-thread is left to finish (or not) on its own, and the method instance it holds is retired; the
-next image gets a fresh instance created from the method's spec, so a stuck call can never
-touch a later image's result, and the run goes on. Each abandoned call keeps its instance (its
-weights) in memory, so after :data:`MAX_STUCK` of one method are still running its remaining
-images fail at once, saying to use ``--isolate``. A call that holds the GIL inside C code for
-long (rare: numpy and torch release it) also holds up the main thread until it returns.
+**In-process** (the default). Without ``--timeout`` a method runs in the caller's thread, a plain
+call; a thread-safe method (:attr:`~srbench.methods.SRMethod.thread_safe`: the interpolators) may be
+called from several threads at once (:meth:`Runner.concurrent`), which the runner uses to spread its
+images over the cores. With ``--timeout`` each method runs in a thread of its own (one per method,
+kept for every image) and the main thread waits at most ``--timeout`` seconds for it. Python cannot
+stop a thread, so a call that overruns is abandoned: its cell gets a ``timeout`` failure row, the
+thread is left to finish (or not) on its own, and the method instance it holds is retired; the next
+image gets a fresh instance created from the method's spec, so a stuck call can never touch a later
+image's result, and the run goes on. Each abandoned call keeps its instance (its weights) in memory,
+so after :data:`MAX_STUCK` of one method are still running its remaining images fail at once, saying
+to use ``--isolate``. A call that holds the GIL inside C code for long (rare: numpy and torch
+release it) also holds up the main thread until it returns.
 
 **Isolated** (``--isolate``). Each method runs in a long-lived worker process of its own
 (``multiprocessing``, ``spawn``), created there from its spec, so models stay loaded across
@@ -65,6 +67,11 @@ class Runner:
 
     def call(self, label: str, lr: np.ndarray, context: ImageContext, tiling: Tiling) -> Outcome:
         raise NotImplementedError
+
+    def concurrent(self, label: str) -> bool:
+        """Whether :meth:`call` may run for ``label`` in several threads at once (on different
+        images); otherwise the caller makes one call at a time."""
+        return False
 
     def close(self) -> None:
         """Release what the runner holds."""
@@ -128,6 +135,12 @@ class InProcess(Runner):
         self._stuck: dict[str, list[_MethodThread]] = {}
         self._retired: set[str] = set()
         self._broken: dict[str, str] = {}
+
+    def concurrent(self, label: str) -> bool:
+        """A thread-safe method (:attr:`SRMethod.thread_safe`) without ``--timeout``: a plain
+        call, in any thread. Under a timeout each method's calls go through its own thread, one
+        at a time, so that an abandoned call retires exactly one instance."""
+        return self.timeout is None and self.methods[label].thread_safe
 
     def call(self, label: str, lr: np.ndarray, context: ImageContext, tiling: Tiling) -> Outcome:
         if label in self._retired:
