@@ -278,8 +278,9 @@ class Executor:
 
 
 class LocalExecutor(Executor):
-    """Every cell in this process: methods one at a time through a :class:`Runner`, reading,
-    degrading and scoring in ``plan.config.workers`` threads beside them."""
+    """Every cell in this process through a :class:`Runner`: methods one image at a time, and
+    reading, degrading, scoring and the calls of thread-safe methods in ``plan.config.workers``
+    threads beside them (:func:`~srbench.run.cells.image_rows`)."""
 
     def __init__(self, plan: Plan, run_dir: Path, items: list[Item], draws_: Draws) -> None:
         self.plan, self.run_dir, self.draws = plan, run_dir, draws_
