@@ -16,7 +16,8 @@ from PIL import Image
 
 from srbench.catalog import identity, resolve, schema
 from srbench.imageio import write_png
-from srbench.run import RunConfig, run
+from srbench.run import RunConfig, resume, run
+from srbench.store import read_run
 
 
 def _counting_reads(monkeypatch) -> collections.Counter:
@@ -119,3 +120,24 @@ def test_concurrent_calls_keep_failures_and_warnings(tmp_path, tiny):
     assert set(scored["image"]) == set("abdef")
     manifest = json.loads((result.path / "manifest.json").read_text())
     assert "[0, 1] image" in manifest["warnings"][spec]
+
+
+def test_ctrl_c_in_a_pool_call_keeps_the_cells_done_and_resume_completes_them(tmp_path, tiny):
+    """Ctrl-C raised by a call in the pool stops the run like Ctrl-C in the driver: the run is
+    marked interrupted, the cells that finished are stored, and --resume computes exactly the
+    others; the result equals an uninterrupted run's."""
+    marker = tmp_path / "stopped"
+    spec = f"meeting:wait=0,interrupt={marker}"  # a resumed run may call it once: no meeting
+    config = RunConfig(datasets=(str(tiny),), methods=(spec,), scales=(2,), workers=2)
+    config = config.model_copy(update={"method_files": (PLUGIN,)})
+    with pytest.raises(KeyboardInterrupt):
+        run(config, tmp_path / "results", run_id="r", progress=False)
+    run_dir = tmp_path / "results" / "runs" / "r"
+    assert json.loads((run_dir / "manifest.json").read_text())["status"] == "interrupted"
+    stored = set(read_run(run_dir)["image"])
+    assert "d" not in stored and stored < set("abcdef")
+    resumed = resume("r", tmp_path / "results", progress=False)
+    clean = run(config, tmp_path / "clean", progress=False)  # the marker exists: no Ctrl-C
+    keys = ["image", "metric"]
+    got, want = (_rows(r).sort_values(keys).reset_index(drop=True) for r in (resumed, clean))
+    pd.testing.assert_frame_equal(got, want)
