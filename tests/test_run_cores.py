@@ -108,6 +108,20 @@ def test_one_worker_calls_a_thread_safe_method_one_image_at_a_time(tmp_path, tin
     assert len(failures) == 2 and failures["error"].str.contains("BrokenBarrierError").all()
 
 
+def test_under_a_timeout_calls_still_meet_and_an_overrun_fails_its_image_only(tmp_path, tiny):
+    """--timeout: each call of a thread-safe method gets a thread of its own, so the first two
+    still meet; the call that overruns is abandoned (one event in the manifest) and the method
+    goes on with the same instance for the other images."""
+    spec = "meeting:slow=e"
+    config = RunConfig(datasets=(str(tiny),), methods=(spec,), scales=(2,), workers=2, timeout=1.5)
+    result = run(config.model_copy(update={"method_files": (PLUGIN,)}), tmp_path, progress=False)
+    assert result.failures["image"].tolist() == ["e"]
+    assert result.failures["error"].iloc[0].startswith("timeout:")
+    assert set(result.scores.loc[result.scores["error"].isna(), "image"]) == set("abcdf")
+    manifest = json.loads((result.path / "manifest.json").read_text())
+    assert manifest["execution"]["abandoned_calls"] == {spec: 1}
+
+
 def test_concurrent_calls_keep_failures_and_warnings(tmp_path, tiny):
     """A call that raises in the pool fails its image only; a warning about a pool call's
     output reaches the manifest, once."""
