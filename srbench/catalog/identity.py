@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,13 @@ from srbench.catalog.schema import (
 )
 from srbench.errors import UnknownNameError, VerificationError
 
-__all__ = ["SeenPixels", "catalog_identity", "named_catalog_set"]
+__all__ = [
+    "SeenPixels",
+    "catalog_identity",
+    "identity_datasets",
+    "named_catalog_set",
+    "record_catalog_identities",
+]
 
 
 class SeenPixels:
@@ -84,3 +91,26 @@ def catalog_identity(
         lines = str(exc).splitlines()
         return {**record, "same_pixels": False, "problem": " ".join(lines[:2]).strip()}
     return {**record, "same_pixels": True}
+
+
+def identity_datasets(datasets: Iterable[Dataset], methods: Iterable[Any]) -> list[Dataset]:
+    """The folder datasets named like a catalog set for which one of ``methods`` (their cards)
+    publishes values: a run's manifest records whether their pixels are the catalog's."""
+    published = {p.dataset for m in methods for p in m.card.published}
+    out = []
+    for dataset in datasets:
+        spec = named_catalog_set(dataset.name) if dataset.kind == "folder" else None
+        if spec is not None and spec.id in published:
+            out.append(dataset)
+    return out
+
+
+def record_catalog_identities(
+    manifest: dict[str, Any], datasets: Iterable[Dataset], seen: SeenPixels
+) -> None:
+    """Add ``catalog`` (:func:`catalog_identity`) to the record of each of ``datasets`` in a
+    run's ``manifest``, from the pixels in ``seen`` and the images the run did not read."""
+    records = {r.get("name"): r for r in manifest.get("datasets", [])}
+    for dataset in datasets:
+        if dataset.name in records:
+            records[dataset.name]["catalog"] = catalog_identity(dataset, seen.of(dataset.name))

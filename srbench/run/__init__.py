@@ -2,8 +2,9 @@
 
 Modules: ``config`` (the run's typed configuration), ``plan`` (the configuration checked and
 resolved into methods, metrics, protocol, device and datasets before any work), ``pipeline``
-(the run: store every row, resume, the local executor), ``cells`` (the per-image work every
-executor shares: what is still to do; degrade, run the methods, score),
+(the run: store every row, resume, the local executor), ``items`` (what is still to do: an item
+per image, a job per method), ``cells`` (the per-image work every executor shares: degrade, run
+the methods, score),
 ``distributed`` (``--executor ray``: the cells as Ray tasks; imported only then), ``isolation``
 (how methods are called: in-process threads, timeouts, ``--isolate`` worker processes), ``rows``
 (the stored rows, failures and set-level values), ``setlevel`` (FID/KID patch features per image),

@@ -21,15 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from srbench.catalog.resolve import Dataset
-from srbench.degradations import DegradationContext, ParsedSpec
+from srbench.degradations import DegradationContext
 from srbench.imageio import modcrop, to_rgb, write_png
 from srbench.methods import ImageContext, Tiling
 from srbench.methods.inference import Outcome
 from srbench.metrics import score_pair
 from srbench.run.isolation import Runner
+from srbench.run.items import Item, Job, todo_items
 from srbench.run.plan import (
-    Log,
     Plan,
     hr_features,
     patch_key,
@@ -50,36 +49,8 @@ from srbench.run.setlevel import Features
 
 __all__ = ["Draws", "Item", "Job", "failed_item", "image_path", "image_rows", "todo_items"]
 
-
-@dataclass(frozen=True)
-class Job:
-    """One method's work on one image: the draws still to make (``None``: the one call of a
-    deterministic method) and whether the image's aggregates follow them."""
-
-    label: str
-    samples: tuple[int | None, ...]
-    aggregate: bool = False
-
-
-@dataclass(frozen=True)
-class Item:
-    """One image of a (dataset, scale, degradation) group and the methods still to run on it."""
-
-    dataset: Dataset
-    scale: int
-    spec: ParsedSpec
-    image_id: str
-    jobs: tuple[Job, ...]
-
-    @property
-    def labels(self) -> list[str]:
-        """The methods with work on this image."""
-        return [job.label for job in self.jobs]
-
-    @property
-    def cells(self) -> int:
-        """Progress units: one per draw (a deterministic method's call is one)."""
-        return sum(len(job.samples) for job in self.jobs)
+# Item, Job and todo_items live in srbench.run.items; they are imported here (above) for the
+# executors, which take the per-image work from this module.
 
 
 @dataclass(frozen=True)
@@ -369,44 +340,6 @@ def _score_cell(
     if plan.methods[label].card.timed:
         scores[RUNTIME] = seconds
     return [row(plan, base, label, metric, value, None) for metric, value in scores.items()]
-
-
-def todo_items(plan: Plan, recorded: Recorded, run_dir: Path, log: Log) -> Iterator[Item]:
-    for dataset in plan.datasets:
-        for scale in plan.config.scales:
-            labels = [lbl for lbl, m in plan.methods.items() if m.card.supports(scale)]
-            for label in plan.methods.keys() - set(labels):
-                note = (
-                    f"skipped {label} at x{scale}: it supports x{plan.methods[label].card.scales}"
-                )
-                if note not in plan.skipped:
-                    plan.skipped.append(note)
-                    log(note)
-            for spec in plan.degradations:
-                canonical = spec.canonical(scale)
-                for image_id in dataset.image_ids:
-                    ctx = ImageContext(dataset.name, image_id, scale, canonical)
-                    cell = (dataset.name, image_id, scale, canonical, plan.config.seed)
-                    jobs = [item_job(plan, recorded, run_dir, cell, ctx, label) for label in labels]
-                    todo = tuple(job for job in jobs if job is not None)
-                    if todo:
-                        yield Item(dataset, scale, spec, image_id, todo)
-
-
-def item_job(
-    plan: Plan,
-    recorded: Recorded,
-    run_dir: Path,
-    cell: tuple[Any, ...],
-    ctx: ImageContext,
-    label: str,
-) -> Job | None:
-    """What ``label`` still has to do on one image (``None``: nothing)."""
-    if not plan.methods[label].card.stochastic:
-        return None if (*cell, label, None) in recorded.done else Job(label, (None,))
-    missing = recorded.missing(plan, run_dir, (*cell, label), ctx)
-    aggregate = draws(plan, label) > 1 and (*cell, label) not in recorded.aggregated
-    return Job(label, tuple(missing), aggregate) if missing or aggregate else None
 
 
 def image_path(run_dir: Path, ctx: ImageContext, label: str, draw: bool = False) -> Path:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
+from srbench.catalog.identity import identity_datasets, record_catalog_identities
 from srbench.config import validate
 from srbench.errors import RunError
 from srbench.run.cells import Draws, Item, image_rows, todo_items
@@ -42,7 +43,6 @@ from srbench.run.plan import (
     make_plan,
     manifest,
     parse_metrics,
-    record_identities,
     resolve_datasets,
 )
 from srbench.run.rows import set_rows
@@ -231,7 +231,8 @@ def _execute(
             # every group has its set rows now: the SR features were only kept for a resume
             shutil.rmtree(writer.path / "features", ignore_errors=True)
         remove_samples(writer.path)  # every image's aggregates are stored: draws kept no more
-        record_identities(plan, writer.manifest)  # from the pixels the run read
+        checked = identity_datasets(plan.datasets, plan.methods.values())
+        record_catalog_identities(writer.manifest, checked, plan.seen)  # from the pixels read
         executor.record(writer.manifest.setdefault("execution", {}))
         writer.manifest.update(status="complete", ended=now(), skipped=plan.skipped)
         writer.manifest.setdefault("metrics_skipped", {}).update(plan.skipped_metrics)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from srbench.catalog.identity import SeenPixels, catalog_identity, named_catalog_set
+from srbench.catalog.identity import SeenPixels, identity_datasets
 from srbench.catalog.resolve import (
     Dataset,
     catalog_spec,
@@ -54,7 +54,6 @@ __all__ = [
     "manifest",
     "patch_key",
     "patch_specs",
-    "record_identities",
     "resolve_datasets",
 ]
 
@@ -79,7 +78,7 @@ class Plan:
     datasets: list[Dataset] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     #: The pixels of images read by the run, for the datasets whose identity the manifest
-    #: records (:func:`record_identities`).
+    #: records (:func:`srbench.catalog.identity.record_catalog_identities`).
     seen: SeenPixels = field(default_factory=lambda: SeenPixels(()))
 
 
@@ -320,7 +319,8 @@ def resolve_datasets(plan: Plan, progress: bool, log: Log) -> None:
         log(note)
     if not plan.datasets:
         raise RunError("no dataset to run on; name one with --datasets.")
-    plan.seen = SeenPixels(d.name for d in _identity_datasets(plan))
+    checked = identity_datasets(plan.datasets, plan.methods.values())
+    plan.seen = SeenPixels(d.name for d in checked)
 
 
 def manifest(plan: Plan, run_id: str | None) -> dict[str, Any]:
@@ -364,29 +364,6 @@ def manifest(plan: Plan, run_id: str | None) -> dict[str, Any]:
             for label, m in plan.methods.items()
         },
     }
-
-
-def _identity_datasets(plan: Plan) -> list[Dataset]:
-    """Folder datasets named like a catalog set for which a method of the run publishes values:
-    the manifest records whether their pixels are the catalog's (:func:`record_identities`)."""
-    published = {p.dataset for m in plan.methods.values() for p in m.card.published}
-    out = []
-    for dataset in plan.datasets:
-        spec = named_catalog_set(dataset.name) if dataset.kind == "folder" else None
-        if spec is not None and spec.id in published:
-            out.append(dataset)
-    return out
-
-
-def record_identities(plan: Plan, manifest: dict[str, Any]) -> None:
-    """Add to each dataset record of ``manifest`` that needs it (:func:`_identity_datasets`)
-    whether its pixels are the catalog's (``catalog``:
-    :func:`srbench.catalog.identity.catalog_identity`). Called when the run's images are done:
-    the images the run read are not decoded again (:attr:`Plan.seen`)."""
-    records = {r.get("name"): r for r in manifest.get("datasets", [])}
-    for dataset in _identity_datasets(plan):
-        if dataset.name in records:
-            records[dataset.name]["catalog"] = catalog_identity(dataset, plan.seen.of(dataset.name))
 
 
 def patch_specs(plan: Plan) -> list[PatchSpec]:
