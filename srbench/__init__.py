@@ -18,14 +18,8 @@ import importlib.machinery
 import importlib.util
 import sys
 import warnings
-from importlib.metadata import PackageNotFoundError, version
 from types import ModuleType
 from typing import Any
-
-try:
-    __version__ = version("srbench")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0+unknown"
 
 _PUBLIC = {
     "DEGRADATIONS": "srbench.degradations",
@@ -48,7 +42,20 @@ _PUBLIC = {
 __all__ = ["__version__", *sorted(_PUBLIC)]
 
 
+def _version() -> str:
+    # importlib.metadata takes 20-30 ms to import: only ``--version`` and provenance need it
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("srbench")
+    except PackageNotFoundError:  # running from a source tree without installation
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # read on first use, like the public names below
+        globals()[name] = _version()
+        return globals()[name]
     module = _PUBLIC.get(name)
     if module is None:
         raise AttributeError(f"module 'srbench' has no attribute {name!r}")
@@ -58,7 +65,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_PUBLIC})
+    return sorted({*globals(), *_PUBLIC, "__version__"})
 
 
 # Modules that moved when the package was arranged by role (0.2). Importing an old path still

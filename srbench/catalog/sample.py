@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import skimage.data
 
 from srbench.imageio import write_png
 
@@ -22,6 +21,8 @@ SAMPLE_IMAGES = ("astronaut", "camera", "chelsea", "coffee", "rocket")
 
 def sample_images() -> dict[str, np.ndarray]:
     """The sample's HR images by id, as ``uint8`` arrays."""
+    import skimage.data  # here, not at the top: scikit-image takes 0.3 s to import
+
     return {
         name: np.asarray(getattr(skimage.data, name)(), dtype=np.uint8) for name in SAMPLE_IMAGES
     }

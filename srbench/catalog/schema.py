@@ -99,6 +99,11 @@ def load_catalog(path: Path | None = None) -> Registry[DatasetSpec]:
     return _load(Path(path))
 
 
+#: libyaml's safe loader where PyYAML was built with it: the same data as ``yaml.safe_load``,
+#: 10x faster (datasets.yaml: 40 -> 4 ms, on the start of every run and ``ls datasets``).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @functools.lru_cache(maxsize=1)
 def _load_default() -> Registry[DatasetSpec]:
     return _load(DEFAULT_PATH)
@@ -106,7 +111,7 @@ def _load_default() -> Registry[DatasetSpec]:
 
 def _load(path: Path) -> Registry[DatasetSpec]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except OSError as exc:
         raise SrbenchError(f"{path}: cannot read the dataset registry ({exc}).") from None
     except yaml.YAMLError as exc:
@@ -261,11 +266,24 @@ def pixel_digest(img: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(to_rgb(img)).tobytes()).hexdigest()
 
 
-def verify_images(spec: DatasetSpec, folder: Path) -> None:
+#: What identifies an image's pixels: width, height and :func:`pixel_digest`.
+Identity = tuple[int, int, str]
+
+
+def image_identity(img: np.ndarray) -> Identity:
+    """Width, height and :func:`pixel_digest` of a decoded image."""
+    return int(img.shape[1]), int(img.shape[0]), pixel_digest(img)
+
+
+def verify_images(
+    spec: DatasetSpec, folder: Path, known: Mapping[str, Identity] | None = None
+) -> None:
     """Check that ``folder`` holds exactly ``spec``'s images, with the declared pixels.
 
     Always checks the number of images; when ``spec.digests`` is declared, also checks every
-    image's id (file stem), size and :func:`pixel_digest`.
+    image's id (file stem), size and :func:`pixel_digest`. ``known`` holds the
+    :func:`image_identity` of images the caller decoded already (by id; a run reads every
+    image anyway): those files are not decoded again.
 
     Raises:
         VerificationError: Listing each missing, unexpected or different image (expected vs
@@ -278,7 +296,7 @@ def verify_images(spec: DatasetSpec, folder: Path) -> None:
         raise VerificationError(f"{spec.id}: {exc}\n{_verify_fix(folder)}") from None
     problems = _count_problems(spec, files)
     if spec.digests:
-        problems += _digest_problems(spec, files)
+        problems += _digest_problems(spec, files, known or {})
     if problems:
         lines = [f"{spec.id}: the images in {folder} are not the registered ones:"]
         lines += [f"  {p}" for p in problems[:20]]
@@ -294,7 +312,9 @@ def _count_problems(spec: DatasetSpec, files: Sequence[Path]) -> list[str]:
     return [f"{len(files)} images found, {spec.images} expected"]
 
 
-def _digest_problems(spec: DatasetSpec, files: Sequence[Path]) -> list[str]:
+def _digest_problems(
+    spec: DatasetSpec, files: Sequence[Path], known: Mapping[str, Identity]
+) -> list[str]:
     problems = []
     found = {p.stem: p for p in files}
     for image_id in sorted(spec.digests.keys() - found.keys()):
@@ -302,20 +322,20 @@ def _digest_problems(spec: DatasetSpec, files: Sequence[Path]) -> list[str]:
     for image_id in sorted(found.keys() - spec.digests.keys()):
         problems.append(f"{found[image_id].name}: not an image of {spec.id}")
     for image_id in sorted(found.keys() & spec.digests.keys()):
-        problem = _image_problem(found[image_id], spec.digests[image_id])
+        problem = _image_problem(found[image_id], spec.digests[image_id], known.get(image_id))
         if problem:
             problems.append(f"{found[image_id].name}: {problem}")
     return problems
 
 
-def _image_problem(path: Path, expected: tuple[int, int, str]) -> str | None:
-    try:
-        img = read_image(path)
-    except SrbenchError as exc:
-        return f"cannot be read ({exc})"
+def _image_problem(path: Path, expected: Identity, known: Identity | None) -> str | None:
+    if known is None:
+        try:
+            known = image_identity(read_image(path))
+        except SrbenchError as exc:
+            return f"cannot be read ({exc})"
     width, height, digest = expected
-    got_size = (img.shape[1], img.shape[0])
-    got = pixel_digest(img)
+    got_size, got = known[:2], known[2]
     if got_size == (width, height) and got == digest:
         return None
     return (

@@ -26,7 +26,6 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from srbench import __version__
 from srbench.errors import SrbenchError
 
 __all__ = [
@@ -168,6 +167,8 @@ def parse_scales(value: str) -> tuple[int, ...]:
 
 def _version(value: bool) -> None:
     if value:
+        from srbench import __version__  # read from the installed metadata only here
+
         typer.echo(f"srbench {__version__}")
         raise typer.Exit()
 

@@ -74,8 +74,9 @@ Isolate = Annotated[
 Workers = Annotated[
     int,
     typer.Option(
-        help="Threads that read, degrade and score beside the method (0: auto, up to 4, at most "
-        "the CPUs this process may use)."
+        help="Threads that read, degrade and score beside the method, and call thread-safe CPU "
+        "methods such as the interpolators (0: auto, up to 4, at most the CPUs this process may "
+        "use)."
     ),
 ]
 SaveImages = Annotated[bool, typer.Option(help="Write the SR PNGs into the run.")]

@@ -20,10 +20,8 @@ import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
-
-import pooch
-import requests
 
 from srbench.errors import (
     ChecksumError,
@@ -31,6 +29,12 @@ from srbench.errors import (
     OfflineError,
 )
 from srbench.system.files import atomic_path
+
+if TYPE_CHECKING:
+    import requests
+
+# pooch and requests are imported where a file is fetched or hashed, not here: together they
+# take about 0.1 s, and most commands (ls, run on cached data) never download.
 
 __all__ = ["HTTP_TIMEOUT_S", "cache_root", "download", "offline"]
 
@@ -48,7 +52,19 @@ _TRANSIENT_HTTP = (408, 429, 500, 502, 503, 504)
 def cache_root() -> Path:
     """The cache folder: ``$SRBENCH_CACHE`` if set, else the OS cache folder for srbench."""
     env = os.environ.get("SRBENCH_CACHE", "").strip()
-    return Path(env).expanduser() if env else Path(pooch.os_cache("srbench"))
+    return Path(env).expanduser() if env else _os_cache("srbench")
+
+
+def _os_cache(project: str) -> Path:
+    """``pooch.os_cache(project)`` without importing pooch (which imports requests): pooch's is
+    ``platformdirs.user_cache_dir``, and platformdirs is pooch's own dependency."""
+    try:
+        import platformdirs
+    except ImportError:  # a pooch that no longer uses platformdirs
+        import pooch
+
+        return Path(pooch.os_cache(project))
+    return Path(platformdirs.user_cache_dir(project))
 
 
 def offline() -> bool:
@@ -137,6 +153,8 @@ def _fetch(candidate: str, target: Path, sha256: str | None, progress: bool, ret
     if not _is_url(candidate):
         _copy_local(Path(candidate), target, sha256)
         return
+    import requests
+
     for attempt in range(retries + 1):
         try:
             _download_once(candidate, target, sha256, progress)
@@ -148,6 +166,8 @@ def _fetch(candidate: str, target: Path, sha256: str | None, progress: bool, ret
 
 
 def _download_once(url: str, target: Path, sha256: str | None, progress: bool) -> None:
+    import pooch
+
     downloader = pooch.HTTPDownloader(
         progressbar=progress, chunk_size=_CHUNK_BYTES, timeout=HTTP_TIMEOUT_S
     )
@@ -177,12 +197,16 @@ def _split_hash(expected: str) -> tuple[str, str]:
 
 def _hash_error(path: Path, expected: str) -> str | None:
     """``None`` when ``path`` has the ``expected`` hash, else a sentence saying both hashes."""
+    import pooch
+
     alg, want = _split_hash(expected)
     got = pooch.file_hash(str(path), alg=alg)
     return None if got == want else f"its {alg} is {got}, expected {want}"
 
 
 def _transient(exc: requests.RequestException) -> bool:
+    import requests
+
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         return exc.response.status_code in _TRANSIENT_HTTP
     return isinstance(
@@ -191,6 +215,8 @@ def _transient(exc: requests.RequestException) -> bool:
 
 
 def _describe(exc: requests.RequestException) -> str:
+    import requests
+
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         return f"HTTP {exc.response.status_code} {exc.response.reason or ''}".rstrip()
     if isinstance(exc, requests.Timeout):

@@ -102,6 +102,13 @@ class SRMethod(abc.ABC):
     #: interpolation baselines, MATLAB's ``imresize(uint8)``); for any other method the runner
     #: warns when it does (:func:`srbench.resize.warn_uint8_upscales`).
     uint8_imresize: ClassVar[bool] = False
+    #: True for a method whose calls on different images may run at the same time in threads
+    #: of one process: a call changes no state of the instance that another call reads, and its
+    #: heavy work releases the GIL (numpy, OpenCV, SciPy's sparse products). The runner then
+    #: spreads its calls over the ``--workers`` threads, so a CPU method uses every core; other
+    #: methods (torch networks, which thread inside each call; GPU methods, one stream) are
+    #: called one image at a time.
+    thread_safe: ClassVar[bool] = False
     #: The spec :func:`srbench.methods.create_method` made this instance from; the runner
     #: creates fresh instances from it (in a worker process, or after a call that timed out).
     created_from: str | None = None

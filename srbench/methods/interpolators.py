@@ -18,6 +18,7 @@ class Interpolator(SRMethod):
 
     kernel: ClassVar[str]
     uint8_imresize = True  # the papers' baseline is imresize on uint8, rounding included
+    thread_safe = True  # imresize keeps no state but its cached weights; numpy/SciPy drop the GIL
 
     def upscale(self, lr: np.ndarray, scale: int) -> np.ndarray:
         """Upscale a ``uint8`` image by ``scale``; output size is ``scale`` times the input."""

@@ -2,28 +2,42 @@
 
 Modules: ``config`` (the run's typed configuration), ``plan`` (the configuration checked and
 resolved into methods, metrics, protocol, device and datasets before any work), ``pipeline``
-(the run: store every row, resume, the local executor), ``cells`` (the per-image work every
-executor shares: what is still to do; degrade, run the methods, score),
+(the run: store every row, resume, the local executor), ``items`` (what is still to do: an item
+per image, a job per method), ``cells`` (the per-image work every executor shares: degrade, run
+the methods, score),
 ``distributed`` (``--executor ray``: the cells as Ray tasks; imported only then), ``isolation``
 (how methods are called: in-process threads, timeouts, ``--isolate`` worker processes), ``rows``
 (the stored rows, failures and set-level values), ``setlevel`` (FID/KID patch features per image),
 ``folders`` (``degrade``/``upscale`` a folder) and ``evaluate`` (``eval``: score SR against HR
 folders).
+
+Each public name is imported from its module on first use, so that ``srbench run`` does not
+load ``eval``'s pandas before its first image.
 """
 
-from srbench.run.evaluate import EvalResult, evaluate_folders, pair_folders
-from srbench.run.folders import FolderResult, degrade_folder, upscale_folder
-from srbench.run.pipeline import RunConfig, RunResult, resume, run
+from __future__ import annotations
 
-__all__ = [
-    "EvalResult",
-    "FolderResult",
-    "RunConfig",
-    "RunResult",
-    "degrade_folder",
-    "evaluate_folders",
-    "pair_folders",
-    "resume",
-    "run",
-    "upscale_folder",
-]
+import importlib
+from typing import Any
+
+_MODULES = {
+    "evaluate": ("EvalResult", "evaluate_folders", "pair_folders"),
+    "folders": ("FolderResult", "degrade_folder", "upscale_folder"),
+    "pipeline": ("RunConfig", "RunResult", "resume", "run"),
+}
+_PUBLIC = {name: module for module, names in _MODULES.items() for name in names}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'srbench.run' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"srbench.run.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_PUBLIC})

@@ -1,8 +1,12 @@
 """The grid's per-image work, shared by every executor: which images and draws are still to do
-(:func:`todo_items`), and for each image reading and degrading it, running its methods (one at
-a time, through a :class:`~srbench.run.isolation.Runner`) and scoring their outputs in a thread
-pool (:func:`image_rows`). The executors (:mod:`srbench.run.pipeline`,
-:mod:`srbench.run.distributed`) decide only where this runs and how rows reach the store.
+(:func:`todo_items`), and for each image reading and degrading it, running its methods (through
+a :class:`~srbench.run.isolation.Runner`) and scoring their outputs in a thread pool
+(:func:`image_rows`). A method the runner may call concurrently (a thread-safe CPU method: the
+interpolators) is called in the pool too, each call and its scoring one task, so its images
+spread over the cores; other methods are called one image at a time in the calling thread (a
+torch network threads inside each call; a GPU prefers one stream). The executors
+(:mod:`srbench.run.pipeline`, :mod:`srbench.run.distributed`) decide only where this runs and
+how rows reach the store.
 """
 
 from __future__ import annotations
@@ -10,21 +14,21 @@ from __future__ import annotations
 import collections
 import itertools
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from srbench.catalog.resolve import Dataset
-from srbench.degradations import DegradationContext, ParsedSpec
+from srbench.degradations import DegradationContext
 from srbench.imageio import modcrop, to_rgb, write_png
 from srbench.methods import ImageContext, Tiling
+from srbench.methods.inference import Outcome
 from srbench.metrics import Reference, score_pair
 from srbench.run.isolation import Runner
+from srbench.run.items import Item, Job, todo_items
 from srbench.run.plan import (
-    Log,
     Plan,
     hr_features,
     patch_key,
@@ -45,36 +49,8 @@ from srbench.run.setlevel import Features
 
 __all__ = ["Draws", "Item", "Job", "failed_item", "image_path", "image_rows", "todo_items"]
 
-
-@dataclass(frozen=True)
-class Job:
-    """One method's work on one image: the draws still to make (``None``: the one call of a
-    deterministic method) and whether the image's aggregates follow them."""
-
-    label: str
-    samples: tuple[int | None, ...]
-    aggregate: bool = False
-
-
-@dataclass(frozen=True)
-class Item:
-    """One image of a (dataset, scale, degradation) group and the methods still to run on it."""
-
-    dataset: Dataset
-    scale: int
-    spec: ParsedSpec
-    image_id: str
-    jobs: tuple[Job, ...]
-
-    @property
-    def labels(self) -> list[str]:
-        """The methods with work on this image."""
-        return [job.label for job in self.jobs]
-
-    @property
-    def cells(self) -> int:
-        """Progress units: one per draw (a deterministic method's call is one)."""
-        return sum(len(job.samples) for job in self.jobs)
+# Item, Job and todo_items live in srbench.run.items; they are imported here (above) for the
+# executors, which take the per-image work from this module.
 
 
 @dataclass(frozen=True)
@@ -96,38 +72,90 @@ def image_rows(
 ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
     """Yield ``(cells, rows)`` per image, in order.
 
-    Methods run one at a time through ``runner`` (GPUs prefer one stream); reading and degrading
-    the next images and scoring the previous outputs run in ``pool`` meanwhile.
+    Methods the runner calls one at a time run here (GPUs prefer one stream); reading and
+    degrading the next images, scoring the previous outputs and the calls of concurrent methods
+    (:meth:`~srbench.run.isolation.Runner.concurrent`) run in ``pool`` meanwhile. At most
+    ``workers + 1`` images are read ahead and ``workers + 1`` images' outputs wait to be
+    scored, so memory does not grow with the dataset.
     """
     ahead = plan.config.workers + 1
     upcoming = iter(items)
     prepared = collections.deque(
         (item, pool.submit(_prepare, plan, item)) for item in itertools.islice(upcoming, ahead)
     )
-    pending: collections.deque[tuple[int, list[Future]]] = collections.deque()
+    # per image: its cells, the futures of its rows, and those of its calls queued in the pool
+    pending: collections.deque[tuple[int, list[Future], list[Future]]] = collections.deque()
+    notes: collections.deque[tuple[str, str]] = collections.deque()  # warnings of pool calls
     try:
         while prepared:
             item, future = prepared.popleft()
             for nxt in itertools.islice(upcoming, 1):
                 prepared.append((nxt, pool.submit(_prepare, plan, nxt)))
+            work = _CellWork(plan, run_dir, pool, runner, warn, notes, [])
             futures: list[Future] = []
-            pending.append((item.cells, futures))  # an interrupt keeps the cells already run
-            _run_methods(plan, run_dir, item, future, pool, runner, warn, draws_, futures)
+            pending.append((item.cells, futures, work.calls))  # an interrupt keeps cells run
+            _run_methods(work, item, future, draws_, futures)
             while pending and (len(pending) > ahead or all(f.done() for f in pending[0][1])):
-                cells, futures = pending.popleft()
-                yield cells, [row for f in futures for row in f.result()]
+                cells, futures, _ = pending.popleft()
+                rows = [row for f in futures for row in f.result()]
+                _deliver(notes, warn)
+                yield cells, rows
     except KeyboardInterrupt:
         # Cells that ran are only being scored (the interrupted image's too, for a stochastic
-        # method draw by draw): hand them over, then stop.
-        for cells, futures in pending:
-            yield cells, [row for f in futures for row in f.result()]
+        # method draw by draw): hand them over, then stop. Calls queued in the pool and not
+        # started are dropped: their cells are missing, and --resume computes them.
+        for _, _, calls in pending:
+            for f in calls:
+                f.cancel()  # only if it has not started
+        for cells, futures, _ in pending:
+            yield cells, _finished_rows(futures)
+        _deliver(notes, warn)
         raise
-    for cells, futures in pending:
-        yield cells, [row for f in futures for row in f.result()]
+    for cells, futures, _ in pending:
+        rows = [row for f in futures for row in f.result()]
+        _deliver(notes, warn)
+        yield cells, rows
+
+
+def _deliver(notes: collections.deque[tuple[str, str]], warn: Callable[[str, str], None]) -> None:
+    """Pass the warnings of calls made in the pool to ``warn`` in this (the driver's) thread."""
+    while notes:
+        warn(*notes.popleft())
+
+
+def _finished_rows(futures: list[Future]) -> list[dict[str, Any]]:
+    """The rows of the cells that ran (a cancelled call, or the aggregate of a cancelled draw,
+    has none)."""
+    rows = []
+    for f in futures:
+        try:
+            rows += f.result()
+        except CancelledError:
+            continue
+        except KeyboardInterrupt:
+            if f.done() and isinstance(f.exception(), KeyboardInterrupt):
+                continue  # the call itself raised it (in the pool): it has no rows
+            raise
+    return rows
+
+
+@dataclass(frozen=True)
+class _CellWork:
+    """What calling a method on a cell and scoring it needs (one per image)."""
+
+    plan: Plan
+    run_dir: Path
+    pool: ThreadPoolExecutor
+    runner: Runner
+    warn: Callable[[str, str], None]
+    notes: collections.deque[tuple[str, str]]
+    #: The image's method calls queued in the pool (a Ctrl-C drops those not started).
+    calls: list[Future]
 
 
 def _prepare(plan: Plan, item: Item) -> tuple[np.ndarray, np.ndarray]:
     hr = _read_only(item.dataset.load(item.image_id))
+    plan.seen.add(item.dataset.name, item.image_id, hr)  # for the manifest's identity check
     context = DegradationContext(item.dataset.name, item.image_id, plan.config.seed)
     lr = _read_only(item.spec(modcrop(to_rgb(hr), item.scale), item.scale, context))
     if plan.features is not None:
@@ -149,18 +177,11 @@ def _read_only(image: np.ndarray) -> np.ndarray:
 
 
 def _run_methods(
-    plan: Plan,
-    run_dir: Path,
-    item: Item,
-    prepared: Future,
-    pool: ThreadPoolExecutor,
-    runner: Runner,
-    warn: Callable[[str, str], None],
-    draws_: Draws,
-    futures: list[Future],
+    work: _CellWork, item: Item, prepared: Future, draws_: Draws, futures: list[Future]
 ) -> None:
-    """Run ``item``'s jobs, appending to ``futures`` each cell's rows (being scored) as it
-    runs."""
+    """Run ``item``'s jobs, appending to ``futures`` each cell's rows (being computed or
+    scored), in the jobs' order."""
+    plan, run_dir, pool = work.plan, work.run_dir, work.pool
     base = base_row(plan, item.dataset, item.scale, item.spec, item.image_id)
     context = ImageContext(item.dataset.name, item.image_id, item.scale, base["degradation"])
     try:
@@ -177,9 +198,7 @@ def _run_methods(
         for sample in job.samples:
             cell, ctx = _cell(plan, base, context, sample)
             if problem is None:
-                drawn.append(
-                    _run_cell(plan, run_dir, cell, job.label, lr, ref, ctx, pool, runner, warn)
-                )
+                drawn.append(_run_cell(work, cell, job.label, lr, ref, ctx))
             else:
                 drawn.append(_done(failure_rows(plan, cell, job.label, problem)))
             futures.append(drawn[-1])
@@ -213,26 +232,58 @@ def failed_item(plan: Plan, item: Item, message: str) -> list[dict[str, Any]]:
 
 
 def _run_cell(
-    plan: Plan,
-    run_dir: Path,
+    work: _CellWork,
     cell: dict[str, Any],
     label: str,
     lr: np.ndarray,
     reference: Reference,
     ctx: ImageContext,
-    pool: ThreadPoolExecutor,
-    runner: Runner,
-    warn: Callable[[str, str], None],
 ) -> Future:
-    """Call the method on one cell (one draw of a stochastic one); its rows, being scored."""
-    tiling = Tiling(plan.config.tile, plan.config.tile_overlap, plan.config.batch_size)
-    outcome = runner.call(label, lr, ctx, tiling)
+    """Call the method on one cell (one draw of a stochastic one): here, then its scoring in
+    the pool, or (a concurrent method) both as one task in the pool. Its rows, being made."""
+    if work.runner.concurrent(label):
+        work.calls.append(work.pool.submit(_call_and_score, work, cell, label, lr, reference, ctx))
+        return work.calls[-1]
+    outcome = _call(work, label, lr, ctx)
     for message in outcome.warnings:
-        warn(label, message)
+        work.warn(label, message)
     if outcome.sr is None:
-        return _done(failure_rows(plan, cell, label, outcome.error or "no output"))
-    return pool.submit(
-        _score_cell, plan, run_dir, cell, label, outcome.sr, outcome.seconds, reference, ctx
+        return _done(failure_rows(work.plan, cell, label, outcome.error or "no output"))
+    return work.pool.submit(
+        _score_cell,
+        work.plan,
+        work.run_dir,
+        cell,
+        label,
+        outcome.sr,
+        outcome.seconds,
+        reference,
+        ctx,
+    )
+
+
+def _call(work: _CellWork, label: str, lr: np.ndarray, ctx: ImageContext) -> Outcome:
+    config = work.plan.config
+    tiling = Tiling(config.tile, config.tile_overlap, config.batch_size)
+    return work.runner.call(label, lr, ctx, tiling)
+
+
+def _call_and_score(
+    work: _CellWork,
+    cell: dict[str, Any],
+    label: str,
+    lr: np.ndarray,
+    reference: Reference,
+    ctx: ImageContext,
+) -> list[dict[str, Any]]:
+    """One cell of a concurrent method, in a pool thread: the call, then its scoring; the
+    call's warnings go to the driver's thread (:func:`_deliver`)."""
+    outcome = _call(work, label, lr, ctx)
+    work.notes.extend((label, message) for message in outcome.warnings)
+    if outcome.sr is None:
+        return failure_rows(work.plan, cell, label, outcome.error or "no output")
+    return _score_cell(
+        work.plan, work.run_dir, cell, label, outcome.sr, outcome.seconds, reference, ctx
     )
 
 
@@ -302,44 +353,6 @@ def _score_cell(
     if plan.methods[label].card.timed:
         scores[RUNTIME] = seconds
     return [row(plan, base, label, metric, value, None) for metric, value in scores.items()]
-
-
-def todo_items(plan: Plan, recorded: Recorded, run_dir: Path, log: Log) -> Iterator[Item]:
-    for dataset in plan.datasets:
-        for scale in plan.config.scales:
-            labels = [lbl for lbl, m in plan.methods.items() if m.card.supports(scale)]
-            for label in plan.methods.keys() - set(labels):
-                note = (
-                    f"skipped {label} at x{scale}: it supports x{plan.methods[label].card.scales}"
-                )
-                if note not in plan.skipped:
-                    plan.skipped.append(note)
-                    log(note)
-            for spec in plan.degradations:
-                canonical = spec.canonical(scale)
-                for image_id in dataset.image_ids:
-                    ctx = ImageContext(dataset.name, image_id, scale, canonical)
-                    cell = (dataset.name, image_id, scale, canonical, plan.config.seed)
-                    jobs = [item_job(plan, recorded, run_dir, cell, ctx, label) for label in labels]
-                    todo = tuple(job for job in jobs if job is not None)
-                    if todo:
-                        yield Item(dataset, scale, spec, image_id, todo)
-
-
-def item_job(
-    plan: Plan,
-    recorded: Recorded,
-    run_dir: Path,
-    cell: tuple[Any, ...],
-    ctx: ImageContext,
-    label: str,
-) -> Job | None:
-    """What ``label`` still has to do on one image (``None``: nothing)."""
-    if not plan.methods[label].card.stochastic:
-        return None if (*cell, label, None) in recorded.done else Job(label, (None,))
-    missing = recorded.missing(plan, run_dir, (*cell, label), ctx)
-    aggregate = draws(plan, label) > 1 and (*cell, label) not in recorded.aggregated
-    return Job(label, tuple(missing), aggregate) if missing or aggregate else None
 
 
 def image_path(run_dir: Path, ctx: ImageContext, label: str, draw: bool = False) -> Path:

@@ -5,16 +5,20 @@ tiling)`` returns an :class:`Outcome`, the checked output or the message of a fa
 raises for what a method does (an exception, ``sys.exit``, a wrong output, a timeout, a crash of
 its worker). Only ``KeyboardInterrupt`` goes through: Ctrl-C stops the run, which saves.
 
-**In-process** (the default). Without ``--timeout`` a method runs in the main thread, a plain
-call. With ``--timeout`` each method runs in a thread of its own (one per method, kept for every
-image) and the main thread waits at most ``--timeout`` seconds for it. Python cannot stop a
-thread, so a call that overruns is abandoned: its cell gets a ``timeout`` failure row, the
-thread is left to finish (or not) on its own, and the method instance it holds is retired; the
-next image gets a fresh instance created from the method's spec, so a stuck call can never
-touch a later image's result, and the run goes on. Each abandoned call keeps its instance (its
-weights) in memory, so after :data:`MAX_STUCK` of one method are still running its remaining
-images fail at once, saying to use ``--isolate``. A call that holds the GIL inside C code for
-long (rare: numpy and torch release it) also holds up the main thread until it returns.
+**In-process** (the default). Without ``--timeout`` a method runs in the caller's thread, a plain
+call; a thread-safe method (:attr:`~srbench.methods.SRMethod.thread_safe`: the interpolators) may be
+called from several threads at once (:meth:`Runner.concurrent`), which the runner uses to spread its
+images over the cores. With ``--timeout`` each method runs in a thread of its own (one per method,
+kept for every image) and the main thread waits at most ``--timeout`` seconds for it. Python cannot
+stop a thread, so a call that overruns is abandoned: its cell gets a ``timeout`` failure row, the
+thread is left to finish (or not) on its own, and the method instance it holds is retired; the next
+image gets a fresh instance created from the method's spec, so a stuck call can never touch a later
+image's result, and the run goes on. Each abandoned call keeps its instance (its weights) in memory,
+so after :data:`MAX_STUCK` of one method are still running its remaining images fail at once, saying
+to use ``--isolate``. A thread-safe method's calls under ``--timeout`` each get a thread of their
+own instead (they may run at the same time), and an abandoned call keeps the instance: its calls
+share no state. A call that holds the GIL inside C code for long (rare: numpy and torch
+release it) also holds up the main thread until it returns.
 
 **Isolated** (``--isolate``). Each method runs in a long-lived worker process of its own
 (``multiprocessing``, ``spawn``), created there from its spec, so models stay loaded across
@@ -65,6 +69,11 @@ class Runner:
 
     def call(self, label: str, lr: np.ndarray, context: ImageContext, tiling: Tiling) -> Outcome:
         raise NotImplementedError
+
+    def concurrent(self, label: str) -> bool:
+        """Whether :meth:`call` may run for ``label`` in several threads at once (on different
+        images); otherwise the caller makes one call at a time."""
+        return False
 
     def close(self) -> None:
         """Release what the runner holds."""
@@ -128,6 +137,13 @@ class InProcess(Runner):
         self._stuck: dict[str, list[_MethodThread]] = {}
         self._retired: set[str] = set()
         self._broken: dict[str, str] = {}
+        self._lock = threading.Lock()  # stuck calls and events, for concurrent calls
+
+    def concurrent(self, label: str) -> bool:
+        """A thread-safe method (:attr:`SRMethod.thread_safe`): a plain call in any thread, or
+        under ``--timeout`` a thread of its own per call. Other methods' calls go one at a time
+        through the method's thread, so that an abandoned call retires exactly one instance."""
+        return self.methods[label].thread_safe
 
     def call(self, label: str, lr: np.ndarray, context: ImageContext, tiling: Tiling) -> Outcome:
         if label in self._retired:
@@ -138,14 +154,12 @@ class InProcess(Runner):
         job = functools.partial(infer, self.methods[label], lr, context, tiling, warn=notes.append)
         if self.timeout is None:
             return _call(job, notes)
-        stuck = [t for t in self._stuck.get(label, []) if t.alive]
-        self._stuck[label] = stuck
-        if len(stuck) >= MAX_STUCK:
-            return Outcome(
-                error=f"not run: {len(stuck)} earlier calls of this method overran --timeout "
-                f"{self.timeout:g} s and are still running in threads that cannot be stopped. "
-                "Fix: rerun with --isolate, which kills a call that overruns."
-            )
+        if self.methods[label].thread_safe:
+            return self._call_alone(label, job, notes)
+        refused = self._too_many_stuck(label)
+        if refused is not None:
+            return refused
+        stuck = self._stuck[label]
         thread = self._threads.get(label) or self._threads.setdefault(label, _MethodThread(label))
         future = thread.submit(functools.partial(_call, job, notes))
         if not wait_futures([future], timeout=self.timeout).done:
@@ -159,6 +173,44 @@ class InProcess(Runner):
                     self.timeout,
                     "the call was abandoned (a thread cannot be stopped) and the method is "
                     "created afresh for the next image; --isolate kills such a call instead",
+                )
+            )
+        return future.result()
+
+    def _too_many_stuck(self, label: str) -> Outcome | None:
+        """The failure of a call not made because :data:`MAX_STUCK` abandoned calls of the
+        method are still running (else ``None``)."""
+        with self._lock:
+            stuck = [t for t in self._stuck.get(label, []) if t.alive]
+            self._stuck[label] = stuck
+        if len(stuck) < MAX_STUCK:
+            return None
+        return Outcome(
+            error=f"not run: {len(stuck)} earlier calls of this method overran --timeout "
+            f"{self.timeout:g} s and are still running in threads that cannot be stopped. "
+            "Fix: rerun with --isolate, which kills a call that overruns."
+        )
+
+    def _call_alone(self, label: str, job: Callable[[], Any], notes: list[str]) -> Outcome:
+        """A thread-safe method's call under ``--timeout``, in a thread of its own (calls on
+        other images may run at the same time). An overrunning call is abandoned; the instance
+        is kept, since its calls share no state."""
+        refused = self._too_many_stuck(label)
+        if refused is not None:
+            return refused
+        thread = _MethodThread(label)
+        future = thread.submit(functools.partial(_call, job, notes))
+        thread.abandon()  # the thread ends after this one call
+        if not wait_futures([future], timeout=self.timeout).done:
+            with self._lock:
+                self._stuck.setdefault(label, []).append(thread)
+                self._count(label)
+            return Outcome(
+                error=timeout_message(
+                    self.timeout,
+                    "the call was abandoned (a thread cannot be stopped); the method is "
+                    "thread-safe, so its other calls go on beside it; --isolate kills such a "
+                    "call instead",
                 )
             )
         return future.result()

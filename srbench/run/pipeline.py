@@ -15,18 +15,21 @@ is :mod:`srbench.run.isolation`'s.
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import socket
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from tqdm import tqdm
 
+from srbench.catalog.identity import identity_datasets, record_catalog_identities
 from srbench.config import validate
 from srbench.errors import RunError
 from srbench.run.cells import Draws, Item, image_rows, todo_items
@@ -44,9 +47,11 @@ from srbench.run.plan import (
 )
 from srbench.run.rows import set_rows
 from srbench.run.samples import IMAGE_CELL, Recorded, load_diversity, remove_samples
-from srbench.store import RunWriter, read_run
-from srbench.store.writer import check_run_id
+from srbench.store.writer import RunWriter, check_run_id
 from srbench.system.provenance import now
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "Executor",
@@ -61,6 +66,9 @@ __all__ = [
 ]
 
 FLUSH_SECONDS = 2.0
+#: What storing the rows needs (0.4 s to import), imported beside the first images' work
+#: rather than before it or after the last image (:func:`_preload`).
+PRELOAD = ("pandas", "pyarrow.parquet")
 
 
 @dataclass
@@ -198,7 +206,7 @@ def _execute(
 ) -> RunResult:
     executor: Executor | None = None
     try:
-        recorded = Recorded.of(read_run(writer.path))
+        recorded = Recorded.of_run(writer.path)
         images = list(todo_items(plan, recorded, writer.path, log))
         last_flush = time.monotonic()
         total = sum(item.cells for item in images)
@@ -208,7 +216,9 @@ def _execute(
         execution = writer.manifest.setdefault("execution", {})
         executor.record(execution)
         with tqdm(total=total, desc="run", unit="cell", disable=not progress) as bar:
-            for cells, rows in executor.stream(images, warn):
+            for n, (cells, rows) in enumerate(executor.stream(images, warn)):
+                if n == 0:  # the first image is done: the libraries its work needs are loaded
+                    _preload()
                 writer.add(rows)
                 bar.update(cells)
                 if time.monotonic() - last_flush > FLUSH_SECONDS:
@@ -221,6 +231,8 @@ def _execute(
             # every group has its set rows now: the SR features were only kept for a resume
             shutil.rmtree(writer.path / "features", ignore_errors=True)
         remove_samples(writer.path)  # every image's aggregates are stored: draws kept no more
+        checked = identity_datasets(plan.datasets, plan.methods.values())
+        record_catalog_identities(writer.manifest, checked, plan.seen)  # from the pixels read
         executor.record(writer.manifest.setdefault("execution", {}))
         writer.manifest.update(status="complete", ended=now(), skipped=plan.skipped)
         writer.manifest.setdefault("metrics_skipped", {}).update(plan.skipped_metrics)
@@ -267,8 +279,9 @@ class Executor:
 
 
 class LocalExecutor(Executor):
-    """Every cell in this process: methods one at a time through a :class:`Runner`, reading,
-    degrading and scoring in ``plan.config.workers`` threads beside them."""
+    """Every cell in this process through a :class:`Runner`: methods one image at a time, and
+    reading, degrading, scoring and the calls of thread-safe methods in ``plan.config.workers``
+    threads beside them (:func:`~srbench.run.cells.image_rows`)."""
 
     def __init__(self, plan: Plan, run_dir: Path, items: list[Item], draws_: Draws) -> None:
         self.plan, self.run_dir, self.draws = plan, run_dir, draws_
@@ -319,6 +332,27 @@ def _executor(
 
         return RayExecutor(plan, run_dir, address, log)
     return LocalExecutor(plan, run_dir, items, draws_)
+
+
+def _preload() -> threading.Thread | None:
+    """Import :data:`PRELOAD` in a thread of its own, once: the pool's image work releases the
+    GIL, so the import overlaps it. Started after the first image's rows, when the libraries
+    that work needs are loaded (two threads importing packages that share modules can find a
+    partly initialised one). Not a daemon: an exit waits for the import instead of cutting it."""
+    missing = [name for name in PRELOAD if name not in sys.modules]
+    if not missing:
+        return None
+
+    def load() -> None:
+        for name in missing:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 (the first real use reports it)
+                return
+
+    thread = threading.Thread(target=load, name="srbench-preload")
+    thread.start()
+    return thread
 
 
 def _warner(writer: RunWriter, log: Log) -> Callable[[str, str], None]:

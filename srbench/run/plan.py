@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from srbench.catalog.identity import catalog_identity, named_catalog_set
+from srbench.catalog.identity import SeenPixels, identity_datasets
 from srbench.catalog.resolve import (
     Dataset,
     catalog_spec,
@@ -77,6 +77,9 @@ class Plan:
     skipped_metrics: dict[str, str] = field(default_factory=dict)
     datasets: list[Dataset] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    #: The pixels of images read by the run, for the datasets whose identity the manifest
+    #: records (:func:`srbench.catalog.identity.record_catalog_identities`).
+    seen: SeenPixels = field(default_factory=lambda: SeenPixels(()))
 
 
 def absolute_paths(config: RunConfig) -> RunConfig:
@@ -316,6 +319,8 @@ def resolve_datasets(plan: Plan, progress: bool, log: Log) -> None:
         log(note)
     if not plan.datasets:
         raise RunError("no dataset to run on; name one with --datasets.")
+    checked = identity_datasets(plan.datasets, plan.methods.values())
+    plan.seen = SeenPixels(d.name for d in checked)
 
 
 def manifest(plan: Plan, run_id: str | None) -> dict[str, Any]:
@@ -329,7 +334,6 @@ def manifest(plan: Plan, run_id: str | None) -> dict[str, Any]:
     if plan.features is not None:
         models.update(dict.fromkeys((s.metric for s in plan.set_metrics), plan.features.extractor))
     metric_names = [*plan.metrics, *dict.fromkeys(s.metric for s in plan.set_metrics)]
-    published = {p.dataset for m in plan.methods.values() for p in m.card.published}
     return {
         "schema_version": 1,
         "run_id": run_id,
@@ -348,7 +352,7 @@ def manifest(plan: Plan, run_id: str | None) -> dict[str, Any]:
             for name in metric_names
         },
         "metrics_skipped": plan.skipped_metrics,
-        "datasets": [_dataset_record(d, published) for d in plan.datasets],
+        "datasets": [d.record() for d in plan.datasets],
         "methods": {
             label: {
                 "name": m.card.name,
@@ -360,18 +364,6 @@ def manifest(plan: Plan, run_id: str | None) -> dict[str, Any]:
             for label, m in plan.methods.items()
         },
     }
-
-
-def _dataset_record(dataset: Dataset, published: set[str]) -> dict[str, Any]:
-    """The manifest's record of ``dataset``; a folder named like a catalog set for which a
-    method of the run publishes values also records whether its pixels are the catalog's
-    (``catalog``: :func:`srbench.catalog.identity.catalog_identity`; checked only then, as it
-    decodes every image)."""
-    record = dataset.record()
-    spec = named_catalog_set(dataset.name) if dataset.kind == "folder" else None
-    if spec is not None and spec.id in published:
-        record["catalog"] = catalog_identity(dataset)
-    return record
 
 
 def patch_specs(plan: Plan) -> list[PatchSpec]:

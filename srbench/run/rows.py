@@ -19,7 +19,7 @@ from srbench.metrics import METRICS
 from srbench.metrics.distribution import SetMetricSpec
 from srbench.run.plan import RUNTIME, Plan, hr_features
 from srbench.run.setlevel import Features, score_set
-from srbench.store import SET_IMAGE, read_run
+from srbench.store.schema import SET_IMAGE
 from srbench.system.device import describe_device
 
 __all__ = ["RUNTIME", "base_row", "describe", "failure_rows", "row", "set_rows"]
@@ -74,6 +74,8 @@ def describe(exc: BaseException) -> str:
 def set_rows(plan: Plan, run_dir: Path) -> list[dict[str, Any]]:
     """FID/KID rows of every finished (dataset, scale, degradation, method) group that has none
     yet; a group with failed or missing images gets an error row instead of a partial value."""
+    from srbench.store import read_run  # pandas: only when the run has set-level metrics
+
     frame = read_run(run_dir)
     sets = frame[frame["image"] == SET_IMAGE]
     done = set(

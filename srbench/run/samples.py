@@ -30,10 +30,9 @@ import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from srbench.errors import MissingWeightsError
 from srbench.methods import ImageContext
@@ -44,6 +43,9 @@ from srbench.store.writer import cell_keys
 from srbench.system.extras import MissingDependencyError
 from srbench.system.files import atomic_path
 from srbench.weights.files import locate
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "AGGREGATES",
@@ -158,6 +160,14 @@ class Recorded:
     done: set[tuple[Any, ...]] = field(default_factory=set)
     aggregated: set[Cell] = field(default_factory=set)
     samples: dict[Cell, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @classmethod
+    def of_run(cls, run_dir: Path) -> Recorded:
+        """Index the rows stored in ``run_dir``; a new run (no rows file) without reading
+        anything, so that pandas loads beside the first images rather than before them."""
+        from srbench.store.reader import read_run, rows_files
+
+        return cls.of(read_run(run_dir)) if rows_files(run_dir) else cls()
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> Recorded:

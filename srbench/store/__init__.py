@@ -1,49 +1,54 @@
 """The results store: one tidy long table per run (``schema``), written atomically under a lock
 (``writer``), read by every consumer through :func:`load_results` (``reader``); damaged files
 are recognised and left out with a warning (``damage``), listed and moved aside by
-``srbench verify`` (``verify``)."""
+``srbench verify`` (``verify``).
 
-from srbench.store.damage import QUARANTINE, Damage, DamagedFileError
-from srbench.store.reader import (
-    dataset_sizes,
-    load_manifests,
-    load_results,
-    load_store,
-    read_manifest,
-    read_run,
-    run_dirs,
-    scan_run,
-)
-from srbench.store.schema import (
-    CELL_KEY,
-    COLUMNS,
-    IDENTITY,
-    MANIFEST,
-    NULLABLE_KEY,
-    ROW_KEY,
-    SET_IMAGE,
-)
-from srbench.store.writer import RunWriter, new_run_id
+Each public name is imported from its module on first use: the modules need pandas and pyarrow
+(about 0.4 s to import), which ``srbench ls runs`` on an empty store and the start of
+``srbench run`` do without.
+"""
 
-__all__ = [
-    "CELL_KEY",
-    "COLUMNS",
-    "IDENTITY",
-    "MANIFEST",
-    "NULLABLE_KEY",
-    "QUARANTINE",
-    "ROW_KEY",
-    "SET_IMAGE",
-    "Damage",
-    "DamagedFileError",
-    "RunWriter",
-    "dataset_sizes",
-    "load_manifests",
-    "load_results",
-    "load_store",
-    "new_run_id",
-    "read_manifest",
-    "read_run",
-    "run_dirs",
-    "scan_run",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_MODULES = {
+    "damage": ("QUARANTINE", "Damage", "DamagedFileError"),
+    "reader": (
+        "dataset_sizes",
+        "load_manifests",
+        "load_results",
+        "load_store",
+        "read_manifest",
+        "read_run",
+        "run_dirs",
+        "scan_run",
+    ),
+    "schema": (
+        "CELL_KEY",
+        "COLUMNS",
+        "IDENTITY",
+        "MANIFEST",
+        "NULLABLE_KEY",
+        "ROW_KEY",
+        "SET_IMAGE",
+    ),
+    "writer": ("RunWriter", "new_run_id"),
+}
+_PUBLIC = {name: module for module, names in _MODULES.items() for name in names}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'srbench.store' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"srbench.store.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_PUBLIC})

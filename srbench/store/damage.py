@@ -29,13 +29,13 @@ import shlex
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from srbench.errors import RunError
 from srbench.store.schema import COLUMNS, MANIFEST, NULLABLE_KEY, ROW_KEY, conform
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "OPTIONAL_COLUMNS",
@@ -143,6 +143,8 @@ def read_rows_file(path: Path, run_dir: Path) -> pa.Table:
     Raises:
         DamagedFileError: The file cannot be used; the message says why and how to repair it.
     """
+    import pyarrow as pa  # here: reading a rows file is the first use of pyarrow
+    import pyarrow.parquet as pq
 
     def damaged(reason: str) -> DamagedFileError:
         return DamagedFileError(Damage(path, run_dir, reason, "rows"))

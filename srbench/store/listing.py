@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from srbench.store.reader import read_run, runs_with_manifests
-
 __all__ = ["run_lines"]
 
 
@@ -21,6 +19,11 @@ def run_lines(results: str | os.PathLike[str] = "results") -> list[str]:
         >>> run_lines("no/such/store")
         ['no runs in no/such/store/runs']
     """
+    root = Path(results) / "runs"
+    if not any(p.is_dir() and not p.name.startswith(".") for p in root.glob("*")):
+        return [f"no runs in {root}"]  # without the reader, which imports pandas and pyarrow
+    from srbench.store.reader import read_run, runs_with_manifests
+
     lines = []
     for run_dir, m in sorted(runs_with_manifests(results), key=lambda item: item[0].name):
         lines.append(
@@ -28,4 +31,4 @@ def run_lines(results: str | os.PathLike[str] = "results") -> list[str]:
             f"{str(m.get('started') or ''):26}"
             f"{len(read_run(run_dir)):7} rows  {m.get('failures', 0)} failed cells"
         )
-    return lines or [f"no runs in {Path(results) / 'runs'}"]
+    return lines or [f"no runs in {root}"]

@@ -14,10 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from srbench.errors import RunError
 from srbench.store.damage import (
@@ -28,6 +25,9 @@ from srbench.store.damage import (
     read_rows_file,
 )
 from srbench.store.schema import MANIFEST, ROW_KEY, empty_frame, to_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "dataset_sizes",
@@ -83,6 +83,8 @@ def scan_run(run_dir: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Damage
             break
     if not tables:
         return empty_frame(), damage
+    import pyarrow as pa
+
     frame = to_frame(pa.concat_tables(tables))
     return frame.drop_duplicates(subset=list(ROW_KEY), keep="first", ignore_index=True), damage
 
@@ -170,6 +172,8 @@ def load_store(
     damaged one reported) once."""
     found = runs_with_manifests(results, runs)
     frames = [read_run(run_dir) for run_dir, _ in found]
+    import pandas as pd
+
     frame = pd.concat(frames, ignore_index=True) if frames else empty_frame()
     return frame, [manifest for _, manifest in found]
 

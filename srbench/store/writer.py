@@ -18,11 +18,7 @@ import secrets
 import shlex
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from srbench.errors import RunError
 from srbench.store.damage import (
@@ -36,6 +32,10 @@ from srbench.store.reader import read_run, scan_run
 from srbench.store.schema import CELL_KEY, MANIFEST, to_table
 from srbench.system.files import atomic_path, write_json
 from srbench.system.names import check_name
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
 
 __all__ = ["RunWriter", "cell_keys", "check_run_id", "new_run_id", "try_lock"]
 
@@ -59,6 +59,8 @@ def new_run_id() -> str:
 
 
 def _write_table(path: Path, table: pa.Table) -> None:
+    import pyarrow.parquet as pq  # pyarrow and pandas load with the first rows, not the run
+
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, write_page_checksum=True)
 
@@ -205,6 +207,8 @@ class RunWriter:
 def cell_keys(frame: pd.DataFrame) -> set[tuple[Any, ...]]:
     """The ``CELL_KEY`` (without ``run_id``) of each row of ``frame``, with a null ``sample`` as
     ``None`` (a NaN would never compare equal) and the others as ``int``."""
+    import pandas as pd
+
     samples = [None if pd.isna(s) else int(s) for s in frame["sample"]]
     keys = frame[list(CELL_KEY[1:-1])].itertuples(index=False, name=None)
     return {(*key, s) for key, s in zip(keys, samples, strict=True)}
