@@ -203,7 +203,7 @@ class Reference:
 @dataclass(frozen=True)
 class Rounds:
     """How many rounds a race runs: ``fast``, or ``slow`` where one call takes over ``slow_s``
-    seconds (there the minimum of a few long calls is as steady, and 7 would take minutes).
+    seconds (``--slow-rounds``: a quicker run, trading rounds of the long calls for minutes).
 
     Example:
         >>> Rounds(7, 3).of(0.5), Rounds(7, 3).of(5.0)
@@ -333,9 +333,10 @@ def format_seconds(seconds: float) -> str:
 
 
 def _three(value: float) -> str:
+    """Three significant digits, trailing zeros kept (``3.00``); two decimals below 1."""
     if value >= 100:
         return f"{value:.0f}"
-    return f"{value:.3g}" if value >= 1 else f"{value:.2g}"
+    return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
 
 
 def render_table(doc: Mapping[str, Any]) -> str:

@@ -336,7 +336,7 @@ def startup_rows(rounds: Rounds) -> list[Row]:
             None,
             "floor",
             '`python -c "import numpy, PIL.Image"`',
-            rounds,
+            rounds.fast,
             note=" ".join(Path(command[0]).name if i == 0 else c for i, c in enumerate(command)),
         )
         rows.append(row.timed(best[what], best["floor"]))
@@ -437,7 +437,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     keep_freed_memory()  # as the srbench command runs; process-wide, so for every candidate
     env = environment(REPO)
-    rounds = Rounds(args.rounds, args.slow_rounds)
+    env["threads"] = _threads()
+    rounds = Rounds(args.rounds, args.slow_rounds or args.rounds)
     start = time.perf_counter()
     rows: list[Row] = []
     for group in groups:
@@ -452,6 +453,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if mismatched:
         print(f"values differ beyond the tolerance: {', '.join(mismatched)}", file=sys.stderr)
     return 1 if mismatched else 0
+
+
+def _threads() -> dict[str, Any]:
+    """The thread settings the in-process rows ran under (torch's pool serves pyiqa, LPIPS)."""
+    threads: dict[str, Any] = {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}
+    with contextlib.suppress(ImportError):
+        import torch
+
+        threads["torch"] = torch.get_num_threads()
+    return threads
 
 
 def _write_readme(path: Path, doc: Mapping[str, Any]) -> None:
@@ -469,9 +480,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--slow-rounds",
         type=_positive,
-        default=3,
-        help="rounds of races where one call takes over 2 s: B100 end to end, pyiqa at the "
-        "larger sizes, LPIPS at 2040x1356 (default 3)",
+        help="rounds of races where one call takes over 2 s instead (B100 end to end, pyiqa "
+        "at the larger sizes, LPIPS at 2040x1356): 3 saves about 2 minutes",
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON")
     parser.add_argument("--only", help=f"comma-separated groups of {', '.join(GROUPS)}")

@@ -173,10 +173,10 @@ def test_table_shows_times_ratios_and_skip_reasons(tmp_path):
     table = harness.render_table(_doc(tmp_path))
     lines = table.splitlines()
     assert lines[-3].startswith(
-        "| PSNR | 1x1 | 5.8 ms | 28 ms (BasicSR 1.4.2) | 4.83x faster | 7 |"
+        "| PSNR | 1x1 | 5.80 ms | 28.0 ms (BasicSR 1.4.2) | 4.83x faster | 7 | psnr 6.0e-08 |"
     )
     assert "skipped: pyiqa is not installed" in lines[-2]
-    assert "| 300 ms | 120 ms (numpy+PIL) | 2.5x the floor |" in lines[-1]
+    assert "| 300 ms | 120 ms (numpy+PIL) | 2.50x the floor |" in lines[-1]
     assert harness.format_seconds(2.734) == "2.73 s" and harness.format_seconds(0.196) == "196 ms"
 
 
