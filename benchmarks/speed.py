@@ -75,7 +75,15 @@ DECODE = (
     "[np.asarray(Image.open(p).convert('RGB')) "
     "for p in sorted(pathlib.Path(sys.argv[1]).glob('*.png'))]"
 )
-SRBENCH = (sys.executable, "-m", "srbench")
+
+
+def _srbench_command() -> tuple[str, ...]:
+    """The ``srbench`` console script beside this interpreter (``python -m srbench`` if none)."""
+    script = Path(sys.executable).with_name("srbench")
+    return (str(script),) if script.is_file() else (sys.executable, "-m", "srbench")
+
+
+SRBENCH = _srbench_command()
 
 
 def _label(dist: str, name: str | None = None) -> str:

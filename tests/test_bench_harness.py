@@ -6,10 +6,11 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import sys
 
 import pytest
 
-from benchmarks import harness
+from benchmarks import fieldtools, harness, speed
 from benchmarks.harness import (
     Mismatch,
     Reference,
@@ -217,3 +218,35 @@ def test_readme_quotes_the_committed_results():
         "README's speed table is not benchmarks/speed.json's: run "
         "`python -m benchmarks.speed --readme-only`"
     )
+
+
+def test_a_reference_not_installed_is_skipped_with_how_to_install(monkeypatch):
+    monkeypatch.setattr(speed, "basicsr_psnr_ssim", lambda: None)
+    monkeypatch.setattr(speed, "pyiqa_psnr_ssim", lambda: None)
+    with pytest.raises(Skip, match="pip install basicsr"):
+        speed._basicsr_scores([])
+    with pytest.raises(Skip, match="pip install pyiqa"):
+        speed._pyiqa_scores([])
+
+
+def test_load_leaves_imports_leaf_modules_without_the_package_init(tmp_path, monkeypatch):
+    broken = "raise ImportError('the whole package does not import')\n"
+    (tmp_path / "fieldpkg" / "sub").mkdir(parents=True)
+    (tmp_path / "fieldpkg" / "__init__.py").write_text(broken)
+    (tmp_path / "fieldpkg" / "sub" / "__init__.py").write_text(broken)
+    (tmp_path / "fieldpkg" / "sub" / "base.py").write_text("VALUE = 2\n")
+    (tmp_path / "fieldpkg" / "sub" / "leaf.py").write_text(
+        "from fieldpkg.sub.base import VALUE\nfrom fieldpkg.sub import helper\n"
+        "def twice():\n    return helper(VALUE)\n"
+    )
+    (tmp_path / "fieldpkg" / "sub" / "helpers.py").write_text("def helper(x):\n    return 2 * x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    loaded = fieldtools.load_leaves(
+        "fieldpkg",
+        ["fieldpkg.sub.base", "fieldpkg.sub.helpers", "fieldpkg.sub.leaf"],
+        {"fieldpkg.sub": ["helper"]},
+    )
+    assert loaded["fieldpkg.sub.leaf"].twice() == 4
+    assert not [name for name in sys.modules if name.split(".")[0] == "fieldpkg"]
+    assert fieldtools.load_leaf("fieldpkg", ["fieldpkg.sub.base"]).VALUE == 2
+    assert fieldtools.load_leaf("no_such_package_here", ["no_such_package_here.x"]) is None
