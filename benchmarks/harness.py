@@ -356,8 +356,10 @@ def render_table(doc: Mapping[str, Any]) -> str:
 
 
 def _load(env: Mapping[str, Any]) -> str:
-    load_average = env.get("load_average")
-    return "unknown" if not load_average else f"{load_average[0]:.2f}"
+    start, end = env.get("load_average"), env.get("load_average_end")
+    if not start:
+        return "unknown"
+    return f"{start[0]:.2f}" + (f" at the start, {end[0]:.2f} at the end" if end else "")
 
 
 def _cells(row: Mapping[str, Any]) -> list[str]:

@@ -453,6 +453,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{group} ...", file=sys.stderr, flush=True)
         rows += GROUPS[group](rounds)
     env["seconds"] = round(time.perf_counter() - start, 1)
+    if hasattr(os, "getloadavg"):  # other processes' share of the machine, at the end too
+        env["load_average_end"] = list(os.getloadavg())
     doc = write(args.out, env, rows)
     print(render_table(doc))
     if args.readme:
