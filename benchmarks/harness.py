@@ -369,7 +369,9 @@ def _cells(row: Mapping[str, Any]) -> list[str]:
         return [row["what"], size, "", row["reference"], f"{why}: {row['reason']}", "", ""]
     ours = format_seconds(row["srbench_s"])
     theirs = f"{format_seconds(row['reference_s'])} ({row['reference']})"
-    if row["kind"] == "reference":
+    if row["kind"] == "reference" and row["ratio"] < 1:
+        ratio = f"{_three(1 / row['ratio'])}x slower"
+    elif row["kind"] == "reference":
         ratio = f"{_three(row['ratio'])}x faster"
     else:
         ratio = f"{_three(row['ratio'])}x the floor"

@@ -148,6 +148,7 @@ def _doc(tmp_path):
         Row("s-1-basicsr", "PSNR", "1x1", "reference", "BasicSR 1.4.2", 7).timed(0.0058, 0.028),
         Row("s-1-pyiqa", "PSNR", "1x1", "reference", "pyiqa", 7).skip("pyiqa is not installed"),
         Row("f", "start-up", None, "floor", "numpy+PIL", 7).timed(0.3, 0.12),
+        Row("l", "LPIPS", "1x1", "reference", "lpips", 3).timed(0.4, 0.2),
     ]
     rows[0].max_diff = {"psnr": 6e-8}
     return harness.write(tmp_path / "out.json", harness.environment(REPO), rows)
@@ -173,11 +174,12 @@ def test_json_has_the_environment_and_every_rows_fields(tmp_path):
 def test_table_shows_times_ratios_and_skip_reasons(tmp_path):
     table = harness.render_table(_doc(tmp_path))
     lines = table.splitlines()
-    assert lines[-3].startswith(
+    assert lines[-4].startswith(
         "| PSNR | 1x1 | 5.80 ms | 28.0 ms (BasicSR 1.4.2) | 4.83x faster | 7 | psnr 6.0e-08 |"
     )
-    assert "skipped: pyiqa is not installed" in lines[-2]
-    assert "| 300 ms | 120 ms (numpy+PIL) | 2.50x the floor |" in lines[-1]
+    assert "skipped: pyiqa is not installed" in lines[-3]
+    assert "| 300 ms | 120 ms (numpy+PIL) | 2.50x the floor |" in lines[-2]
+    assert "| 400 ms | 200 ms (lpips) | 2.00x slower | 3 |" in lines[-1]
     assert harness.format_seconds(2.734) == "2.73 s" and harness.format_seconds(0.196) == "196 ms"
 
 
