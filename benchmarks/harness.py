@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from srbench.system.cpus import available_cpus
+
 __all__ = [
     "README_BEGIN",
     "README_END",
@@ -273,7 +275,7 @@ def environment(repo: Path) -> dict[str, Any]:
     return {
         "cpu": _cpu_model(),
         "logical_cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "usable_cores": available_cpus(),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "python": platform.python_version(),
         "platform": platform.platform(),
