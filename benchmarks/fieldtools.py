@@ -6,6 +6,9 @@
 themselves only need numpy, OpenCV and torch. :func:`load_leaf` imports just the files named,
 with empty parent packages standing in for the real ``__init__`` modules: the code timed is the
 installed package's own, unmodified. Each loader returns ``None`` when the package is absent.
+
+pyiqa's metrics take ``(N, 3, H, W)`` float tensors in ``[0, 1]``; ``color_space="ycbcr"`` makes
+their ``test_y_channel`` the BT.601 Y of MATLAB's ``rgb2ycbcr`` (their default is YIQ's Y).
 """
 
 from __future__ import annotations
@@ -17,7 +20,13 @@ import types
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["basicsr_psnr_ssim", "load_leaf"]
+__all__ = [
+    "basicsr_imresize",
+    "basicsr_psnr_ssim",
+    "load_leaf",
+    "load_leaves",
+    "pyiqa_psnr_ssim",
+]
 
 
 def load_leaf(package: str, modules: list[str], attributes: dict[str, list[str]] | None = None):
@@ -27,24 +36,32 @@ def load_leaf(package: str, modules: list[str], attributes: dict[str, list[str]]
     before), as its real ``__init__`` would. Returns the last module, or ``None`` when
     ``package`` is not installed.
     """
+    loaded = load_leaves(package, modules, attributes)
+    return None if loaded is None else loaded[modules[-1]]
+
+
+def load_leaves(
+    package: str, modules: list[str], attributes: dict[str, list[str]] | None = None
+) -> dict[str, types.ModuleType] | None:
+    """:func:`load_leaf`, returning every module named (dotted name -> module)."""
     spec = importlib.util.find_spec(package)
     if spec is None or spec.submodule_search_locations is None:
         return None
     root = Path(next(iter(spec.submodule_search_locations)))
     saved = {name: mod for name, mod in sys.modules.items() if name.split(".")[0] == package}
     try:
-        module = None
+        loaded = {}
         for dotted in modules:
             parts = dotted.split(".")
             for depth in range(1, len(parts)):
                 _stand_in(".".join(parts[:depth]), root.parent)
-            module = importlib.import_module(dotted)
+            module = loaded[dotted] = importlib.import_module(dotted)
             for pkg, names in (attributes or {}).items():
                 if pkg in sys.modules:
                     for name in names:
                         if hasattr(module, name):
                             setattr(sys.modules[pkg], name, getattr(module, name))
-        return module
+        return loaded
     finally:
         # Leave sys.modules as it was: a later plain import must not find the stand-ins.
         for name in [n for n in sys.modules if n.split(".")[0] == package]:
@@ -71,3 +88,28 @@ def basicsr_psnr_ssim() -> tuple[Callable, Callable] | None:
     if module is None:
         return None
     return module.calculate_psnr, module.calculate_ssim
+
+
+def basicsr_imresize() -> Callable | None:
+    """BasicSR's MATLAB-style bicubic ``imresize`` (``basicsr.utils.matlab_functions``): float
+    input in ``[0, 1]``, float32 output, not rounded."""
+    module = load_leaf("basicsr", ["basicsr.utils.matlab_functions"])
+    return None if module is None else module.imresize
+
+
+def pyiqa_psnr_ssim() -> tuple[type, type] | None:
+    """pyiqa's ``PSNR`` and ``SSIM`` metric modules (``pyiqa.archs.psnr_arch``, ``ssim_arch``)."""
+    loaded = load_leaves(
+        "pyiqa",
+        [
+            "pyiqa.utils.registry",
+            "pyiqa.utils.color_util",
+            "pyiqa.matlab_utils",
+            "pyiqa.archs.func_util",
+            "pyiqa.archs.psnr_arch",
+            "pyiqa.archs.ssim_arch",
+        ],
+    )
+    if loaded is None:
+        return None
+    return loaded["pyiqa.archs.psnr_arch"].PSNR, loaded["pyiqa.archs.ssim_arch"].SSIM
