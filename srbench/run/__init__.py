@@ -17,27 +17,11 @@ load ``eval``'s pandas before its first image.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from srbench.system.lazy import lazy_names
 
 _MODULES = {
     "evaluate": ("EvalResult", "evaluate_folders", "pair_folders"),
     "folders": ("FolderResult", "degrade_folder", "upscale_folder"),
     "pipeline": ("RunConfig", "RunResult", "resume", "run"),
 }
-_PUBLIC = {name: module for module, names in _MODULES.items() for name in names}
-
-__all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str) -> Any:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'srbench.run' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"srbench.run.{module}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_PUBLIC})
+__all__, __getattr__, __dir__ = lazy_names(__name__, _MODULES)

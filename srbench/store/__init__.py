@@ -10,8 +10,7 @@ Each public name is imported from its module on first use: the modules need pand
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from srbench.system.lazy import lazy_names
 
 _MODULES = {
     "damage": ("QUARANTINE", "Damage", "DamagedFileError"),
@@ -36,19 +35,4 @@ _MODULES = {
     ),
     "writer": ("RunWriter", "new_run_id"),
 }
-_PUBLIC = {name: module for module, names in _MODULES.items() for name in names}
-
-__all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str) -> Any:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'srbench.store' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"srbench.store.{module}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_PUBLIC})
+__all__, __getattr__, __dir__ = lazy_names(__name__, _MODULES)
