@@ -15,11 +15,8 @@ is :mod:`srbench.run.isolation`'s.
 
 from __future__ import annotations
 
-import importlib
 import shutil
 import socket
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -66,9 +63,6 @@ __all__ = [
 ]
 
 FLUSH_SECONDS = 2.0
-#: What storing the rows needs (0.4 s to import), imported beside the first images' work
-#: rather than before it or after the last image (:func:`_preload`).
-PRELOAD = ("pandas", "pyarrow.parquet")
 
 
 @dataclass
@@ -216,9 +210,7 @@ def _execute(
         execution = writer.manifest.setdefault("execution", {})
         executor.record(execution)
         with tqdm(total=total, desc="run", unit="cell", disable=not progress) as bar:
-            for n, (cells, rows) in enumerate(executor.stream(images, warn)):
-                if n == 0:  # the first image is done: the libraries its work needs are loaded
-                    _preload()
+            for cells, rows in executor.stream(images, warn):
                 writer.add(rows)
                 bar.update(cells)
                 if time.monotonic() - last_flush > FLUSH_SECONDS:
@@ -332,27 +324,6 @@ def _executor(
 
         return RayExecutor(plan, run_dir, address, log)
     return LocalExecutor(plan, run_dir, items, draws_)
-
-
-def _preload() -> threading.Thread | None:
-    """Import :data:`PRELOAD` in a thread of its own, once: the pool's image work releases the
-    GIL, so the import overlaps it. Started after the first image's rows, when the libraries
-    that work needs are loaded (two threads importing packages that share modules can find a
-    partly initialised one). Not a daemon: an exit waits for the import instead of cutting it."""
-    missing = [name for name in PRELOAD if name not in sys.modules]
-    if not missing:
-        return None
-
-    def load() -> None:
-        for name in missing:
-            try:
-                importlib.import_module(name)
-            except Exception:  # noqa: BLE001 (the first real use reports it)
-                return
-
-    thread = threading.Thread(target=load, name="srbench-preload")
-    thread.start()
-    return thread
 
 
 def _warner(writer: RunWriter, log: Log) -> Callable[[str, str], None]:
